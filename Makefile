@@ -1,0 +1,61 @@
+# Utility HAN Test Tool — set-up, serve, test.
+# `make run` and `make test` are all a fresh machine with Python 3.11 and make needs.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Prefer a uv already on PATH; otherwise install the pinned one into .tools.
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+
+.PHONY: run test test-unit test-e2e lint format install browser migrate demo bench clean
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(BIN)/python: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $(BIN)/python
+
+install: $(BIN)/python
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	$(BIN)/python manage.py load_demo_data
+
+run: demo
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+browser:
+	@bash scripts/ensure-chromium
+
+test-unit: install
+	$(BIN)/pytest
+
+# Browser tests run as their own pytest invocation: sync Playwright and asyncio tests do not mix.
+test-e2e: install browser
+	$(BIN)/pytest -m e2e tests/e2e
+
+test: lint test-unit test-e2e
+
+bench: install
+	$(BIN)/python bench/bench_scan.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""EUI-64 (IEEE MAC) parsing shared by forms, the API and the models. Imports no Django."""
+
+import re
+
+import zigpy.types as zigpy_types
+
+_SEPARATORS = re.compile(r"[\s:\-.]")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_LOOKALIKES = {"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "G": "6", "B": "8"}
+
+
+class InvalidEUI64(ValueError):
+    """The text is not an EUI-64; the message says why in words a person can act on."""
+
+
+def parse_eui64(text: str) -> zigpy_types.EUI64:
+    """Parse an EUI-64 written with or without ``:``, ``-``, ``.`` or spaces between bytes."""
+    if not isinstance(text, str):
+        raise InvalidEUI64("An EUI-64 must be text.")
+    digits = _SEPARATORS.sub("", text.strip())
+    if not digits:
+        raise InvalidEUI64("Enter the device's EUI-64 (MAC): 16 hexadecimal digits.")
+    bad = [character for character in digits if character not in _HEX_DIGITS]
+    if bad:
+        hints = sorted({f"'{c}' looks like '{_LOOKALIKES[c]}'" for c in bad if c in _LOOKALIKES})
+        message = f"An EUI-64 uses only the digits 0-9 and letters A-F; found {bad[0]!r}."
+        if hints:
+            message += " Check for look-alike characters: " + ", ".join(hints) + "."
+        raise InvalidEUI64(message)
+    if len(digits) != 16:
+        missing = " (is a pair missing?)" if len(digits) < 16 else ""
+        raise InvalidEUI64(f"An EUI-64 has 16 hexadecimal digits; this has {len(digits)}{missing}.")
+    return zigpy_types.EUI64.convert(digits)
+
+
+def normalise_eui64(text: str) -> str:
+    """The canonical form stored and shown everywhere: lower-case bytes joined by colons."""
+    return str(parse_eui64(text))

@@ -1,0 +1,60 @@
+"""Serve the portal over ASGI; on the embedded default also run its worker in-process."""
+
+import logging
+import subprocess
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.embedded import embedded_worker_start
+
+logger = logging.getLogger(__name__)
+
+DEMO_GATEWAYS_CONFIG = Path(settings.BASE_DIR) / "han_gateway" / "demo" / "gateways.yaml"
+
+
+class Command(BaseCommand):
+    help = "Serve the portal (HTTP and WebSocket) on one address."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--with-demo-gateways",
+            action="store_true",
+            help="Also start the simulated Premises Gateways of the demo data set.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        gateways = self._start_demo_gateways() if options["with_demo_gateways"] else None
+        worker = embedded_worker_start()
+        try:
+            uvicorn.run(
+                "portal.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                lifespan="off",
+                log_level="info",
+                ws_ping_interval=20,
+            )
+        finally:
+            if worker is not None:
+                worker.stop()
+            if gateways is not None:
+                gateways.terminate()
+                gateways.wait(timeout=10)
+
+    def _start_demo_gateways(self) -> subprocess.Popen[bytes]:
+        if not DEMO_GATEWAYS_CONFIG.exists():
+            raise CommandError(f"No demo gateway configuration at {DEMO_GATEWAYS_CONFIG}")
+        process = subprocess.Popen(  # noqa: S603 - fixed argument list
+            [sys.executable, "-m", "han_gateway", "serve", "--config", str(DEMO_GATEWAYS_CONFIG)],
+            cwd=settings.BASE_DIR,
+        )
+        self.stdout.write(f"Simulated Premises Gateways starting (pid {process.pid}).")
+        return process

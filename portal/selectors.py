@@ -1,0 +1,139 @@
+"""Reads, and the one access rule for each object every view, API and consumer goes through."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from han_gateway.models import HanDevice, NetworkInterface
+from portal.models import Customer, Premise, User
+
+SEARCH_RESULTS_LIMIT = 50
+
+
+def user_works_for_utility(user: User | AnonymousUser) -> bool:
+    return isinstance(user, User) and user.works_for_utility
+
+
+def customers_visible_to(user: User | AnonymousUser) -> QuerySet[Customer]:
+    """Reps and admins see every customer; a customer sees the accounts linked to them."""
+    if not isinstance(user, User) or not user.is_active:
+        return Customer.objects.none()
+    if user.works_for_utility:
+        return Customer.objects.all()
+    return Customer.objects.filter(users=user)
+
+
+def premises_visible_to(user: User | AnonymousUser) -> QuerySet[Premise]:
+    if not isinstance(user, User) or not user.is_active:
+        return Premise.objects.none()
+    if user.works_for_utility:
+        return Premise.objects.all()
+    return Premise.objects.filter(customer__users=user)
+
+
+def customer_get_for_user(*, user: User | AnonymousUser, customer_id: int) -> Customer | None:
+    return customers_visible_to(user).filter(pk=customer_id).first()
+
+
+def premise_get_for_user(*, user: User | AnonymousUser, premise_id: int) -> Premise | None:
+    return (
+        premises_visible_to(user)
+        .select_related("customer", "premises_gateway")
+        .prefetch_related(
+            Prefetch(
+                "premises_gateway__interfaces",
+                queryset=NetworkInterface.objects.order_by("identifier"),
+            )
+        )
+        .filter(pk=premise_id)
+        .first()
+    )
+
+
+def customer_search(*, user: User | AnonymousUser, query: str) -> QuerySet[Customer]:
+    """Customers matching a name, account number, address, service point or meter number."""
+    query = " ".join(query.split())
+    if not query or not user_works_for_utility(user):
+        return Customer.objects.none()
+    match = (
+        Q(name__icontains=query)
+        | Q(account_number__istartswith=query)
+        | Q(premises__address_line__icontains=query)
+        | Q(premises__service_point_id__iexact=query)
+        | Q(premises__premises_gateway__meter_number__istartswith=query)
+    )
+    matching_ids = customers_visible_to(user).filter(match).values("pk")
+    return (
+        Customer.objects.filter(pk__in=matching_ids)
+        .prefetch_related(
+            Prefetch(
+                "premises",
+                queryset=Premise.objects.select_related("premises_gateway").order_by(
+                    "address_line"
+                ),
+            )
+        )
+        .order_by("name", "account_number")[:SEARCH_RESULTS_LIMIT]
+    )
+
+
+def customer_premises(*, customer: Customer) -> QuerySet[Premise]:
+    return (
+        customer.premises.select_related("premises_gateway")
+        .prefetch_related(
+            Prefetch(
+                "premises_gateway__interfaces",
+                queryset=NetworkInterface.objects.order_by("identifier"),
+            )
+        )
+        .order_by("address_line")
+    )
+
+
+@dataclass(frozen=True)
+class DeviceForViewer:
+    """A HAN device as one viewer may see it: Customer HAN identifiers are masked for staff."""
+
+    eui64: str
+    masked: bool
+    network: str
+    network_label: str
+    category_label: str
+    manufacturer: str
+    model: str
+    firmware_version: str
+
+
+def mask_eui64(eui64: str) -> str:
+    """Keep only the last two bytes, enough to tell devices apart on the phone."""
+    return ":".join(["••"] * 6 + eui64.split(":")[6:])
+
+
+def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list[DeviceForViewer]:
+    """The devices on the premise's HAN, with customer-owned devices masked for staff.
+
+    A pole-top gateway serves several premises; its devices carry the service point they serve.
+    """
+    if premise.premises_gateway_id is None:
+        return []
+    devices = HanDevice.objects.filter(premises_gateway_id=premise.premises_gateway_id).filter(
+        Q(service_point_id="") | Q(service_point_id=premise.service_point_id)
+    )
+    mask_customer_han = user_works_for_utility(user)
+    shown = []
+    for device in devices.order_by("network", "category", "eui64"):
+        masked = mask_customer_han and device.network == HanDevice.Network.CUSTOMER
+        shown.append(
+            DeviceForViewer(
+                eui64=mask_eui64(device.eui64) if masked else device.eui64,
+                masked=masked,
+                network=device.network,
+                network_label=device.get_network_display(),
+                category_label=device.get_category_display(),
+                manufacturer=device.manufacturer,
+                model="" if masked else device.model,
+                firmware_version="" if masked else device.firmware_version,
+            )
+        )
+    return shown

@@ -1,0 +1,82 @@
+import factory
+
+from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from portal.models import Customer, Premise, User
+
+PASSWORD = "correct-horse-battery"
+
+
+class PremisesGatewayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PremisesGateway
+
+    ami_id = factory.Sequence(lambda n: f"AMI-{n:08d}")
+    meter_number = factory.Sequence(lambda n: f"MTR-9{n:05d}")
+    manufacturer = "Landis+Gyr"
+    model = "E350 FOCUS AXe-SD"
+    firmware_version = "4.2.1"
+    service_url = "http://127.0.0.1:8470"
+    service_gateway_id = factory.SelfAttribute("meter_number")
+
+
+class NetworkInterfaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NetworkInterface
+
+    premises_gateway = factory.SubFactory(PremisesGatewayFactory)
+    identifier = "han0"
+    channel = 15
+    pan_id = 0x1A2B
+    extended_pan_id = "00:0d:6f:ff:fe:12:34:56"
+    security_level = 5
+
+
+class HanDeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HanDevice
+
+    premises_gateway = factory.SubFactory(PremisesGatewayFactory)
+    eui64 = factory.Sequence(lambda n: f"00:0d:6f:00:00:00:{n // 256 % 256:02x}:{n % 256:02x}")
+    category = HanDevice.Category.IN_HOME_DISPLAY
+    manufacturer = "Rainforest Automation"
+    model = "EMU-2"
+    firmware_version = "1.1.7"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+    account_number = factory.Sequence(lambda n: f"{2000000000 + n}")
+    email = factory.Faker("email")
+
+
+class PremiseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Premise
+
+    customer = factory.SubFactory(CustomerFactory)
+    service_point_id = factory.Sequence(lambda n: f"SP-{n:07d}")
+    address_line = factory.Sequence(lambda n: f"{100 + n} Test Street")
+    city = "Springfield"
+    state = "IL"
+    postal_code = "62704"
+    premises_gateway = factory.SubFactory(PremisesGatewayFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = User.Role.CUSTOMER
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def customer_accounts(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.customer_accounts.set(extracted)
+        if create:
+            self.save()
