@@ -74,7 +74,7 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session", autouse=True)
 def _real_services_are_really_in_use():
-    """With PORTAL_REAL_SERVICES set, a fallback to the embedded default is a failure, not a pass."""
+    """With PORTAL_REAL_SERVICES set, falling back to the embedded default fails the run."""
     from django.conf import settings
 
     if not os.environ.get("PORTAL_REAL_SERVICES"):

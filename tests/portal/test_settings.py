@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 from django.conf import settings
 
@@ -17,7 +18,7 @@ PROBE = (
 )
 
 
-def _settings_under(environment: dict[str, str]) -> dict:
+def _settings_under(environment: dict[str, str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(environment)
     env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
@@ -29,7 +30,8 @@ def _settings_under(environment: dict[str, str]) -> dict:
         capture_output=True,
         text=True,
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    chosen: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return chosen
 
 
 def test_no_environment_gives_the_embedded_default(tmp_path):
@@ -58,7 +60,7 @@ def test_database_and_redis_urls_switch_to_postgresql_and_redis():
 def test_production_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     env.update({"DJANGO_DEBUG": "0", "DJANGO_SETTINGS_MODULE": "portal.settings"})
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env=env,
         cwd=settings.BASE_DIR,
