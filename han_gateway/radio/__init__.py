@@ -1,0 +1,1 @@
+"""Radio backends of the gateway service: the simulated HAN and real zigpy radios."""

@@ -1,0 +1,453 @@
+# zigpy's integer, struct and enum types have untyped constructors.
+# mypy: disable-error-code="no-untyped-call"
+"""The gateway service's HTTP/JSON API (version 1), documented in docs/GATEWAY_API.md."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import zigpy.application
+import zigpy.exceptions
+import zigpy.types as t
+from aiohttp import web
+from zigpy.device import ZigbeeDevice
+
+from han_gateway.eui64 import InvalidEUI64, parse_eui64
+from han_gateway.radio.virtual_han import channel_mask
+from han_gateway.scenarios import (
+    ScenarioError,
+    library_names,
+    load_library_scenario,
+    parse_scenario,
+)
+from han_gateway.scenarios.schema import parse_link_key
+from han_gateway.service.auth import authenticate
+from han_gateway.service.config import ServiceConfig
+from han_gateway.service.errors import ApiError, error_body, error_middleware
+from han_gateway.service.operational import (
+    CHECKS,
+    MAX_MESSAGE_LENGTH,
+    CheckNotSupported,
+    run_operational_check,
+)
+from han_gateway.service.runtime import GatewayRegistry, GatewayRuntime, HanInterface
+from han_gateway.service.scan import HanScan, ScanFailed
+
+LOGGER = logging.getLogger(__name__)
+
+REGISTRY: Final = web.AppKey("registry", GatewayRegistry)
+NDJSON: Final = "application/x-ndjson"
+MAX_JOIN_WINDOW_S: Final = 30 * 24 * 3600  # utilities open windows of up to 30 days
+MAX_SCAN_TIMEOUT_S: Final = 600.0
+DEFAULT_CHECK_TIMEOUT_S: Final = 10.0
+
+# -- request helpers -----------------------------------------------------------------
+
+
+async def read_json_object(request: web.Request, *, required: bool) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "invalid_body", "A JSON object is required in the request body.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ApiError(
+            400, "invalid_json", f"The request body is not valid JSON: {error}"
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    return body
+
+
+def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ApiError(400, "invalid_field", f"{key} must be a number from {low:g} to {high:g}.")
+    return float(value)
+
+
+def _parse_path_eui64(text: str) -> t.EUI64:
+    try:
+        return parse_eui64(text)
+    except InvalidEUI64 as error:
+        raise ApiError(400, "invalid_eui64", str(error)) from None
+
+
+def _gateway(request: web.Request) -> GatewayRuntime:
+    gateway_id = request.match_info["gateway_id"]
+    gateway = request.app[REGISTRY].gateways.get(gateway_id)
+    if gateway is None:
+        raise ApiError(404, "unknown_gateway", f"This service has no gateway {gateway_id!r}.")
+    authenticate(request, gateway.config)
+    return gateway
+
+
+def running_app(interface: HanInterface) -> zigpy.application.ControllerApplication:
+    if interface.app is None:
+        raise ApiError(
+            503, "interface_unavailable", f"Interface {interface.interface_id} is stopped."
+        )
+    return interface.app
+
+
+def _interface(request: web.Request, *, ready: bool = True) -> HanInterface:
+    gateway = _gateway(request)
+    interface_id = request.match_info["interface_id"]
+    interface = gateway.interfaces.get(interface_id)
+    if interface is None:
+        raise ApiError(
+            404,
+            "unknown_interface",
+            f"Gateway {gateway.config.gateway_id} has no interface {interface_id!r}.",
+        )
+    if ready and (interface.app is None or interface.status != "ready"):
+        raise ApiError(
+            503,
+            "interface_unavailable",
+            interface.error_message or f"Interface {interface_id} is {interface.status}.",
+        )
+    return interface
+
+
+async def _known_device(interface: HanInterface, eui64: t.EUI64) -> ZigbeeDevice:
+    """The zigpy device for an EUI-64 the coordinator knows, interviewed if it is new."""
+    app = running_app(interface)
+    existing = app.devices.get(eui64)
+    if isinstance(existing, ZigbeeDevice) and eui64 != app.state.node_info.ieee:
+        return existing
+    await app.load_network_info(load_devices=True)
+    nwk = interface.known_devices().get(eui64)
+    if nwk is None:
+        raise ApiError(404, "unknown_device", f"No device {eui64} is on this HAN interface.")
+    device = app.add_device(eui64, nwk)
+    task = device.schedule_initialize()
+    if task is not None:
+        await task
+    return device
+
+
+# -- handlers ------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def gateway_identity(request: web.Request) -> web.Response:
+    return web.json_response(_gateway(request).identity())
+
+
+async def gateway_interfaces(request: web.Request) -> web.Response:
+    gateway = _gateway(request)
+    interfaces = [await interface.describe() for interface in gateway.interfaces.values()]
+    return web.json_response({"gateway_id": gateway.config.gateway_id, "interfaces": interfaces})
+
+
+async def scenario_library(request: web.Request) -> web.Response:
+    _gateway(request)
+    scenarios = []
+    for name in library_names():
+        scenario = load_library_scenario(name)
+        scenarios.append({"name": name, "description": scenario.description})
+    return web.json_response({"scenarios": scenarios})
+
+
+def _client_went_away(error: BaseException) -> bool:
+    """Whether a scan failed only because the client closed the stream (maybe in a task group)."""
+    if isinstance(error, ConnectionError):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return all(_client_went_away(inner) for inner in error.exceptions)
+    return False
+
+
+def _ndjson_line(event: dict[str, Any]) -> bytes:
+    return (json.dumps(event, separators=(",", ":")) + "\n").encode()
+
+
+async def scan(request: web.Request) -> web.StreamResponse:
+    interface = _interface(request)
+    body = await read_json_object(request, required=False)
+    timeout_s = _number(
+        body, "timeout_s", interface.config.scan_timeout_s, 0.05, MAX_SCAN_TIMEOUT_S
+    )
+    pacing = body.get("pacing", "radio")
+    if pacing not in ("radio", "zigpy_default"):
+        raise ApiError(400, "invalid_field", "pacing must be 'radio' or 'zigpy_default'.")
+    if interface.scan_lock.locked():
+        raise ApiError(409, "scan_in_progress", "A scan of this interface is already running.")
+    async with interface.scan_lock:
+        app = running_app(interface)
+        response = web.StreamResponse(status=200, headers={"Content-Type": NDJSON})
+        await response.prepare(request)
+        scan_id = secrets.token_hex(8)
+        network = app.state.network_info
+        await response.write(
+            _ndjson_line(
+                {
+                    "event": "started",
+                    "scan_id": scan_id,
+                    "gateway_id": interface.gateway.gateway_id,
+                    "interface_id": interface.interface_id,
+                    "started_at": datetime.now(UTC).isoformat(),
+                    "channel": int(network.channel),
+                    "pan_id": f"0x{int(network.pan_id):04X}",
+                    "timeout_s": timeout_s,
+                }
+            )
+        )
+
+        async def emit(event: dict[str, Any]) -> None:
+            await response.write(_ndjson_line(event))
+
+        final: dict[str, Any]
+        try:
+            async with asyncio.timeout(timeout_s):
+                summary = await HanScan(app, emit, pacing=pacing).run()
+            final = {"event": "finished", "scan_id": scan_id, "summary": summary}
+        except TimeoutError:
+            final = {
+                "event": "error",
+                "scan_id": scan_id,
+                "code": "scan_timeout",
+                "message": f"The scan did not finish within {timeout_s:g} s.",
+            }
+        except ScanFailed as error:
+            final = {
+                "event": "error",
+                "scan_id": scan_id,
+                "code": error.code,
+                "message": error.message,
+            }
+        except ConnectionError:
+            LOGGER.info("Scan %s abandoned: the client went away", scan_id)
+            return response
+        except (zigpy.exceptions.ZigbeeException, OSError) as error:
+            LOGGER.warning("Scan %s failed: %s", scan_id, error)
+            final = {
+                "event": "error",
+                "scan_id": scan_id,
+                "code": "radio_error",
+                "message": f"The radio failed during the scan: {error}",
+            }
+        except Exception as error:
+            if _client_went_away(error):
+                LOGGER.info("Scan %s abandoned: the client went away", scan_id)
+                return response
+            reference = secrets.token_hex(6)
+            LOGGER.exception("Scan %s failed unexpectedly (reference %s)", scan_id, reference)
+            final = {
+                "event": "error",
+                "scan_id": scan_id,
+                "code": "internal_error",
+                "message": f"Sorry, the scan failed. Reference {reference}.",
+            }
+        with contextlib.suppress(ConnectionError):
+            await response.write(_ndjson_line(final))
+            await response.write_eof()
+        return response
+
+
+async def energy_scan(request: web.Request) -> web.Response:
+    interface = _interface(request)
+    body = await read_json_object(request, required=False)
+    duration_exp = int(_number(body, "duration_exp", 2, 0, 5))
+    count = int(_number(body, "count", 1, 1, 8))
+    channels = body.get("channels", list(range(11, 27)))
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or not all(
+            isinstance(c, int) and not isinstance(c, bool) and 11 <= c <= 26 for c in channels
+        )
+    ):
+        raise ApiError(400, "invalid_field", "channels must be a list of channels 11 to 26.")
+    app = running_app(interface)
+    try:
+        results = await app.energy_scan(
+            channel_mask(channels), duration_exp=duration_exp, count=count
+        )
+    except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
+        raise ApiError(502, "radio_error", f"The energy scan failed: {error}") from None
+    energy = {str(channel): int(value) for channel, value in sorted(results.items())}
+    return web.json_response(
+        {
+            "interface_id": interface.interface_id,
+            "current_channel": int(app.state.network_info.channel),
+            "energy": energy,
+            # zigpy warns above 75 % of full scale: such a channel is too busy for a HAN.
+            "busy_channels": [int(c) for c, value in energy.items() if value > 0.75 * 255],
+        }
+    )
+
+
+async def join_window(request: web.Request) -> web.Response:
+    interface = _interface(request)
+    body = await read_json_object(request, required=True)
+    eui64_text = body.get("eui64")
+    if not isinstance(eui64_text, str):
+        raise ApiError(400, "invalid_eui64", "eui64 is required: the device's EUI-64 as text.")
+    eui64 = _parse_path_eui64(eui64_text)
+    key_text = body.get("link_key")
+    try:
+        if not isinstance(key_text, str):
+            raise ValueError("link_key is required")
+        link_key = parse_link_key(key_text)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_link_key", "link_key must be the 128-bit link key as 32 hex digits."
+        ) from None
+    duration = body.get("duration_s", 3600)
+    if (
+        isinstance(duration, bool)
+        or not isinstance(duration, int)
+        or not 1 <= duration <= MAX_JOIN_WINDOW_S
+    ):
+        raise ApiError(
+            400,
+            "invalid_duration",
+            f"duration_s must be whole seconds from 1 to {MAX_JOIN_WINDOW_S}.",
+        )
+    try:
+        window = await interface.open_join_window(eui64, link_key, duration)
+    except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
+        raise ApiError(
+            502, "radio_error", f"The radio did not open the join window: {error}"
+        ) from None
+    LOGGER.info(
+        "Join window opened on %s/%s for %s (%d s)",
+        interface.gateway.gateway_id,
+        interface.interface_id,
+        eui64,
+        duration,
+    )
+    return web.json_response(window.as_json(), status=201)
+
+
+async def remove_device(request: web.Request) -> web.Response:
+    interface = _interface(request)
+    eui64 = _parse_path_eui64(request.match_info["eui64"])
+    app = running_app(interface)
+    await app.load_network_info(load_devices=True)
+    known = interface.known_devices()
+    if eui64 not in known:
+        raise ApiError(404, "unknown_device", f"No device {eui64} is on this HAN interface.")
+    device = app.devices.get(eui64)
+    if not isinstance(device, ZigbeeDevice):
+        device = app.add_device(eui64, known[eui64])
+    leave_acknowledged = True
+    try:
+        async with asyncio.timeout(5):
+            await device.zdo.leave(remove_children=False)
+    except (TimeoutError, zigpy.exceptions.ZigbeeException):
+        leave_acknowledged = False
+    await app.force_remove(device)
+    device.cancel_initialization()
+    app.devices.pop(eui64, None)
+    app.listener_event("device_removed", device)
+    return web.json_response(
+        {"eui64": str(eui64), "removed": True, "leave_acknowledged": leave_acknowledged}
+    )
+
+
+async def operational_check(request: web.Request) -> web.Response:
+    interface = _interface(request)
+    eui64 = _parse_path_eui64(request.match_info["eui64"])
+    body = await read_json_object(request, required=True)
+    check = body.get("check")
+    if check not in CHECKS:
+        raise ApiError(400, "invalid_check", f"check must be one of: {', '.join(CHECKS)}.")
+    timeout_s = _number(body, "timeout_s", DEFAULT_CHECK_TIMEOUT_S, 0.05, 120)
+    message = body.get("message", "Utility HAN test: please press OK to confirm.")
+    if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_LENGTH:
+        raise ApiError(
+            400, "invalid_field", f"message must be text of 1 to {MAX_MESSAGE_LENGTH} characters."
+        )
+    device = await _known_device(interface, eui64)
+    if not device.is_initialized:
+        return web.json_response(
+            {
+                "eui64": str(eui64),
+                "check": check,
+                "delivered": False,
+                "acknowledged": False,
+                "acknowledgement": None,
+                "detail": "The device did not answer its interview, so no command was sent.",
+            }
+        )
+    try:
+        result = await run_operational_check(
+            running_app(interface), device, check, timeout_s=timeout_s, message_text=message
+        )
+    except CheckNotSupported as error:
+        raise ApiError(422, "check_not_supported", str(error)) from None
+    return web.json_response(result)
+
+
+async def replace_scenario(request: web.Request) -> web.Response:
+    interface = _interface(request, ready=False)
+    if not interface.is_simulated:
+        raise ApiError(409, "not_simulated", "Only a simulated interface has a scenario.")
+    body = await read_json_object(request, required=True)
+    reference = body.get("scenario", body)
+    try:
+        if isinstance(reference, str):
+            scenario = load_library_scenario(reference)
+        else:
+            scenario = parse_scenario(reference)
+    except ScenarioError as error:
+        raise ApiError(
+            400, "invalid_scenario", "The scenario is not valid.", problems=error.problems
+        ) from None
+    if interface.scan_lock.locked():
+        raise ApiError(409, "scan_in_progress", "Wait for the running scan to finish.")
+    async with interface.scan_lock:
+        await interface.replace_scenario(scenario)
+    LOGGER.info(
+        "Interface %s/%s now runs scenario %s",
+        interface.gateway.gateway_id,
+        interface.interface_id,
+        scenario.name,
+    )
+    return web.json_response(await interface.describe())
+
+
+# -- application -----------------------------------------------------------------------
+
+
+async def _registry_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    registry = app[REGISTRY]
+    await registry.start()
+    yield
+    await registry.stop()
+
+
+def create_app(config: ServiceConfig) -> web.Application:
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware])
+    app[REGISTRY] = GatewayRegistry(config)
+    app.cleanup_ctx.append(_registry_lifecycle)
+    gateway = "/api/v1/gateways/{gateway_id}"
+    interface = gateway + "/interfaces/{interface_id}"
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get(gateway, gateway_identity)
+    app.router.add_get(gateway + "/interfaces", gateway_interfaces)
+    app.router.add_get(gateway + "/scenarios", scenario_library)
+    app.router.add_post(interface + "/scan", scan)
+    app.router.add_post(interface + "/energy-scan", energy_scan)
+    app.router.add_post(interface + "/join-window", join_window)
+    app.router.add_delete(interface + "/devices/{eui64}", remove_device)
+    app.router.add_post(interface + "/devices/{eui64}/operational-check", operational_check)
+    app.router.add_put(interface + "/scenario", replace_scenario)
+    return app
+
+
+__all__ = ["REGISTRY", "create_app", "error_body"]

@@ -1,0 +1,192 @@
+# zigpy's integer, struct and enum types have untyped constructors.
+# mypy: disable-error-code="no-untyped-call"
+"""Operational checks: does a HAN device act on a utility message?
+
+- ``message``: the meter sends Messaging Display Message asking for confirmation; an
+  in-home display (or thermostat) acknowledges with Message Confirmation.
+- ``drlc``: the meter sends a Load Control Event; a thermostat or load control switch
+  acknowledges with Report Event Status.
+
+Delivery (the device's ZCL Default Response) and acknowledgement (the Smart Energy answer)
+are reported separately: a device can receive a command and still not act on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Any, Final
+
+import zigpy.application
+import zigpy.exceptions
+import zigpy.types as t
+from zigpy.device import ZigbeeDevice
+from zigpy.zcl import Cluster, ClusterType, foundation
+
+from han_gateway import smart_energy
+
+CHECKS: Final = ("message", "drlc")
+DEFAULT_MESSAGE: Final = "Utility HAN test: please press OK to confirm."
+MAX_MESSAGE_LENGTH: Final = 80
+
+
+class CheckNotSupported(Exception):
+    """The device has no client cluster for the requested check."""
+
+
+def _client_cluster(device: ZigbeeDevice, cluster_id: int, name: str) -> Cluster:
+    try:
+        return device.find_cluster(cluster_id, ClusterType.Client)
+    except ValueError:
+        raise CheckNotSupported(
+            f"Device {device.ieee} has no {name} client cluster (0x{cluster_id:04X});"
+            " it cannot take part in this check"
+        ) from None
+
+
+def _utc_now() -> t.UTCTime:
+    # Zigbee UTCTime counts seconds since 2000-01-01 00:00:00 UTC.
+    return t.UTCTime(int(time.time()) - 946_684_800)
+
+
+async def run_operational_check(
+    app: zigpy.application.ControllerApplication,
+    device: ZigbeeDevice,
+    check: str,
+    *,
+    timeout_s: float,
+    message_text: str = DEFAULT_MESSAGE,
+) -> dict[str, Any]:
+    if check == "message":
+        cluster = _client_cluster(device, smart_energy.MESSAGING_CLUSTER_ID, "Messaging")
+        message_id = secrets.randbits(32)
+        command_name = "display_message"
+        acknowledgement_name = "message_confirmation"
+        confirmation_schema = smart_energy.Messaging.ServerCommandDefs.message_confirmation.schema
+
+        def matches(_header: object, command: Any) -> bool:
+            return (
+                isinstance(command, confirmation_schema)
+                and getattr(command, "message_id", None) == message_id
+            )
+
+        def send() -> Any:
+            return cluster.client_command(
+                smart_energy.Messaging.ClientCommandDefs.display_message.id,
+                message_id=message_id,
+                message_control=smart_energy.MessageControl.CONFIRMATION_REQUIRED
+                | smart_energy.MessageControl.IMPORTANCE_MEDIUM,
+                start_time=t.UTCTime(0),  # 0: start now
+                duration_in_minutes=1,
+                message=message_text[:MAX_MESSAGE_LENGTH],
+                expect_reply=True,
+                disable_default_response=False,
+                timeout=timeout_s,
+                retries=1,
+            )
+
+        issued = {"message_id": message_id}
+    elif check == "drlc":
+        cluster = _client_cluster(
+            device, smart_energy.DRLC_CLUSTER_ID, "Demand Response and Load Control"
+        )
+        event_id = secrets.randbits(32)
+        command_name = "load_control_event"
+        acknowledgement_name = "report_event_status"
+        report_schema = smart_energy.Drlc.ServerCommandDefs.report_event_status.schema
+
+        def matches(_header: object, command: Any) -> bool:
+            return (
+                isinstance(command, report_schema)
+                and getattr(command, "issuer_event_id", None) == event_id
+            )
+
+        def send() -> Any:
+            return cluster.client_command(
+                smart_energy.Drlc.ClientCommandDefs.load_control_event.id,
+                issuer_event_id=event_id,
+                device_class=smart_energy.DeviceClass.HVAC_COMPRESSOR_OR_FURNACE
+                | smart_energy.DeviceClass.WATER_HEATER
+                | smart_energy.DeviceClass.SIMPLE_MISC_LOADS,
+                utility_enrollment_group=0,
+                start_time=t.UTCTime(0),  # 0: start now
+                duration_in_minutes=1,
+                criticality_level=1,  # green: voluntary, the mildest event
+                cooling_temperature_offset=smart_energy.TEMPERATURE_OFFSET_UNUSED,
+                heating_temperature_offset=smart_energy.TEMPERATURE_OFFSET_UNUSED,
+                cooling_temperature_set_point=-0x8000,
+                heating_temperature_set_point=-0x8000,
+                average_load_adjustment_percentage=smart_energy.LOAD_ADJUSTMENT_UNUSED,
+                duty_cycle=smart_energy.DUTY_CYCLE_UNUSED,
+                event_control=0,
+                expect_reply=True,
+                disable_default_response=False,
+                timeout=timeout_s,
+                retries=1,
+            )
+
+        issued = {"issuer_event_id": event_id}
+    else:
+        raise CheckNotSupported(f"Unknown check {check!r}; use one of: {', '.join(CHECKS)}")
+
+    result: dict[str, Any] = {
+        "eui64": str(device.ieee),
+        "check": check,
+        "command": command_name,
+        "issued": issued,
+        "delivered": False,
+        "acknowledged": False,
+        "acknowledgement": None,
+        "round_trip_ms": None,
+        "detail": "",
+    }
+    started = time.monotonic()
+    with app.wait_for_response(device, [matches]) as acknowledgement:
+        try:
+            response = await send()
+        except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
+            result["detail"] = f"The device did not receive the command: {error or 'timeout'}"
+            return result
+        result["delivered"] = True
+        if isinstance(response, foundation.DefaultResponse) and (
+            response.status != foundation.Status.SUCCESS
+        ):
+            result["detail"] = f"The device refused the command: {response.status.name}"
+            return result
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s - (time.monotonic() - started))):
+                _header, command = await acknowledgement
+        except TimeoutError:
+            result["detail"] = (
+                f"The device received the command but sent no {acknowledgement_name}"
+                f" within {timeout_s:g} s"
+            )
+            return result
+    result["round_trip_ms"] = round((time.monotonic() - started) * 1000, 1)
+    answer = {"command": acknowledgement_name}
+    answer.update({key: _json_value(value) for key, value in command.as_dict().items()})
+    result["acknowledgement"] = answer
+    if check == "drlc":
+        status = smart_energy.EventStatus(command.event_status)
+        result["acknowledged"] = status in smart_energy.ACCEPTING_EVENT_STATUSES
+        answer["event_status_name"] = status.name
+        result["detail"] = (
+            "The device accepted the load control event"
+            if result["acknowledged"]
+            else f"The device answered but did not accept the event: {status.name}"
+        )
+    else:
+        result["acknowledged"] = True
+        result["detail"] = "The device confirmed the message"
+    return result
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, bytes | list):
+        return bytes(value).hex()
+    return str(value)

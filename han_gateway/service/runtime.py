@@ -1,0 +1,270 @@
+# zigpy's integer, struct and enum types have untyped constructors.
+# mypy: disable-error-code="no-untyped-call"
+"""Running HAN interfaces: one zigpy application each, started and stopped with the service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import zigpy.application
+import zigpy.exceptions
+import zigpy.types as t
+
+from han_gateway.radio.factory import (
+    RadioUnavailable,
+    start_real_radio,
+    start_simulated_radio,
+)
+from han_gateway.radio.simulated import SimulatedApplication
+from han_gateway.radio.virtual_han import CoordinatorIdentity
+from han_gateway.scenarios import Scenario, ScenarioError, resolve_scenario
+from han_gateway.service.config import GatewayConfig, InterfaceConfig, ServiceConfig
+
+LOGGER = logging.getLogger(__name__)
+
+# zigpy's permit request carries a duration of at most 254 s; longer join windows are
+# kept open by asking again before each permit runs out.
+MAX_PERMIT_SECONDS = 254
+PERMIT_RENEW_MARGIN_S = 14
+
+
+@dataclasses.dataclass
+class JoinWindow:
+    eui64: t.EUI64
+    opened_at: datetime
+    closes_at: datetime
+    task: asyncio.Task[None] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "eui64": str(self.eui64),
+            "opened_at": self.opened_at.isoformat(),
+            "closes_at": self.closes_at.isoformat(),
+            "duration_s": round((self.closes_at - self.opened_at).total_seconds()),
+        }
+
+
+def coordinator_eui64_for(gateway_id: str, interface_id: str) -> t.EUI64:
+    """A stable coordinator address for a simulated interface that names none."""
+    digest = hashlib.sha256(f"{gateway_id}/{interface_id}".encode()).digest()
+    return t.EUI64(bytes(reversed(b"\x00\x13\x50" + digest[:5])))
+
+
+class HanInterface:
+    """One HAN interface of a Premises Gateway and its radio."""
+
+    def __init__(
+        self, gateway: GatewayConfig, config: InterfaceConfig, service: ServiceConfig
+    ) -> None:
+        self.gateway = gateway
+        self.config = config
+        self._service = service
+        self.app: zigpy.application.ControllerApplication | None = None
+        self.scenario: Scenario | None = None
+        self.status = "stopped"
+        self.error_message: str | None = None
+        self.scan_lock = asyncio.Lock()
+        self.join_windows: dict[t.EUI64, JoinWindow] = {}
+
+    @property
+    def interface_id(self) -> str:
+        return self.config.interface_id
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.config.radio == "simulated"
+
+    def _coordinator_identity(self) -> CoordinatorIdentity:
+        return CoordinatorIdentity(
+            eui64=self.config.coordinator_eui64
+            or coordinator_eui64_for(self.gateway.gateway_id, self.interface_id),
+            manufacturer=self.gateway.manufacturer,
+            model=self.gateway.model,
+            sw_build_id=self.gateway.firmware,
+        )
+
+    async def start(self, scenario: Scenario | None = None) -> None:
+        """Start the radio; a failure leaves the interface in status "error", not the service."""
+        self.status = "starting"
+        self.error_message = None
+        try:
+            if self.is_simulated:
+                if scenario is None:
+                    scenario = resolve_scenario(
+                        self.config.scenario or "", relative_to=self._service.base_directory
+                    )
+                self.scenario = scenario
+                self.app = await start_simulated_radio(scenario, self._coordinator_identity())
+            else:
+                self.app = await start_real_radio(
+                    self.config.radio, self.config.device, self.config.zigpy
+                )
+        except (RadioUnavailable, ScenarioError) as error:
+            self.status = "error"
+            self.error_message = str(error)
+            LOGGER.error(
+                "Interface %s/%s unavailable: %s", self.gateway.gateway_id, self.interface_id, error
+            )
+            return
+        except Exception as error:
+            self.status = "error"
+            self.error_message = f"The radio did not start: {error}"
+            LOGGER.exception(
+                "Interface %s/%s failed to start", self.gateway.gateway_id, self.interface_id
+            )
+            return
+        self.status = "ready"
+
+    async def stop(self) -> None:
+        for window in self.join_windows.values():
+            if window.task is not None:
+                window.task.cancel()
+        self.join_windows.clear()
+        app, self.app = self.app, None
+        if app is not None:
+            try:
+                await app.shutdown()
+            except Exception:
+                LOGGER.exception("Interface %s failed to shut down", self.interface_id)
+        self.status = "stopped"
+
+    async def replace_scenario(self, scenario: Scenario) -> None:
+        await self.stop()
+        await self.start(scenario)
+
+    async def open_join_window(
+        self, eui64: t.EUI64, link_key: t.KeyData, duration_s: int
+    ) -> JoinWindow:
+        if self.app is None:
+            raise zigpy.exceptions.ControllerException("The radio is not running")
+        now = datetime.now(UTC)
+        previous = self.join_windows.pop(eui64, None)
+        if previous is not None and previous.task is not None:
+            previous.task.cancel()
+        window = JoinWindow(eui64, now, now + timedelta(seconds=duration_s))
+        await self.app.permit_with_link_key(
+            node=eui64, link_key=link_key, time_s=min(duration_s, MAX_PERMIT_SECONDS)
+        )
+        if duration_s > MAX_PERMIT_SECONDS:
+            window.task = asyncio.get_running_loop().create_task(
+                self._keep_window_open(eui64, link_key, time.monotonic() + duration_s)
+            )
+        self.join_windows[eui64] = window
+        return window
+
+    async def _keep_window_open(
+        self, eui64: t.EUI64, link_key: t.KeyData, closes_at: float
+    ) -> None:
+        while True:
+            await asyncio.sleep(MAX_PERMIT_SECONDS - PERMIT_RENEW_MARGIN_S)
+            remaining = closes_at - time.monotonic()
+            if remaining <= 0 or self.app is None:
+                return
+            try:
+                await self.app.permit_with_link_key(
+                    node=eui64, link_key=link_key, time_s=min(int(remaining), MAX_PERMIT_SECONDS)
+                )
+            except Exception:
+                LOGGER.warning("Could not renew the join window for %s", eui64, exc_info=True)
+
+    def known_devices(self) -> dict[t.EUI64, t.NWK]:
+        """Devices the coordinator knows: zigpy's device list and the radio's address table."""
+        if self.app is None:
+            return {}
+        known: dict[t.EUI64, t.NWK] = dict(self.app.state.network_info.nwk_addresses)
+        coordinator = self.app.state.node_info.ieee
+        for eui64, device in self.app.devices.items():
+            nwk = getattr(device, "nwk", None)
+            if eui64 != coordinator and nwk is not None:
+                known[eui64] = nwk
+        known.pop(coordinator, None)
+        return known
+
+    async def describe(self) -> dict[str, Any]:
+        description: dict[str, Any] = {
+            "id": self.interface_id,
+            "technology": "zigbee",
+            "radio": self.config.radio,
+            "status": self.status,
+            "channel": None,
+            "pan_id": None,
+            "extended_pan_id": None,
+            "security_level": None,
+            "device_count": 0,
+        }
+        if self.is_simulated and self.scenario is not None:
+            description["scenario"] = self.scenario.name
+            description["max_devices"] = self.scenario.gateway.max_devices
+        if self.error_message is not None:
+            description["error"] = self.error_message
+        if self.app is None:
+            return description
+        if self.is_simulated:
+            with contextlib.suppress(Exception):
+                await self.app.load_network_info(load_devices=True)
+        network = self.app.state.network_info
+        description.update(
+            {
+                "channel": int(network.channel),
+                "pan_id": f"0x{int(network.pan_id):04X}",
+                "extended_pan_id": str(network.extended_pan_id),
+                "security_level": int(network.security_level),
+                "device_count": len(self.known_devices()),
+                "coordinator_eui64": str(self.app.state.node_info.ieee),
+            }
+        )
+        return description
+
+    @property
+    def simulated_app(self) -> SimulatedApplication | None:
+        return self.app if isinstance(self.app, SimulatedApplication) else None
+
+
+class GatewayRuntime:
+    def __init__(self, config: GatewayConfig, service: ServiceConfig) -> None:
+        self.config = config
+        self.interfaces = {
+            interface.interface_id: HanInterface(config, interface, service)
+            for interface in config.interfaces
+        }
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "id": self.config.gateway_id,
+            "kind": self.config.kind,
+            "manufacturer": self.config.manufacturer,
+            "model": self.config.model,
+            "firmware": self.config.firmware,
+            "interface_count": len(self.interfaces),
+            "api_version": "v1",
+        }
+
+
+class GatewayRegistry:
+    """Every gateway the service fronts, by gateway id."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.gateways = {
+            gateway.gateway_id: GatewayRuntime(gateway, config) for gateway in config.gateways
+        }
+
+    def all_interfaces(self) -> list[HanInterface]:
+        return [
+            interface
+            for gateway in self.gateways.values()
+            for interface in gateway.interfaces.values()
+        ]
+
+    async def start(self) -> None:
+        await asyncio.gather(*(interface.start() for interface in self.all_interfaces()))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(interface.stop() for interface in self.all_interfaces()))

@@ -1,0 +1,317 @@
+# zigpy's integer, struct and enum types have untyped constructors.
+# mypy: disable-error-code="no-untyped-call"
+"""Scan one HAN interface: find every device through neighbour tables and interview it.
+
+The scan is zigpy's own machinery — ZDO Mgmt_Lqi / Mgmt_Rtg requests, the device
+interview (`schedule_initialize`), Basic and OTA attribute reads — driven concurrently.
+Pacing comes from the radio: every frame passes through the application's concurrency
+limit, so as many requests are in flight as the radio allows and none wait on a timer.
+zigpy's own topology scanner instead sleeps `zigpy.topology.REQUEST_DELAY` (1-1.5 s) after
+every table page and walks devices one at a time; `pacing="zigpy_default"` runs that code
+path unchanged, for comparison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import zigpy.application
+import zigpy.exceptions
+import zigpy.types as t
+import zigpy.zdo.types as zdo_t
+from zigpy.device import ZigbeeDevice
+from zigpy.zcl.clusters.general import Basic
+
+from han_gateway.service.reports import device_report, nwk_text
+
+LOGGER = logging.getLogger(__name__)
+
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
+Pacing = Literal["radio", "zigpy_default"]
+
+_TABLE_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
+
+
+class ScanFailed(Exception):
+    """The scan could not finish; `code` is the API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclasses.dataclass
+class _Found:
+    eui64: t.EUI64
+    nwk: t.NWK
+    device_type_hint: str | None
+
+
+_HINTS = {
+    zdo_t.Neighbor.DeviceType.Coordinator: "coordinator",
+    zdo_t.Neighbor.DeviceType.Router: "router",
+    zdo_t.Neighbor.DeviceType.EndDevice: "end_device",
+}
+
+
+class HanScan:
+    """One scan of one interface. Call `run()` once."""
+
+    def __init__(
+        self,
+        app: zigpy.application.ControllerApplication,
+        emit: Emit,
+        *,
+        pacing: Pacing = "radio",
+    ) -> None:
+        self.app = app
+        self._emit = emit
+        self.pacing = pacing
+        self.neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]] = {}
+        self.route_tables: dict[t.EUI64, list[zdo_t.Route]] = {}
+        self.reports: dict[t.EUI64, dict[str, Any]] = {}
+        self._found: dict[t.EUI64, _Found] = {}
+        self._link_keys: dict[t.EUI64, t.KeyData] = {}
+        self._tables_read = 0
+
+    @property
+    def coordinator_eui64(self) -> t.EUI64:
+        return self.app.state.node_info.ieee
+
+    async def run(self) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            await self.app.load_network_info(load_devices=True)
+        except Exception as error:
+            raise ScanFailed(
+                "radio_error", f"The radio did not report its network: {error}"
+            ) from error
+        self._link_keys = {
+            key.partner_ieee: key.key for key in self.app.state.network_info.key_table
+        }
+        self._forget_previous_devices()
+        coordinator = self.app._device
+        await self._interview(coordinator)
+        if coordinator.node_desc is None:
+            raise ScanFailed("radio_error", "The coordinator did not answer its own interview")
+        if self.pacing == "radio":
+            async with self.app.request_priority(t.PacketPriority.HIGH):
+                await self._scan_with_radio_pacing(coordinator)
+        else:
+            await self._scan_with_zigpy_pacing(coordinator)
+        return self._summary(time.monotonic() - started)
+
+    # -- shared steps -------------------------------------------------------------------
+
+    def _forget_previous_devices(self) -> None:
+        """Drop what an earlier scan learned, so every device is asked again."""
+        for eui64, device in list(self.app.devices.items()):
+            if eui64 == self.coordinator_eui64:
+                continue
+            if isinstance(device, ZigbeeDevice):
+                device.cancel_initialization()
+            device.on_remove()
+            self.app.devices.pop(eui64, None)
+        self.app.topology.neighbors.clear()
+        self.app.topology.routes.clear()
+
+    async def _interview(self, device: ZigbeeDevice) -> None:
+        task = device.schedule_initialize()
+        if task is not None:
+            await task
+
+    async def _read_basic_extras(self, device: ZigbeeDevice) -> dict[str, Any]:
+        """Software build and power source from the Basic cluster (zigpy's interview skips them)."""
+        for endpoint in device.non_zdo_endpoints:
+            if Basic.cluster_id not in endpoint.in_clusters:
+                continue
+            try:
+                success, _ = await endpoint.in_clusters[Basic.cluster_id].read_attributes(
+                    [Basic.AttributeDefs.sw_build_id.name, Basic.AttributeDefs.power_source.name]
+                )
+            except _TABLE_ERRORS:
+                return {}
+            return dict(success)
+        return {}
+
+    async def _read_table(
+        self, device: ZigbeeDevice, *, routes: bool, retries: int = 2
+    ) -> list[Any] | None:
+        """Read every page of a device's neighbour (or routing) table; None if unsupported."""
+        request = device.zdo.Mgmt_Rtg_req if routes else device.zdo.Mgmt_Lqi_req
+        entries: list[Any] = []
+        index = 0
+        while True:
+            status, response = await request(index, retries=retries, retry_delay=0.05)
+            if status != zdo_t.Status.SUCCESS or response is None:
+                return None
+            page = response.RoutingTableList if routes else response.NeighborTableList
+            entries.extend(page)
+            index += len(page)
+            self._tables_read += 1
+            if index >= response.Entries or not page:
+                return entries
+
+    async def _emit_progress(self, phase: str) -> None:
+        await self._emit(
+            {
+                "event": "progress",
+                "phase": phase,
+                "devices_found": len(self._found),
+                "devices_reported": len(self.reports),
+                "tables_read": self._tables_read,
+            }
+        )
+
+    async def _report(self, device: ZigbeeDevice, hint: str | None, extras: dict[str, Any]) -> None:
+        reachable = device.last_seen is not None
+        report = device_report(
+            self.app,
+            device,
+            neighbour_tables=self.neighbour_tables,
+            link_keys=self._link_keys,
+            device_type_hint=hint,
+            reachable=reachable,
+            basic_extras=extras,
+        )
+        self.reports[device.ieee] = report
+        await self._emit({"event": "device", "device": report})
+
+    def _record_neighbours(self, owner: t.EUI64, table: list[zdo_t.Neighbor]) -> list[_Found]:
+        self.neighbour_tables[owner] = table
+        self.app.topology.neighbors[owner] = table
+        new: list[_Found] = []
+        for entry in table:
+            if entry.ieee == self.coordinator_eui64 or entry.ieee in self._found:
+                continue
+            if entry.ieee in (t.EUI64.convert("00" * 8), t.EUI64.convert("ff" * 8)):
+                continue
+            found = _Found(entry.ieee, entry.nwk, _HINTS.get(entry.device_type))
+            self._found[entry.ieee] = found
+            new.append(found)
+        return new
+
+    # -- pacing by the radio ------------------------------------------------------------
+
+    async def _scan_with_radio_pacing(self, coordinator: ZigbeeDevice) -> None:
+        await self._report(coordinator, "coordinator", await self._read_basic_extras(coordinator))
+        async with asyncio.TaskGroup() as tasks:
+
+            async def explore(device: ZigbeeDevice) -> None:
+                """Read a router's tables and start a visit for every new neighbour."""
+                try:
+                    table = await self._read_table(device, routes=False)
+                except _TABLE_ERRORS:
+                    table = None
+                if table is not None:
+                    for found in self._record_neighbours(device.ieee, table):
+                        tasks.create_task(visit(found))
+                    await self._emit_progress("neighbour_table")
+                try:
+                    routes = await self._read_table(device, routes=True)
+                except _TABLE_ERRORS:
+                    routes = None
+                if routes is not None:
+                    self.route_tables[device.ieee] = routes
+                    self.app.topology.routes[device.ieee] = routes
+
+            async def visit(found: _Found) -> None:
+                device = self.app.add_device(found.eui64, found.nwk)
+                exploring = None
+                if found.device_type_hint in ("router", "coordinator"):
+                    exploring = tasks.create_task(explore(device))
+                await self._interview(device)
+                extras: dict[str, Any] = {}
+                if device.node_desc is not None:
+                    extras = await self._read_basic_extras(device)
+                    if device.node_desc.is_end_device:
+                        # The end device's own view of its parent: the inbound half of the link.
+                        try:
+                            table = await self._read_table(device, routes=False, retries=0)
+                        except _TABLE_ERRORS:
+                            table = None
+                        if table is not None:
+                            self._record_neighbours(device.ieee, table)
+                if exploring is not None:
+                    await exploring
+                await self._report(device, found.device_type_hint, extras)
+
+            tasks.create_task(explore(coordinator))
+
+        # Devices the coordinator knows (address and key tables) that no table listed.
+        missing = [
+            _Found(eui64, nwk, None)
+            for eui64, nwk in self.app.state.network_info.nwk_addresses.items()
+            if eui64 not in self._found and eui64 != self.coordinator_eui64
+        ]
+        if missing:
+            async with asyncio.TaskGroup() as tasks:
+                for found in missing:
+                    self._found[found.eui64] = found
+                    tasks.create_task(visit(found))
+
+    # -- pacing as zigpy's own topology scanner does it --------------------------------
+
+    async def _scan_with_zigpy_pacing(self, coordinator: ZigbeeDevice) -> None:
+        await self._report(coordinator, "coordinator", await self._read_basic_extras(coordinator))
+        pending_routers: list[ZigbeeDevice] = [coordinator]
+        scanned: set[t.EUI64] = set()
+        while pending_routers:
+            router = pending_routers.pop(0)
+            scanned.add(router.ieee)
+            before = set(self.app.devices)
+            # zigpy's scanner: sequential table pages, each followed by REQUEST_DELAY, then
+            # an IEEE address broadcast (and another REQUEST_DELAY) per unknown neighbour.
+            await self.app.topology.scan(devices=[router])
+            table = list(self.app.topology.neighbors.get(router.ieee, []))
+            self._record_neighbours(router.ieee, table)
+            self._tables_read += 1
+            await self._emit_progress("neighbour_table")
+            for eui64 in set(self.app.devices) - before:
+                device = self.app.devices[eui64]
+                if not isinstance(device, ZigbeeDevice):
+                    continue
+                await self._interview(device)
+                extras = await self._read_basic_extras(device) if device.node_desc else {}
+                found = self._found.get(eui64)
+                await self._report(device, found.device_type_hint if found else None, extras)
+                if (
+                    device.node_desc is not None
+                    and device.node_desc.is_router
+                    and eui64 not in scanned
+                ):
+                    pending_routers.append(device)
+
+    # -- summary ------------------------------------------------------------------------
+
+    def _summary(self, duration_s: float) -> dict[str, Any]:
+        devices = [
+            report for eui64, report in self.reports.items() if eui64 != self.coordinator_eui64
+        ]
+        links: list[dict[str, Any]] = []
+        for owner, table in self.neighbour_tables.items():
+            for entry in table:
+                links.append(
+                    {
+                        "measured_by": str(owner),
+                        "neighbor": str(entry.ieee),
+                        "neighbor_nwk": nwk_text(entry.nwk),
+                        "relationship": entry.relationship.name.lower(),
+                        "lqi": int(entry.lqi),
+                    }
+                )
+        return {
+            "device_count": len(devices),
+            "reachable_count": sum(1 for report in devices if report["reachable"]),
+            "unreachable_count": sum(1 for report in devices if not report["reachable"]),
+            "tables_read": self._tables_read,
+            "duration_ms": round(duration_s * 1000, 1),
+            "pacing": self.pacing,
+            "links": links,
+        }

@@ -1,0 +1,197 @@
+"""Fixtures for the gateway service tests: simulated radios and a live service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import zigpy.types as t
+from aiohttp import web
+
+from han_gateway.radio.factory import start_simulated_radio
+from han_gateway.radio.simulated import SimulatedApplication
+from han_gateway.radio.virtual_han import CoordinatorIdentity
+from han_gateway.scenarios import Scenario, parse_scenario
+from han_gateway.service.app import REGISTRY, create_app
+from han_gateway.service.config import parse_service_config
+from han_gateway.service.runtime import GatewayRegistry
+
+COORDINATOR = CoordinatorIdentity(
+    eui64=t.EUI64.convert("00:13:50:ff:fe:00:00:01"),
+    manufacturer="Itron",
+    model="OpenWay Riva CENTRON",
+    sw_build_id="4.2.1",
+)
+
+SECRETS = {
+    "MTR-200001": "secret-for-200001",
+    "MTR-200002": "secret-for-200002",
+    "MTR-200003": "secret-for-200003",
+}
+
+
+async def wait_for(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> None:
+    """Wait until `condition()` holds, failing the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(0.005)
+
+
+def small_scenario(**overrides: Any) -> dict[str, Any]:
+    """A three-device HAN document: thermostat, in-home display, load control switch."""
+    document: dict[str, Any] = {
+        "name": "small",
+        "description": "Three devices.",
+        "gateway": {"channel": 20, "pan_id": 0x1234, "extended_pan_id": "00:13:50:04:00:00:12:34"},
+        "radio": {"per_hop_latency_ms": 1, "concurrency_limit": 4},
+        "devices": [
+            {
+                "eui64": "00:0d:6f:00:0a:00:00:01",
+                "category": "pct",
+                "device_type": "router",
+                "manufacturer": "Honeywell",
+                "model": "UtilityPRO UP8000",
+                "sw_build_id": "3.4.2",
+                "ota_file_version": 0x03040200,
+            },
+            {
+                "eui64": "00:0d:6f:00:0a:00:00:02",
+                "category": "in_home_display",
+                "manufacturer": "Rainforest Automation",
+                "model": "EMU-2",
+                "parent": "00:0d:6f:00:0a:00:00:01",
+                "link_quality": 140,
+                "reverse_link_quality": 120,
+            },
+            {
+                "eui64": "00:0d:6f:00:0a:00:00:03",
+                "category": "load_control_switch",
+                "manufacturer": "Eaton",
+                "model": "Yukon LCR-6601S",
+                "join_method": "default_key",
+            },
+        ],
+    }
+    document.update(overrides)
+    return document
+
+
+@pytest.fixture
+def small() -> Scenario:
+    return parse_scenario(small_scenario())
+
+
+@pytest_asyncio.fixture
+async def simulated() -> AsyncIterator[Callable[[Scenario], Awaitable[SimulatedApplication]]]:
+    """Start simulated radios for scenarios; every one is shut down after the test."""
+    started: list[SimulatedApplication] = []
+
+    async def start(scenario: Scenario) -> SimulatedApplication:
+        app = await start_simulated_radio(scenario, COORDINATOR)
+        started.append(app)
+        await wait_for(lambda: app._device.is_initialized)
+        return app
+
+    yield start
+    for app in started:
+        await app.shutdown()
+
+
+def service_document(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "small.json").write_text(json.dumps(small_scenario()))
+    return {
+        "listen": {"host": "127.0.0.1", "port": 0},
+        "max_body_bytes": 4096,
+        "gateways": [
+            {
+                "id": "MTR-200001",
+                "kind": "meter",
+                "manufacturer": "Itron",
+                "model": "OpenWay Riva CENTRON",
+                "firmware": "4.2.1",
+                "secret_sha256": hashlib.sha256(SECRETS["MTR-200001"].encode()).hexdigest(),
+                "interfaces": [{"id": "han0", "radio": "simulated", "scenario": "small.json"}],
+            },
+            {
+                "id": "MTR-200002",
+                "kind": "pole_top",
+                "secret_sha256": hashlib.sha256(SECRETS["MTR-200002"].encode()).hexdigest(),
+                "interfaces": [
+                    {"id": "han0", "radio": "simulated", "scenario": "registered_device_missing"},
+                    {"id": "han1", "radio": "simulated", "scenario": "weak_link"},
+                ],
+            },
+            {
+                "id": "MTR-200003",
+                "secret_sha256": hashlib.sha256(SECRETS["MTR-200003"].encode()).hexdigest(),
+                "interfaces": [
+                    {"id": "han0", "radio": "znp", "device": {"path": "/dev/ttyACM0"}},
+                ],
+            },
+        ],
+    }
+
+
+class Service:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession, app: web.Application):
+        self.base_url = base_url
+        self.session = session
+        self.app = app
+
+    @property
+    def registry(self) -> GatewayRegistry:
+        return self.app[REGISTRY]
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/api/v1{path}"
+
+    @staticmethod
+    def auth(gateway_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {SECRETS[gateway_id]}"}
+
+    async def request(
+        self, method: str, path: str, gateway_id: str | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = kwargs.pop("headers", {})
+        if gateway_id is not None:
+            headers.update(self.auth(gateway_id))
+        async with self.session.request(
+            method, self.url(path), headers=headers, **kwargs
+        ) as response:
+            return response.status, await response.json()
+
+    async def scan(
+        self, gateway_id: str, interface_id: str, body: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        async with self.session.post(
+            self.url(f"/gateways/{gateway_id}/interfaces/{interface_id}/scan"),
+            headers=self.auth(gateway_id),
+            json=body or {},
+        ) as response:
+            assert response.status == 200, await response.text()
+            assert response.headers["Content-Type"].startswith("application/x-ndjson")
+            return [json.loads(line) async for line in response.content if line.strip()]
+
+
+@pytest_asyncio.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    config = parse_service_config(service_document(tmp_path), base_directory=tmp_path)
+    app = create_app(config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession() as session:
+        yield Service(f"http://127.0.0.1:{port}", session, app)
+    await runner.cleanup()

@@ -1,0 +1,235 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from han_gateway.scenarios import (
+    ScenarioError,
+    library_names,
+    load_library_scenario,
+    load_scenario_file,
+    parse_scenario,
+    resolve_scenario,
+)
+from han_gateway.scenarios.schema import install_code_link_key
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
+from tests.han_gateway.conftest import small_scenario
+
+REQUIRED_LIBRARY = {
+    "healthy",
+    "weak_link",
+    "weak_link_fixed",
+    "registered_device_missing",
+    "needs_router",
+    "outdated_firmware",
+    "default_key_join",
+    "unregistered_device",
+    "channel_interference",
+    "two_interfaces",
+    "empty_han",
+    "large_han",
+}
+
+
+def test_library_has_every_required_scenario() -> None:
+    assert set(library_names()) >= REQUIRED_LIBRARY
+
+
+@pytest.mark.parametrize("name", library_names())
+def test_library_scenario_is_valid_and_describes_itself(name: str) -> None:
+    scenario = load_library_scenario(name)
+    assert scenario.name == name
+    assert len(scenario.description) > 30
+    joined = [device for device in scenario.devices if not device.pending_join]
+    assert len(joined) <= scenario.gateway.max_devices
+
+
+def test_large_han_has_sixty_devices_and_typical_hans_five_to_ten() -> None:
+    assert len(load_library_scenario("large_han").devices) == 60
+    assert 5 <= len(load_library_scenario("healthy").devices) <= 10
+
+
+def test_scenarios_carry_their_problem() -> None:
+    weak = load_library_scenario("weak_link")
+    fixed = load_library_scenario("weak_link_fixed")
+    weak_display = next(d for d in weak.devices if d.category == "in_home_display")
+    fixed_display = fixed.device(weak_display.eui64)
+    assert weak_display.link.link_quality < 80 <= fixed_display.link.link_quality
+
+    default_key = load_library_scenario("default_key_join")
+    assert any(d.link_key == DEFAULT_TRUST_CENTER_LINK_KEY for d in default_key.devices)
+
+    missing = load_library_scenario("registered_device_missing")
+    assert missing.expected_devices
+    assert missing.expected_devices[0].eui64 not in {
+        d.eui64 for d in missing.devices if not d.pending_join
+    }
+
+    unregistered = load_library_scenario("unregistered_device")
+    assert any(not d.registered and d.han == "utility" for d in unregistered.devices)
+    assert any(not d.registered and d.han == "customer" for d in unregistered.devices)
+
+    interference = load_library_scenario("channel_interference")
+    assert interference.energy[interference.gateway.channel] > 0.75 * 255
+
+    needs_router = load_library_scenario("needs_router")
+    assert any(not d.reachable for d in needs_router.devices)
+    assert load_library_scenario("empty_han").devices == ()
+
+
+def test_defaults_follow_the_device_category() -> None:
+    scenario = parse_scenario(small_scenario())
+    thermostat, display, switch = scenario.devices
+    assert thermostat.han == "utility" and thermostat.registered
+    assert thermostat.acknowledges == {"message", "drlc"}
+    assert display.acknowledges == {"message"}
+    assert display.device_type == "end_device" and display.power_source == "battery"
+    assert switch.device_type == "router" and switch.power_source == "mains"
+    assert switch.link_key == DEFAULT_TRUST_CENTER_LINK_KEY
+    assert thermostat.profile_id == 0x0109
+    assert len({d.nwk for d in scenario.devices}) == 3
+
+
+def test_customer_devices_default_to_unregistered() -> None:
+    document = small_scenario()
+    document["devices"][0]["han"] = "customer"
+    assert not parse_scenario(document).devices[0].registered
+
+
+def test_install_code_gives_the_published_link_key() -> None:
+    document = small_scenario()
+    document["devices"][0]["install_code"] = "83FED3407A939723A5C639B26916D505C3B5"
+    key = parse_scenario(document).devices[0].link_key
+    assert key.serialize().hex().upper() == "66B6900981E1EE3CA4206B6B861C02BB"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: d["devices"][2].update(eui64="00:0d:6f:00:0a:00:00"),
+            "devices[2].eui64: not a valid EUI-64",
+        ),
+        (
+            lambda d: d["devices"][1].update(category="toaster"),
+            "devices[1].category: must be one of",
+        ),
+        (
+            lambda d: d["devices"][0].update(link_quality=300),
+            "devices[0].link_quality: must be from 0 to 255",
+        ),
+        (lambda d: d["devices"][0].pop("manufacturer"), "devices[0].manufacturer: is required"),
+        (lambda d: d["devices"][0].update(colour="red"), "devices[0].colour: unknown field"),
+        (lambda d: d["gateway"].update(channel=27), "gateway.channel: must be from 11 to 26"),
+        (
+            lambda d: d["devices"][1].update(parent="00:0d:6f:00:0a:00:00:99"),
+            "devices[1].parent: no device has EUI-64",
+        ),
+        (
+            lambda d: d["devices"][1].update(parent="00:0d:6f:00:0a:00:00:02"),
+            "devices[1].parent",
+        ),
+        (
+            lambda d: d["devices"][2].update(eui64="00:0d:6f:00:0a:00:00:01"),
+            "devices[2].eui64: duplicate of devices[0].eui64",
+        ),
+        (lambda d: d["devices"][0].update(install_code="1234"), "devices[0].install_code"),
+        (lambda d: d["devices"][0].update(acknowledges=["dance"]), "devices[0].acknowledges"),
+        (
+            lambda d: d["devices"][0]["endpoints"].__setitem__(0, {"id": 0}),
+            "devices[0].endpoints[0].id: must be from 1 to 240",
+        ),
+        (lambda d: d.update(energy={"30": 10}), "energy.30: channel must be from 11 to 26"),
+        (lambda d: d["gateway"].update(max_devices=2), "devices: 3 joined devices exceed"),
+    ],
+)
+def test_broken_scenario_names_the_bad_field(mutate, expected: str) -> None:
+    document = small_scenario()
+    document["devices"][0]["endpoints"] = [
+        {"id": 1, "profile_id": 0x0109, "input_clusters": [0], "output_clusters": [0x0703]}
+    ]
+    mutate(document)
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario(document)
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value
+
+
+def test_broken_scenario_file_names_the_file_and_field(tmp_path: Path) -> None:
+    document = small_scenario()
+    document["devices"][1]["eui64"] = "not-a-mac"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ScenarioError, match=r"broken.yaml: devices\[1\].eui64: not a valid EUI-64"):
+        load_scenario_file(path)
+
+
+def test_scenario_file_may_be_json_or_invalid_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(small_scenario()))
+    assert resolve_scenario("small.json", relative_to=tmp_path).name == "small"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("devices: [unclosed")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario_file(bad)
+
+
+def test_unknown_library_name_lists_the_known_ones() -> None:
+    with pytest.raises(ScenarioError, match="healthy"):
+        load_library_scenario("no_such_thing")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=_json_values)
+def test_parser_rejects_arbitrary_documents_with_path_named_problems(document) -> None:
+    try:
+        parse_scenario(document)
+    except ScenarioError as error:
+        assert error.problems
+        assert all(":" in problem for problem in error.problems)
+
+
+_FIELDS = ["eui64", "category", "link_quality", "parent", "device_type", "nwk", "ota_file_version"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.integers(0, 2),
+    field=st.sampled_from(_FIELDS),
+    value=_json_values,
+)
+def test_one_corrupted_device_field_is_accepted_or_named(index: int, field: str, value) -> None:
+    document = copy.deepcopy(small_scenario())
+    document["devices"][index][field] = value
+    try:
+        scenario = parse_scenario(document)
+    except ScenarioError as error:
+        # The corrupted device, or one that depends on it (e.g. its child), is named.
+        assert all(problem.startswith("devices") for problem in error.problems), error
+        assert any(
+            problem.startswith(f"devices[{index}].{field}") for problem in error.problems
+        ) or (field in ("device_type", "eui64", "parent", "nwk")), error
+    else:
+        assert len(scenario.devices) == 3
+
+
+def test_every_install_code_device_has_a_valid_install_code_matching_its_key() -> None:
+    """The portal registers demo devices with these codes; the radio must hold the same keys."""
+    for name in library_names():
+        for device in load_library_scenario(name).devices:
+            if device.join_method == "default_key":
+                continue
+            assert device.install_code is not None, (name, device.eui64)
+            assert install_code_link_key(device.install_code) == device.link_key
