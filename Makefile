@@ -31,7 +31,7 @@ demo: migrate
 	$(BIN)/python manage.py load_demo_data
 
 run: demo
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --with-demo-gateways
 
 lint: install
 	$(BIN)/ruff check .

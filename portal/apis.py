@@ -4,14 +4,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import selectors
-from portal.models import Premise
+from portal import han_tests, selectors
+from portal.models import HanTestRun, Premise, User
+from portal.presentation import run_snapshot
 
 
 class _GatewaySerializer(serializers.Serializer[Any]):
@@ -123,3 +124,136 @@ class PremiseDetailApi(APIView):
         if premise is None:
             raise Http404
         return Response(_premise_payload(request, premise))
+
+
+def _run_or_404(request: Request, run_id: int) -> HanTestRun:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404
+    return run
+
+
+def _signed_in_user(request: Request) -> User:
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
+def _run_response(request: Request, run: HanTestRun, status: int = 200) -> Response:
+    run.refresh_from_db()
+    snapshot = run_snapshot(run, staff=selectors.user_works_for_utility(request.user))
+    snapshot.pop("kind")
+    snapshot["case"] = {"id": run.case_id, "status": run.case.status}
+    snapshot["premise_id"] = run.premise_id
+    return Response(snapshot, status=status)
+
+
+def _active_conflict(error: han_tests.ActiveRunExists) -> Response:
+    return Response(
+        {"detail": str(error), "active_run_id": error.run.pk}, status=status.HTTP_409_CONFLICT
+    )
+
+
+class RunStartApi(APIView):
+    """Start the Utility HAN Test Tool on a premise (in its open case, or a new one)."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        problem = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def post(self, request: Request, premise_id: int) -> Response:
+        premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+        if premise is None:
+            raise Http404
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = han_tests.han_test_start(
+                premise=premise,
+                user=_signed_in_user(request),
+                problem=data.validated_data.get("problem", ""),
+            )
+        except han_tests.ActiveRunExists as error:
+            return _active_conflict(error)
+        except han_tests.HanTestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        return _run_response(request, run, status=status.HTTP_201_CREATED)
+
+
+class RunDetailApi(APIView):
+    """A run with its steps, interfaces, devices, findings, actions and changes."""
+
+    def get(self, request: Request, run_id: int) -> Response:
+        return _run_response(request, _run_or_404(request, run_id))
+
+
+class PremiseCaseListApi(APIView):
+    """A premise's test cases, newest first, each with its runs."""
+
+    def get(self, request: Request, premise_id: int) -> Response:
+        premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+        if premise is None:
+            raise Http404
+        cases = premise.test_cases.prefetch_related("runs").order_by("-opened_at")[:50]
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": case.pk,
+                        "status": case.status,
+                        "problem": case.problem,
+                        "opened_at": case.opened_at.isoformat(),
+                        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+                        "runs": [
+                            {"id": run.pk, "number": run.number, "status": run.status}
+                            for run in sorted(case.runs.all(), key=lambda run: run.number)
+                        ],
+                    }
+                    for case in cases
+                ]
+            }
+        )
+
+
+class RunActionApi(APIView):
+    """Record the action taken about a finished run's findings."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        action = serializers.CharField(max_length=48)
+        note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def post(self, request: Request, run_id: int) -> Response:
+        run = _run_or_404(request, run_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            han_tests.recorded_action_create(
+                run=run,
+                user=_signed_in_user(request),
+                action=data.validated_data["action"],
+                note=data.validated_data.get("note", ""),
+            )
+        except han_tests.HanTestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        return _run_response(request, run, status=status.HTTP_201_CREATED)
+
+
+class RunCancelApi(APIView):
+    def post(self, request: Request, run_id: int) -> Response:
+        run = _run_or_404(request, run_id)
+        try:
+            han_tests.han_test_cancel(run=run, user=_signed_in_user(request))
+        except han_tests.HanTestError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return _run_response(request, run)
+
+
+class RunRetestApi(APIView):
+    def post(self, request: Request, run_id: int) -> Response:
+        run = _run_or_404(request, run_id)
+        try:
+            next_run = han_tests.han_test_retest(run=run, user=_signed_in_user(request))
+        except han_tests.ActiveRunExists as error:
+            return _active_conflict(error)
+        except han_tests.HanTestError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        return _run_response(request, next_run, status=status.HTTP_201_CREATED)

@@ -2,12 +2,17 @@
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 
-from han_gateway.models import PremisesGateway
+from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from han_gateway.scenarios import Scenario, resolve_scenario
+from han_gateway.service.config import GatewayConfig, InterfaceConfig, load_service_config
 from portal.models import Customer, Premise, User
 from portal.services import user_create
+from trust_center.models import ApprovedDevice, GatewayModelCapacity
+from trust_center.services import gateway_credential_issue
 
 DEMO_SERVICE_URL = os.environ.get("HAN_DEMO_SERVICE_URL", "http://127.0.0.1:8470")
 
@@ -21,7 +26,6 @@ class DemoPremise:
     postal_code: str
     meter_number: str
     scenario: str
-    gateway_model: str = "E350 FOCUS AXe-SD"
     gateway_kind: str = PremisesGateway.Kind.METER
     region: str = "north"
 
@@ -73,7 +77,6 @@ DEMO_PREMISES = [
         "62684",
         "MTR-100005",
         "outdated_firmware",
-        gateway_model="I-210+c",
     ),
     DemoPremise(
         "Fatima Haddad",
@@ -83,7 +86,6 @@ DEMO_PREMISES = [
         "62702",
         "MTR-100006",
         "default_key_join",
-        gateway_model="I-210+c",
     ),
     DemoPremise(
         "Greg Lindqvist",
@@ -112,7 +114,6 @@ DEMO_PREMISES = [
         "62675",
         "MTR-100009",
         "two_interfaces",
-        gateway_model="GridStream RF Pole-Top",
         gateway_kind=PremisesGateway.Kind.POLE_TOP,
         region="south",
     ),
@@ -133,7 +134,6 @@ DEMO_PREMISES = [
         "62702",
         "MTR-100011",
         "large_han",
-        gateway_model="I-210+c",
     ),
 ]
 
@@ -146,15 +146,95 @@ DEMO_USERS = [
 ]
 
 
+DEMO_GATEWAYS_CONFIG = Path(__file__).resolve().parent.parent / "han_gateway/demo/gateways.yaml"
+
+# The utility's approved device list for the demo: the outdated-firmware scenario's devices
+# run releases below these minimums.
+DEMO_APPROVED_DEVICES = [
+    ("Honeywell", "UtilityPRO UP8000", HanDevice.Category.PCT, "3.4.0"),
+    ("Rainforest Automation", "EMU-2", HanDevice.Category.IN_HOME_DISPLAY, "2.1.0"),
+    ("Rainforest Automation", "EAGLE-200", HanDevice.Category.EMS, "4.0.0"),
+    ("Eaton", "Yukon LCR-6601S", HanDevice.Category.LOAD_CONTROL_SWITCH, "1.8.0"),
+]
+
+
+# Enhanced meters take ten Utility HAN devices (published utility HAN programs).
+DEMO_METER_HAN_CAPACITY = 10
+
+
 def demo_gateway_secret(meter_number: str) -> str:
     """The demo gateways' secrets are public by design: they guard only simulated HANs."""
-    return f"demo-{meter_number.lower()}"
+    return f"demo-secret-{meter_number.lower()}"
+
+
+def _scenario_for(interface: InterfaceConfig, base_directory: Path) -> Scenario:
+    if interface.scenario is None:
+        raise ValueError(f"demo interface {interface.interface_id} has no scenario")
+    return resolve_scenario(interface.scenario, relative_to=base_directory)
+
+
+def _load_han_from_scenarios(
+    gateway: PremisesGateway, configured: GatewayConfig, base: Path
+) -> None:
+    """What the utility knows of each demo HAN: its interfaces and the devices on record.
+
+    Registered utility devices and the customer's own devices are on record; a device the
+    utility never registered is not, and neither is anything a scan has yet to find.
+    """
+    for interface in configured.interfaces:
+        scenario = _scenario_for(interface, base)
+        network_interface, _ = NetworkInterface.objects.update_or_create(
+            premises_gateway=gateway,
+            identifier=interface.interface_id,
+            defaults={
+                "channel": scenario.gateway.channel,
+                "pan_id": scenario.gateway.pan_id,
+                "extended_pan_id": str(scenario.gateway.extended_pan_id),
+                "security_level": scenario.gateway.security_level,
+            },
+        )
+        on_record = [
+            (str(d.eui64), d.category, d.han, d.manufacturer, d.model, d.sw_build_id)
+            for d in scenario.devices
+            if d.registered or d.han == HanDevice.Network.CUSTOMER
+        ] + [
+            (str(d.eui64), d.category, HanDevice.Network.UTILITY, d.manufacturer, d.model, "")
+            for d in scenario.expected_devices
+        ]
+        for eui64, category, network, manufacturer, model, firmware in on_record:
+            HanDevice.objects.get_or_create(
+                premises_gateway=gateway,
+                eui64=eui64,
+                defaults={
+                    "network_interface": network_interface,
+                    "network": network,
+                    "category": category,
+                    "manufacturer": manufacturer,
+                    "model": model,
+                    "firmware_version": firmware,
+                },
+            )
 
 
 @transaction.atomic
-def demo_data_load() -> list[tuple[str, str, str]]:
+def demo_data_load(config_path: Path = DEMO_GATEWAYS_CONFIG) -> list[tuple[str, str, str]]:
     """Create the demo data set if it is not there yet; returns (role, username, password)."""
+    config = load_service_config(config_path)
+    configured = {gateway.gateway_id: gateway for gateway in config.gateways}
+    for gateway_config in config.gateways:
+        GatewayModelCapacity.objects.get_or_create(
+            manufacturer=gateway_config.manufacturer,
+            gateway_model=gateway_config.model,
+            defaults={"max_devices": DEMO_METER_HAN_CAPACITY},
+        )
+    for manufacturer, model, category, minimum in DEMO_APPROVED_DEVICES:
+        ApprovedDevice.objects.get_or_create(
+            manufacturer=manufacturer,
+            model=model,
+            defaults={"category": category, "minimum_firmware": minimum},
+        )
     for index, item in enumerate(DEMO_PREMISES):
+        gateway_config = configured[item.meter_number]
         customer, _ = Customer.objects.get_or_create(
             account_number=item.account_number,
             defaults={
@@ -163,19 +243,24 @@ def demo_data_load() -> list[tuple[str, str, str]]:
                 "phone": f"217-555-{100 + index:04d}",
             },
         )
-        gateway, _ = PremisesGateway.objects.get_or_create(
+        gateway, created = PremisesGateway.objects.get_or_create(
             meter_number=item.meter_number,
             defaults={
                 "ami_id": f"AMI-{item.meter_number[4:]}",
                 "kind": item.gateway_kind,
-                "manufacturer": "Landis+Gyr" if "E350" in item.gateway_model else "Itron",
-                "model": item.gateway_model,
-                "firmware_version": "4.2.1",
+                "manufacturer": gateway_config.manufacturer,
+                "model": gateway_config.model,
+                "firmware_version": gateway_config.firmware,
                 "region": item.region,
                 "service_url": DEMO_SERVICE_URL,
                 "service_gateway_id": item.meter_number,
             },
         )
+        if created:
+            gateway_credential_issue(
+                premises_gateway=gateway, secret=demo_gateway_secret(item.meter_number)
+            )
+            _load_han_from_scenarios(gateway, gateway_config, config.base_directory)
         Premise.objects.get_or_create(
             service_point_id=f"SP-{item.meter_number[4:]}",
             defaults={

@@ -5,21 +5,30 @@ import threading
 
 from celery.worker import WorkController
 from django.conf import settings
+from django.db import close_old_connections
 
 from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
 
-class EmbeddedWorker:
-    """Runs a Celery WorkController in a daemon thread; ``stop()`` shuts it down cleanly."""
+def all_queues() -> list[str]:
+    return sorted({settings.CELERY_TASK_DEFAULT_QUEUE, *settings.HAN_REGION_QUEUES.values()})
 
-    def __init__(self, *, concurrency: int, queues: list[str] | None = None) -> None:
+
+class EmbeddedWorker:
+    """A Celery WorkController in a daemon thread, and the stale-run reaper beside it.
+
+    Celery beat would run the reaper as a separate process, which cannot see the in-memory
+    broker; a timer thread calls it directly instead.
+    """
+
+    def __init__(self, *, concurrency: int, reaper_interval_s: float | None = None) -> None:
         self.controller = WorkController(
             app=app,
             pool_cls="threads",
             concurrency=concurrency,
-            queues=queues,
+            queues=all_queues(),
             without_mingle=True,
             without_gossip=True,
             without_heartbeat=True,
@@ -29,14 +38,31 @@ class EmbeddedWorker:
         self.thread = threading.Thread(
             target=self.controller.start, name="embedded-celery-worker", daemon=True
         )
+        self.reaper_interval_s = reaper_interval_s or settings.HAN_REAPER_INTERVAL_S
+        self._stopping = threading.Event()
+        self.reaper = threading.Thread(target=self._reap, name="embedded-reaper", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
-        logger.info("embedded Celery worker started")
+        self.reaper.start()
+        logger.info("embedded Celery worker started on queues %s", ", ".join(all_queues()))
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
         self.controller.stop(in_sighandler=False)
         self.thread.join(timeout)
+        self.reaper.join(timeout)
+
+    def _reap(self) -> None:
+        from portal.han_tests import han_test_runs_reap
+
+        while not self._stopping.wait(self.reaper_interval_s):
+            try:
+                han_test_runs_reap()
+            except Exception:
+                logger.exception("reaping stale runs failed")
+            finally:
+                close_old_connections()
 
 
 def embedded_worker_start() -> EmbeddedWorker | None:

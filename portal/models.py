@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from han_gateway.models import PremisesGateway
+from han_gateway.models import HanDevice, PremisesGateway
 
 
 class User(AbstractUser):
@@ -72,3 +72,214 @@ class Premise(models.Model):
     @property
     def full_address(self) -> str:
         return f"{self.address_line}, {self.city}, {self.state} {self.postal_code}"
+
+
+class HanTestCase(models.Model):
+    """The problem being worked at a premise: one or more test runs until it is resolved."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    premise = models.ForeignKey(Premise, on_delete=models.CASCADE, related_name="test_cases")
+    problem = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="opened_test_cases"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["premise", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return f"HAN test case {self.pk} at {self.premise}"
+
+
+class HanTestRun(models.Model):
+    """One pass of the Utility HAN Test Tool: enumerate, scan, check, diagnose."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Problems found"
+        ERROR = "error", "Could not complete"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    case = models.ForeignKey(HanTestCase, on_delete=models.CASCADE, related_name="runs")
+    # Kept beside the case so the database itself allows one active run per premise.
+    premise = models.ForeignKey(Premise, on_delete=models.CASCADE, related_name="test_runs")
+    number = models.PositiveIntegerField(help_text="1 for the first run of a case, then 2, 3…")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="started_test_runs"
+    )
+    queue = models.CharField(max_length=64, default="default")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the worker running it."
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
+    phase = models.CharField(max_length=120, blank=True)
+    estimated_seconds = models.PositiveIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="unique_run_number_per_case"),
+            models.UniqueConstraint(
+                fields=["premise"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_run_per_premise",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.number} of case {self.case_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class RunStep(models.Model):
+    """A step of a run's timeline, as shown live: reach the gateway, enumerate, scan…"""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="steps")
+    key = models.CharField(max_length=64, help_text="Stable id within the run, e.g. scan:han0.")
+    title = models.CharField(max_length=120)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    detail = models.CharField(max_length=300, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="unique_step_key_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"
+
+
+class ObservedInterface(models.Model):
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="interfaces")
+    identifier = models.CharField(max_length=32)
+    technology = models.CharField(max_length=16, default="zigbee")
+    channel = models.PositiveSmallIntegerField(null=True, blank=True)
+    pan_id = models.PositiveIntegerField(null=True, blank=True)
+    extended_pan_id = models.CharField(max_length=23, blank=True)
+    security_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    device_count = models.PositiveIntegerField(null=True, blank=True)
+    energy_by_channel = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "identifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "identifier"], name="unique_observed_interface_per_run"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Interface {self.identifier} in run {self.run_id}"
+
+
+class ObservedDevice(models.Model):
+    """A device as one run saw it, with what the portal knew about it at the time."""
+
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="devices")
+    interface = models.CharField(max_length=32)
+    sequence = models.PositiveIntegerField(help_text="Order in which the run found it.")
+    eui64 = models.CharField("EUI-64", max_length=23)
+    network_address = models.PositiveIntegerField(null=True, blank=True)
+    device_type = models.CharField(max_length=16, blank=True)
+    name = models.CharField(max_length=120, blank=True)
+    category = models.CharField(max_length=32, blank=True, choices=HanDevice.Category.choices)
+    network = models.CharField(
+        max_length=16, default=HanDevice.Network.UTILITY, choices=HanDevice.Network.choices
+    )
+    manufacturer = models.CharField(max_length=64, blank=True)
+    model = models.CharField(max_length=64, blank=True)
+    firmware_version = models.CharField(max_length=32, blank=True)
+    ota_file_version = models.BigIntegerField(null=True, blank=True)
+    power_source = models.CharField(max_length=32, blank=True)
+    profile_id = models.PositiveIntegerField(null=True, blank=True)
+    reachable = models.BooleanField(default=True)
+    link_quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    rssi = models.SmallIntegerField(null=True, blank=True)
+    join_method = models.CharField(max_length=16, default="unknown")
+    registered = models.BooleanField(default=False)
+    operational_check = models.CharField(max_length=20, blank=True)
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Links, endpoints and clusters as the scan reported."
+    )
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "interface", "eui64"], name="unique_observed_device_per_run"
+            ),
+        ]
+        indexes = [models.Index(fields=["eui64"]), models.Index(fields=["model"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display() or 'Device'} {self.eui64} in run {self.run_id}"
+
+
+class Finding(models.Model):
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="findings")
+    rule = models.CharField(max_length=48)
+    severity = models.CharField(max_length=16)
+    action = models.CharField(max_length=48)
+    title = models.CharField(max_length=200)
+    evidence = models.TextField(blank=True)
+    customer_text = models.TextField(blank=True)
+    eui64 = models.CharField(max_length=23, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "position"]
+        indexes = [models.Index(fields=["rule"]), models.Index(fields=["action"])]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.title}"
+
+
+class RecordedAction(models.Model):
+    """What the rep (or customer) did about a run's findings before retesting."""
+
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=48, help_text="A recommended action, or 'other'.")
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="recorded_actions"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on run {self.run_id}"

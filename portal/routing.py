@@ -1,3 +1,7 @@
-from typing import Any
+from django.urls import path
 
-websocket_urlpatterns: list[Any] = []
+from portal.consumers import RunConsumer
+
+websocket_urlpatterns = [
+    path("ws/runs/<int:run_id>/", RunConsumer.as_asgi()),
+]

@@ -6,7 +6,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from han_gateway.models import HanDevice, NetworkInterface
-from portal.models import Customer, Premise, User
+from portal.diagnosis import ApprovedModel
+from portal.models import Customer, HanTestCase, HanTestRun, Premise, User
+from trust_center import selectors as trust_selectors
+from trust_center.models import ApprovedDevice
 
 SEARCH_RESULTS_LIMIT = 50
 
@@ -137,3 +140,79 @@ def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list
             )
         )
     return shown
+
+
+@dataclass(frozen=True)
+class PremiseExpectations:
+    """What the utility expects on a premise's HAN, for the diagnosis."""
+
+    utility_devices: list[HanDevice]
+    customer_devices: list[HanDevice]
+    approved: tuple[ApprovedModel, ...] = ()
+    capacity: int | None = None
+
+
+def premise_expectations(*, premise: Premise) -> PremiseExpectations:
+    """Devices on record (and registered with the Trust Center), approved list and capacity."""
+    gateway = premise.premises_gateway
+    if gateway is None:
+        return PremiseExpectations([], [])
+    devices = list(
+        HanDevice.objects.filter(premises_gateway=gateway).filter(
+            Q(service_point_id="") | Q(service_point_id=premise.service_point_id)
+        )
+    )
+    utility = [d for d in devices if d.network == HanDevice.Network.UTILITY]
+    on_record = {d.eui64 for d in devices}
+    for registration in trust_selectors.device_registrations_for_premise(
+        premises_gateway_id=gateway.pk, service_point_id=premise.service_point_id
+    ):
+        if registration.eui64 not in on_record:
+            utility.append(
+                HanDevice(
+                    premises_gateway=gateway,
+                    eui64=registration.eui64,
+                    category=registration.category,
+                    network=HanDevice.Network.UTILITY,
+                    manufacturer=registration.manufacturer,
+                    model=registration.model,
+                )
+            )
+    return PremiseExpectations(
+        utility_devices=utility,
+        customer_devices=[d for d in devices if d.network == HanDevice.Network.CUSTOMER],
+        approved=tuple(
+            ApprovedModel(item.manufacturer, item.model, item.minimum_firmware)
+            for item in ApprovedDevice.objects.exclude(minimum_firmware="")
+        ),
+        capacity=trust_selectors.gateway_han_capacity(premises_gateway=gateway),
+    )
+
+
+def runs_visible_to(user: User | AnonymousUser) -> QuerySet[HanTestRun]:
+    return HanTestRun.objects.filter(premise__in=premises_visible_to(user))
+
+
+def run_get_for_user(*, user: User | AnonymousUser, run_id: int) -> HanTestRun | None:
+    return (
+        runs_visible_to(user)
+        .select_related("case", "premise__customer", "premise__premises_gateway", "started_by")
+        .filter(pk=run_id)
+        .first()
+    )
+
+
+def premise_active_run(*, premise: Premise) -> HanTestRun | None:
+    return HanTestRun.objects.filter(premise=premise, status__in=HanTestRun.ACTIVE).first()
+
+
+def premise_recent_runs(*, premise: Premise, limit: int = 10) -> QuerySet[HanTestRun]:
+    return (
+        HanTestRun.objects.filter(premise=premise)
+        .select_related("case", "started_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def case_runs(*, case: HanTestCase) -> QuerySet[HanTestRun]:
+    return case.runs.select_related("started_by").order_by("number")

@@ -6,6 +6,7 @@ layer and a Celery worker inside the web process on an in-memory broker. Setting
 channel layer, with Celery workers as separate processes.
 """
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -152,8 +153,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-han-test-runs": {"task": "portal.reap_stale_han_test_runs", "schedule": 30.0},
+}
 # Threads in the embedded worker: enough for the web process's own background work.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "8"))
+
+# --- The Utility HAN Test Tool ---------------------------------------------------------------
+# Runs go to a Celery queue per AMI region, so workers can sit near the meters they reach:
+# HAN_REGION_QUEUES="north=han-north,south=han-south"; unlisted regions use the default queue.
+HAN_REGION_QUEUES = dict(
+    item.split("=", 1) for item in env_list("HAN_REGION_QUEUES", []) if "=" in item
+)
+HAN_RUN_TIME_LIMIT_S = int(os.environ.get("HAN_RUN_TIME_LIMIT_S", "180"))
+HAN_RUN_STALE_AFTER_S = int(os.environ.get("HAN_RUN_STALE_AFTER_S", "60"))
+HAN_RUN_QUEUE_TIMEOUT_S = int(os.environ.get("HAN_RUN_QUEUE_TIMEOUT_S", "600"))
+HAN_REAPER_INTERVAL_S = float(os.environ.get("HAN_REAPER_INTERVAL_S", "30"))
+HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOUT_S", "5"))
+HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))
+# Overrides of portal.diagnosis.Thresholds, as JSON: '{"weak_link_quality": 110}'.
+HAN_DIAGNOSIS_THRESHOLDS = json.loads(os.environ.get("HAN_DIAGNOSIS_THRESHOLDS", "{}"))
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -210,5 +229,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": "WARNING"},
         "kombu": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

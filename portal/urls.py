@@ -9,6 +9,12 @@ api_v1 = [
     path("customers/<int:customer_id>/", apis.CustomerDetailApi.as_view(), name="customer_detail"),
     path("premises/", apis.PremiseListApi.as_view(), name="premise_list"),
     path("premises/<int:premise_id>/", apis.PremiseDetailApi.as_view(), name="premise_detail"),
+    path("premises/<int:premise_id>/runs/", apis.RunStartApi.as_view(), name="run_start"),
+    path("premises/<int:premise_id>/cases/", apis.PremiseCaseListApi.as_view(), name="case_list"),
+    path("runs/<int:run_id>/", apis.RunDetailApi.as_view(), name="run_detail"),
+    path("runs/<int:run_id>/actions/", apis.RunActionApi.as_view(), name="run_action"),
+    path("runs/<int:run_id>/cancel/", apis.RunCancelApi.as_view(), name="run_cancel"),
+    path("runs/<int:run_id>/retest/", apis.RunRetestApi.as_view(), name="run_retest"),
 ]
 
 urlpatterns = [
@@ -19,6 +25,11 @@ urlpatterns = [
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("my-home/", views.my_home, name="my_home"),
     path("premises/<int:premise_id>/", views.premise_detail, name="premise_detail"),
+    path("premises/<int:premise_id>/test/", views.han_test_start, name="han_test_start"),
+    path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
+    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:run_id>/actions/", views.run_record_action, name="run_record_action"),
+    path("runs/<int:run_id>/retest/", views.run_retest, name="run_retest"),
     path("health/", views.health, name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("admin/", admin.site.urls),

@@ -4,15 +4,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from portal import selectors
+from portal import han_tests, selectors
+from portal.diagnosis import ACTION_LABELS
 from portal.health import health_report
+from portal.models import User
+from portal.presentation import run_snapshot
 
 View = Callable[..., HttpResponse]
 
@@ -88,7 +92,16 @@ def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
     if premise is None:
         raise Http404("No such premise.")
     devices = selectors.premise_han_devices(user=request.user, premise=premise)
-    return render(request, "portal/premise_detail.html", {"premise": premise, "devices": devices})
+    return render(
+        request,
+        "portal/premise_detail.html",
+        {
+            "premise": premise,
+            "devices": devices,
+            "active_run": selectors.premise_active_run(premise=premise),
+            "recent_runs": selectors.premise_recent_runs(premise=premise),
+        },
+    )
 
 
 @login_not_required
@@ -98,3 +111,108 @@ def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and CI: 200 when the database, broker, worker and push all answer."""
     report = health_report(check_worker=request.GET.get("worker") == "1")
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def _staff(request: HttpRequest) -> bool:
+    return selectors.user_works_for_utility(request.user)
+
+
+@require_POST
+def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
+    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+    if premise is None:
+        raise Http404("No such premise.")
+    user = _signed_in(request)
+    try:
+        run = han_tests.han_test_start(
+            premise=premise, user=user, problem=request.POST.get("problem", "").strip()
+        )
+    except han_tests.ActiveRunExists as error:
+        return render(
+            request,
+            "portal/run_already_active.html",
+            {"premise": premise, "run": error.run},
+            status=409,
+        )
+    except han_tests.HanTestError as error:
+        messages.error(request, str(error))
+        return redirect("premise_detail", premise_id=premise.pk)
+    return redirect("run_detail", run_id=run.pk)
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    staff = _staff(request)
+    return render(
+        request,
+        "portal/run_detail.html",
+        {
+            "run": run,
+            "premise": run.premise,
+            "case_runs": selectors.case_runs(case=run.case),
+            "snapshot": run_snapshot(run, staff=staff),
+            "staff": staff,
+            "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
+        },
+    )
+
+
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    try:
+        han_tests.han_test_cancel(run=run, user=_signed_in(request))
+    except han_tests.HanTestError as error:
+        messages.error(request, str(error))
+    return redirect("run_detail", run_id=run.pk)
+
+
+@require_POST
+def run_record_action(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    try:
+        han_tests.recorded_action_create(
+            run=run,
+            user=_signed_in(request),
+            action=request.POST.get("action", ""),
+            note=request.POST.get("note", ""),
+        )
+    except han_tests.HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Action recorded. Retest when it is done.")
+    return redirect("run_detail", run_id=run.pk)
+
+
+@require_POST
+def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    try:
+        next_run = han_tests.han_test_retest(run=run, user=_signed_in(request))
+    except han_tests.ActiveRunExists as error:
+        return render(
+            request,
+            "portal/run_already_active.html",
+            {"premise": run.premise, "run": error.run},
+            status=409,
+        )
+    except han_tests.HanTestError as error:
+        messages.error(request, str(error))
+        return redirect("run_detail", run_id=run.pk)
+    return redirect("run_detail", run_id=next_run.pk)
+
+
+def _signed_in(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user

@@ -92,3 +92,76 @@ def _real_services_are_really_in_use():
 def _fast_password_hashing(settings):
     # Hash strength is Django's concern, not these tests'; PBKDF2 would dominate their time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def gateway_service():
+    """The HAN gateway service with the demo's simulated gateways, over loopback."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+    from django.conf import settings
+
+    port = free_port()
+    log_dir = Path(settings.BASE_DIR) / "test-artifacts"
+    log_dir.mkdir(exist_ok=True)
+    with open(log_dir / "gateway-service.log", "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argument list
+            [
+                sys.executable,
+                "-m",
+                "han_gateway",
+                "serve",
+                "--config",
+                "han_gateway/demo/gateways.yaml",
+                "--port",
+                str(port),
+            ],
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("the gateway service exited; see test-artifacts")
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway service did not start in 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def demo_world(gateway_service):
+    """The demo data set, its meters pointed at the test's gateway service."""
+    from han_gateway.models import PremisesGateway
+    from portal.demo import demo_data_load
+
+    sign_ins = demo_data_load()
+    PremisesGateway.objects.update(service_url=gateway_service)
+    return {username: password for _, username, password in sign_ins}

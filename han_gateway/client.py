@@ -1,0 +1,207 @@
+"""The portal's client for a Premises Gateway's HAN gateway service. Imports no Django.
+
+Blocking calls on purpose: a scan is network-bound, and Celery's threads pool carries many of
+them at once in one worker process. Every answer is checked before it is believed; whatever
+the gateway sends that is not the documented shape becomes a ``GatewayProtocolError``.
+"""
+
+import json
+import logging
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 256 * 1024
+SCAN_EVENTS = {"started", "progress", "device", "finished", "error"}
+
+
+class GatewayError(Exception):
+    """The gateway could not do what was asked; ``code`` is stable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class GatewayUnreachable(GatewayError):
+    """No answer: connection refused, DNS, time-out."""
+
+
+class GatewayProtocolError(GatewayError):
+    """An answer that is not what the API documents."""
+
+
+class GatewayClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        gateway_id: str,
+        secret: str,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 30.0,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _path(self, suffix: str = "") -> str:
+        return f"/api/v1/gateways/{self.gateway_id}{suffix}"
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            raise GatewayUnreachable("timeout", "The gateway did not answer in time.") from error
+        except httpx.HTTPError as error:
+            raise GatewayUnreachable(
+                "unreachable", f"The gateway could not be reached ({type(error).__name__})."
+            ) from error
+        return _json_object(response)
+
+    def identify(self) -> dict[str, Any]:
+        return self._request("GET", self._path())
+
+    def interfaces(self) -> list[dict[str, Any]]:
+        body = self._request("GET", self._path("/interfaces"))
+        interfaces = body.get("interfaces")
+        if not isinstance(interfaces, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in interfaces
+        ):
+            raise GatewayProtocolError("bad_reply", "The gateway's interface list is malformed.")
+        return interfaces
+
+    def energy_scan(self, interface_id: str) -> dict[int, int]:
+        body = self._request("POST", self._path(f"/interfaces/{interface_id}/energy-scan"), json={})
+        energy = body.get("energy")
+        if not isinstance(energy, dict):
+            raise GatewayProtocolError("bad_reply", "The gateway's energy scan is malformed.")
+        try:
+            return {int(channel): int(level) for channel, level in energy.items()}
+        except (TypeError, ValueError) as error:
+            raise GatewayProtocolError(
+                "bad_reply", "The gateway's energy scan is malformed."
+            ) from error
+
+    def operational_check(
+        self, interface_id: str, eui64: str, check: str, *, timeout_s: float = 5.0
+    ) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            self._path(f"/interfaces/{interface_id}/devices/{eui64}/operational-check"),
+            json={"check": check, "timeout_s": timeout_s},
+        )
+
+    def open_join_window(
+        self, interface_id: str, *, eui64: str, link_key_hex: str, duration_s: int
+    ) -> dict[str, Any]:
+        return self._request(
+            "POST",
+            self._path(f"/interfaces/{interface_id}/join-window"),
+            json={"eui64": eui64, "link_key": link_key_hex, "duration_s": duration_s},
+        )
+
+    def remove_device(self, interface_id: str, eui64: str) -> dict[str, Any]:
+        return self._request("DELETE", self._path(f"/interfaces/{interface_id}/devices/{eui64}"))
+
+    def replace_scenario(self, interface_id: str, scenario: str | dict[str, Any]) -> None:
+        self._request(
+            "PUT",
+            self._path(f"/interfaces/{interface_id}/scenario"),
+            json={"scenario": scenario},
+        )
+
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
+        """Yield the scan's events as the gateway streams them; the last is finished or error."""
+        path = self._path(f"/interfaces/{interface_id}/scan")
+        try:
+            with self._http.stream("POST", path, json={"timeout_s": timeout_s}) as response:
+                if response.status_code != 200:
+                    response.read()
+                    _json_object(response)  # raises with the gateway's own reason
+                    raise GatewayProtocolError(
+                        "bad_reply", f"Unexpected HTTP {response.status_code} to a scan."
+                    )
+                ended = False
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    event = _scan_event(line)
+                    yield event
+                    if event["event"] in {"finished", "error"}:
+                        ended = True
+                        break
+                if not ended:
+                    raise GatewayProtocolError(
+                        "truncated", "The gateway stopped sending before the scan finished."
+                    )
+        except httpx.TimeoutException as error:
+            raise GatewayUnreachable("timeout", "The gateway stopped answering.") from error
+        except httpx.HTTPError as error:
+            raise GatewayUnreachable(
+                "unreachable", f"The connection to the gateway failed ({type(error).__name__})."
+            ) from error
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if response.status_code >= 400:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            code = str(error.get("code") or "error")
+            if response.status_code == 401:
+                code = "unauthorised"
+            raise GatewayError(code, error["message"][:300], status=response.status_code)
+        raise GatewayProtocolError(
+            "bad_reply",
+            f"The gateway answered HTTP {response.status_code}.",
+            status=response.status_code,
+        )
+    if not isinstance(body, dict):
+        raise GatewayProtocolError("bad_reply", "The gateway's answer is not a JSON object.")
+    return body
+
+
+def _scan_event(line: str) -> dict[str, Any]:
+    if len(line) > MAX_EVENT_BYTES:
+        raise GatewayProtocolError("bad_reply", "The gateway sent an oversized scan event.")
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise GatewayProtocolError(
+            "bad_reply", "The gateway sent a scan event that is not JSON."
+        ) from error
+    if not isinstance(event, dict) or event.get("event") not in SCAN_EVENTS:
+        raise GatewayProtocolError("bad_reply", "The gateway sent an unknown scan event.")
+    if event["event"] == "device" and not (
+        isinstance(event.get("device"), dict) and isinstance(event["device"].get("eui64"), str)
+    ):
+        raise GatewayProtocolError("bad_reply", "The gateway sent a device without an EUI-64.")
+    return event

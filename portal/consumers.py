@@ -1,0 +1,53 @@
+"""The live stream of one test run. Read-only: commands go through HTTP."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from portal import selectors
+from portal.live import run_group
+from portal.presentation import event_for_viewer, run_snapshot
+
+CLOSE_NOT_ALLOWED = 4403
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    group: str | None = None
+    staff = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        allowed = await database_sync_to_async(self._allowed)(user, run_id)
+        if not allowed:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.group = run_group(run_id)
+        # Join first, then read: an event committed in between arrives after the snapshot and
+        # is applied again, which the page does idempotently.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        snapshot = await database_sync_to_async(self._snapshot)(user, run_id)
+        await self.send_json(snapshot)
+
+    def _allowed(self, user: Any, run_id: int) -> bool:
+        run = selectors.run_get_for_user(user=user, run_id=run_id)
+        self.staff = selectors.user_works_for_utility(user)
+        return run is not None
+
+    def _snapshot(self, user: Any, run_id: int) -> dict[str, Any]:
+        run = selectors.run_get_for_user(user=user, run_id=run_id)
+        if run is None:
+            return {"kind": "gone"}
+        return run_snapshot(run, staff=self.staff)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Viewers only listen; anything sent is ignored."""
+
+    async def run_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(event_for_viewer(message["event"], staff=self.staff))

@@ -1,0 +1,491 @@
+"""The diagnosis engine: what a run saw, against what the utility expects, becomes findings.
+
+Plain functions over plain data, no ORM: each rule takes a ``DiagnosisInput`` and returns the
+findings it is responsible for. ``diagnose`` runs every rule and adds the pass verdict when
+nothing needs attention. Thresholds are documented in ``docs/DIAGNOSIS.md`` and configurable
+through the ``HAN_DIAGNOSIS_THRESHOLDS`` setting.
+"""
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+SMART_ENERGY_PROFILE = 0x0109
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+
+
+class Action(enum.StrEnum):
+    """The recommended actions, as the use case names them."""
+
+    CHANGE_RANGE = "change_range"
+    INSTALL_ADDITIONAL_DEVICE = "install_additional_device"
+    UPGRADE_DEVICE = "upgrade_device"
+    CHANGE_SECURITY_SETTINGS = "change_security_settings"
+    REOPEN_JOIN_WINDOW = "reopen_join_window"
+    INVESTIGATE_DEVICE = "investigate_device"
+    CHANGE_CHANNEL = "change_channel"
+    CHECK_DEVICE_PROGRAMS = "check_device_programs"
+    REDUCE_DEVICES = "reduce_devices"
+    ESCALATE_TO_AMI_NETWORK = "escalate_to_ami_network"
+    NONE = "none"
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.CHANGE_RANGE: "Move the device closer to the meter (change range)",
+    Action.INSTALL_ADDITIONAL_DEVICE: "Install an additional device (router or range extender)",
+    Action.UPGRADE_DEVICE: "Upgrade the device's firmware",
+    Action.CHANGE_SECURITY_SETTINGS: "Change security settings: re-register the install code",
+    Action.REOPEN_JOIN_WINDOW: "Check the device's power, then reopen its join window",
+    Action.INVESTIGATE_DEVICE: "Investigate the unknown device",
+    Action.CHANGE_CHANNEL: "Move the HAN to a quieter channel",
+    Action.CHECK_DEVICE_PROGRAMS: "Check the device is enrolled and acting on utility messages",
+    Action.REDUCE_DEVICES: "Remove devices: the meter is over its HAN capacity",
+    Action.ESCALATE_TO_AMI_NETWORK: "Escalate to the AMI network team",
+    Action.NONE: "No action needed",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits the rules use. Link quality is the Zigbee LQI, 0-255."""
+
+    weak_link_quality: int = 100  # below: unreliable, move closer
+    unreachable_link_quality: int = 40  # below, or not answering: beyond the gateway's reach
+    channel_energy: int = 191  # 75 % of 255: the channel is busy with other radio traffic
+    capacity_warning_ratio: float = 1.0  # device count / capacity above which to warn
+
+    @classmethod
+    def from_settings(cls, overrides: Mapping[str, Any] | None) -> "Thresholds":
+        known = {item.name for item in fields(cls)}
+        unknown = set(overrides or {}) - known
+        if unknown:
+            raise ValueError(f"unknown diagnosis thresholds: {', '.join(sorted(unknown))}")
+        return replace(cls(), **dict(overrides or {}))
+
+
+@dataclass(frozen=True)
+class InterfaceObservation:
+    identifier: str
+    channel: int | None
+    energy_by_channel: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeviceObservation:
+    """One device as a scan saw it, and what the portal knows about it."""
+
+    eui64: str
+    interface: str
+    name: str = ""
+    category_label: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    firmware_version: str = ""
+    ota_file_version: int | None = None
+    reachable: bool = True
+    link_quality: int | None = None  # the worse direction of its link towards the gateway
+    rssi: int | None = None
+    join_method: str = "unknown"  # install_code | default_key | unknown
+    profile_id: int | None = None
+    registered: bool = False
+    registered_elsewhere: bool = False
+    customer_owned: bool = False
+    operational_check: str = ""  # acknowledged | not_acknowledged | "" when not run
+
+    @property
+    def label(self) -> str:
+        what = self.name or self.category_label or "Device"
+        return f"{what} ({self.eui64})"
+
+
+@dataclass(frozen=True)
+class ExpectedDevice:
+    """A device the utility registered for this premise's gateway."""
+
+    eui64: str
+    category_label: str = ""
+    manufacturer: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    manufacturer: str
+    model: str
+    minimum_firmware: str = ""
+
+
+@dataclass(frozen=True)
+class DiagnosisInput:
+    gateway_reached: bool = True
+    gateway_error: str = ""
+    interfaces: tuple[InterfaceObservation, ...] = ()
+    devices: tuple[DeviceObservation, ...] = ()
+    expected: tuple[ExpectedDevice, ...] = ()
+    approved: tuple[ApprovedModel, ...] = ()
+    capacity: int | None = None
+    thresholds: Thresholds = Thresholds()
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    action: Action
+    title: str  # for the rep: technical
+    evidence: str  # for the rep: the figures behind it
+    customer_text: str  # for the customer: plain words, no internals
+    eui64: str = ""
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS[self.action]
+
+    def key(self) -> tuple[str, str]:
+        """What identifies the same finding in two runs (for the retest comparison)."""
+        return (self.rule, self.eui64)
+
+
+Rule = Callable[[DiagnosisInput], list[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(function: Rule) -> Rule:
+    RULES.append(function)
+    return function
+
+
+@rule
+def gateway_unreachable(data: DiagnosisInput) -> list[Finding]:
+    if data.gateway_reached:
+        return []
+    return [
+        Finding(
+            rule="gateway_unreachable",
+            severity=Severity.CRITICAL,
+            action=Action.ESCALATE_TO_AMI_NETWORK,
+            title="The meter's HAN interface could not be reached over the AMI",
+            evidence=data.gateway_error or "No answer from the gateway service.",
+            customer_text=(
+                "We could not reach your meter's home network connection right now. "
+                "Our network team will look into it; you do not need to do anything."
+            ),
+        )
+    ]
+
+
+def _found_devices(data: DiagnosisInput) -> tuple[DeviceObservation, ...]:
+    """The utility's devices the run found; customer-owned devices are the customer's own."""
+    if not data.gateway_reached:
+        return ()
+    return tuple(device for device in data.devices if not device.customer_owned)
+
+
+@rule
+def beyond_reach(data: DiagnosisInput) -> list[Finding]:
+    """Listed by the network but not answering, or barely heard: a router must bridge the gap."""
+    limit = data.thresholds.unreachable_link_quality
+    findings = []
+    for device in _found_devices(data):
+        too_weak = device.link_quality is not None and device.link_quality < limit
+        if device.reachable and not too_weak:
+            continue
+        heard = f"link quality {device.link_quality}" if device.link_quality is not None else ""
+        rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
+        evidence = ", ".join(
+            part
+            for part in (
+                "does not answer" if not device.reachable else "answers intermittently",
+                f"{heard}{rssi}" if heard else "",
+                f"limit {limit}",
+            )
+            if part
+        )
+        findings.append(
+            Finding(
+                rule="beyond_reach",
+                severity=Severity.CRITICAL,
+                action=Action.INSTALL_ADDITIONAL_DEVICE,
+                title=f"{device.label} is beyond the gateway's reach",
+                evidence=evidence,
+                customer_text=(
+                    f"Your {device.category_label.lower() or 'device'} is too far from the "
+                    "meter to stay connected. A range extender placed between them will fix "
+                    "this."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return findings
+
+
+@rule
+def weak_link(data: DiagnosisInput) -> list[Finding]:
+    weak = data.thresholds.weak_link_quality
+    unreachable = data.thresholds.unreachable_link_quality
+    findings = []
+    for device in _found_devices(data):
+        quality = device.link_quality
+        if not device.reachable or quality is None or not unreachable <= quality < weak:
+            continue
+        rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
+        findings.append(
+            Finding(
+                rule="weak_link",
+                severity=Severity.WARNING,
+                action=Action.CHANGE_RANGE,
+                title=f"{device.label} has a weak link to the gateway",
+                evidence=f"link quality {quality} (weak below {weak}){rssi}",
+                customer_text=(
+                    f"Your {device.category_label.lower() or 'device'} has a weak signal. "
+                    "Move it closer to the meter (within about 75 feet), away from metal and "
+                    "appliances."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return findings
+
+
+def _version_key(version: str) -> tuple[int, ...] | None:
+    numbers = re.findall(r"\d+", version)
+    return tuple(int(number) for number in numbers) if numbers else None
+
+
+def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedModel | None:
+    for approved in data.approved:
+        if (
+            approved.manufacturer.casefold() == device.manufacturer.casefold()
+            and approved.model.casefold() == device.model.casefold()
+        ):
+            return approved
+    return None
+
+
+@rule
+def outdated_firmware(data: DiagnosisInput) -> list[Finding]:
+    findings = []
+    for device in _found_devices(data):
+        approved = _approved_for(data, device)
+        if approved is None or not approved.minimum_firmware:
+            continue
+        have, need = _version_key(device.firmware_version), _version_key(approved.minimum_firmware)
+        if have is None or need is None or have >= need:
+            continue
+        findings.append(
+            Finding(
+                rule="outdated_firmware",
+                severity=Severity.WARNING,
+                action=Action.UPGRADE_DEVICE,
+                title=f"{device.label} runs outdated firmware",
+                evidence=(
+                    f"{device.manufacturer} {device.model} firmware {device.firmware_version}; "
+                    f"the approved minimum is {approved.minimum_firmware}"
+                ),
+                customer_text=(
+                    f"Your {device.category_label.lower() or 'device'} needs a software update "
+                    "to work with the utility's programs."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return findings
+
+
+@rule
+def insecure_join(data: DiagnosisInput) -> list[Finding]:
+    """A device that joined with the well-known default key, or not with its install code."""
+    findings = []
+    for device in _found_devices(data):
+        if device.customer_owned:
+            continue
+        if device.join_method == "default_key":
+            evidence = "joined with the well-known default link key (ZigBeeAlliance09)"
+        elif device.registered and device.join_method not in {"install_code", "unknown"}:
+            evidence = f"registered with an install code but joined by {device.join_method}"
+        else:
+            continue
+        findings.append(
+            Finding(
+                rule="insecure_join",
+                severity=Severity.CRITICAL,
+                action=Action.CHANGE_SECURITY_SETTINGS,
+                title=f"{device.label} did not join with its install-code key",
+                evidence=evidence,
+                customer_text=(
+                    f"Your {device.category_label.lower() or 'device'} connected without the "
+                    "utility's security key. It needs to be registered again with the install "
+                    "code printed on it."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return findings
+
+
+@rule
+def registered_device_missing(data: DiagnosisInput) -> list[Finding]:
+    if not data.gateway_reached:
+        return []
+    seen = {device.eui64 for device in data.devices}
+    return [
+        Finding(
+            rule="registered_device_missing",
+            severity=Severity.CRITICAL,
+            action=Action.REOPEN_JOIN_WINDOW,
+            title=f"Registered {expected.category_label.lower() or 'device'} "
+            f"({expected.eui64}) was not found",
+            evidence=(
+                f"{expected.manufacturer} {expected.model} is registered for this gateway "
+                "but no interface reported it"
+            ).strip(),
+            customer_text=(
+                f"We could not find your {expected.category_label.lower() or 'device'}. "
+                "Check that it is plugged in or has fresh batteries; we will then let it "
+                "connect again."
+            ),
+            eui64=expected.eui64,
+        )
+        for expected in data.expected
+        if expected.eui64 not in seen
+    ]
+
+
+@rule
+def unknown_device(data: DiagnosisInput) -> list[Finding]:
+    findings = []
+    for device in _found_devices(data):
+        if device.registered or device.customer_owned:
+            continue
+        if device.registered_elsewhere:
+            title = f"{device.label} is registered to another premise's meter"
+            evidence = "its registration belongs to a different gateway"
+        elif device.profile_id == SMART_ENERGY_PROFILE:
+            title = f"Unknown Smart Energy device {device.label} on the Utility HAN"
+            evidence = (
+                f"{device.manufacturer} {device.model} speaks the Smart Energy profile but "
+                "is not registered"
+            ).strip()
+        else:
+            continue
+        findings.append(
+            Finding(
+                rule="unknown_device",
+                severity=Severity.WARNING,
+                action=Action.INVESTIGATE_DEVICE,
+                title=title,
+                evidence=evidence,
+                customer_text=(
+                    "A device we do not recognise is connected to your meter. If it is yours, "
+                    "register it; if not, we will look into it."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return findings
+
+
+@rule
+def channel_interference(data: DiagnosisInput) -> list[Finding]:
+    limit = data.thresholds.channel_energy
+    findings = []
+    for interface in data.interfaces:
+        if interface.channel is None:
+            continue
+        energy = interface.energy_by_channel.get(interface.channel)
+        if energy is None or energy <= limit:
+            continue
+        quieter = sorted(interface.energy_by_channel.items(), key=lambda item: item[1])[:3]
+        suggestion = ", ".join(f"{channel} ({level})" for channel, level in quieter)
+        findings.append(
+            Finding(
+                rule="channel_interference",
+                severity=Severity.WARNING,
+                action=Action.CHANGE_CHANNEL,
+                title=f"Interface {interface.identifier}: channel {interface.channel} is busy",
+                evidence=(
+                    f"energy {energy}/255 on channel {interface.channel} (limit {limit}); "
+                    f"quietest: {suggestion}"
+                ),
+                customer_text=(
+                    "Other wireless equipment in your home (often Wi-Fi) is crowding the "
+                    "meter's radio channel. We will move it to a quieter one."
+                ),
+            )
+        )
+    return findings
+
+
+@rule
+def operational_check_failed(data: DiagnosisInput) -> list[Finding]:
+    return [
+        Finding(
+            rule="operational_check_failed",
+            severity=Severity.WARNING,
+            action=Action.CHECK_DEVICE_PROGRAMS,
+            title=f"{device.label} did not acknowledge a utility message",
+            evidence="the Smart Energy test message got no acknowledgement",
+            customer_text=(
+                f"Your {device.category_label.lower() or 'device'} is connected but did not "
+                "respond to a test message from the utility."
+            ),
+            eui64=device.eui64,
+        )
+        for device in _found_devices(data)
+        if device.reachable and device.operational_check == "not_acknowledged"
+    ]
+
+
+@rule
+def over_capacity(data: DiagnosisInput) -> list[Finding]:
+    if data.capacity is None or not data.gateway_reached:
+        return []
+    utility_devices = [device for device in data.devices if not device.customer_owned]
+    if len(utility_devices) <= data.capacity * data.thresholds.capacity_warning_ratio:
+        return []
+    return [
+        Finding(
+            rule="over_capacity",
+            severity=Severity.WARNING,
+            action=Action.REDUCE_DEVICES,
+            title="The meter has more Utility HAN devices than it supports",
+            evidence=f"{len(utility_devices)} utility devices; this meter takes {data.capacity}",
+            customer_text=(
+                "More devices are connected to your meter than it can serve. Some may "
+                "need to be removed."
+            ),
+        )
+    ]
+
+
+def diagnose(data: DiagnosisInput, rules: Iterable[Rule] = RULES) -> list[Finding]:
+    """Every rule's findings, most severe first; a single pass finding when all is well."""
+    findings = [finding for each in rules for finding in each(data)]
+    order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.PASS: 3}
+    findings.sort(key=lambda finding: (order[finding.severity], finding.rule, finding.eui64))
+    if not any(finding.severity in {Severity.CRITICAL, Severity.WARNING} for finding in findings):
+        count = len(data.devices)
+        findings.insert(
+            0,
+            Finding(
+                rule="healthy",
+                severity=Severity.PASS,
+                action=Action.NONE,
+                title="The Utility HAN is healthy",
+                evidence=f"{count} device{'s' if count != 1 else ''} found, no problem seen",
+                customer_text="Everything is working: your devices are talking to the meter.",
+            ),
+        )
+    return findings
+
+
+def passed(findings: Iterable[Finding]) -> bool:
+    return all(finding.severity in {Severity.PASS, Severity.INFO} for finding in findings)

@@ -1,0 +1,192 @@
+"""Writes of the Utility HAN Test Tool loop: start, cancel, record an action, retest, reap."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.diagnosis import Action
+from portal.live import publish_run_event
+from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, User
+
+logger = logging.getLogger(__name__)
+
+OTHER_ACTION = "other"
+
+
+class HanTestError(Exception):
+    """Something the user asked cannot be done; the message says why."""
+
+
+class ActiveRunExists(HanTestError):
+    def __init__(self, run: HanTestRun) -> None:
+        super().__init__("A HAN test is already running for this premise.")
+        self.run = run
+
+
+def queue_for_region(region: str) -> str:
+    queues: dict[str, str] = settings.HAN_REGION_QUEUES
+    return queues.get(region, settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def _enqueue(run: HanTestRun) -> None:
+    from portal.tasks import execute_han_test_run
+
+    execute_han_test_run.apply_async(args=(run.pk,), queue=run.queue)
+
+
+def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTestRun:
+    """Start a run: in the premise's open case if it has one, else in a new case.
+
+    The caller has already checked the user may see the premise.
+    """
+    if premise.premises_gateway_id is None:
+        raise HanTestError("This premise has no premises gateway to test.")
+    try:
+        with transaction.atomic():
+            active = HanTestRun.objects.filter(
+                premise=premise, status__in=HanTestRun.ACTIVE
+            ).first()
+            if active is not None:
+                raise ActiveRunExists(active)
+            case = (
+                HanTestCase.objects.select_for_update()
+                .filter(premise=premise, status=HanTestCase.Status.OPEN)
+                .order_by("-opened_at")
+                .first()
+            )
+            if case is None:
+                case = HanTestCase.objects.create(
+                    premise=premise, problem=problem[:200], opened_by=user
+                )
+            run = _run_create(case=case, user=user)
+    except IntegrityError:
+        # Another request started a run for this premise at the same moment.
+        active = HanTestRun.objects.filter(premise=premise, status__in=HanTestRun.ACTIVE).first()
+        if active is None:
+            raise
+        raise ActiveRunExists(active) from None
+    return run
+
+
+def _run_create(*, case: HanTestCase, user: User) -> HanTestRun:
+    premise = case.premise
+    gateway = premise.premises_gateway
+    last = case.runs.order_by("-number").values_list("number", flat=True).first()
+    run = HanTestRun.objects.create(
+        case=case,
+        premise=premise,
+        number=(last or 0) + 1,
+        started_by=user,
+        queue=queue_for_region(gateway.region if gateway else ""),
+        phase="Waiting for a worker",
+    )
+    transaction.on_commit(lambda: _enqueue(run))
+    return run
+
+
+def han_test_retest(*, run: HanTestRun, user: User) -> HanTestRun:
+    """The next run in the same case (step 5.5 of the use case)."""
+    if run.is_active:
+        raise ActiveRunExists(run)
+    return han_test_start(premise=run.premise, user=user)
+
+
+def han_test_cancel(*, run: HanTestRun, user: User) -> HanTestRun:
+    """Cancel at once if no worker has it yet; a running scan stops at its next step."""
+    now = timezone.now()
+    with transaction.atomic():
+        if HanTestRun.objects.filter(pk=run.pk, status=HanTestRun.Status.QUEUED).update(
+            status=HanTestRun.Status.CANCELLED,
+            finished_at=now,
+            cancel_requested=True,
+            phase=f"Cancelled by {user.get_full_name() or user.username}",
+        ):
+            run.refresh_from_db()
+            publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
+            return run
+        updated = HanTestRun.objects.filter(pk=run.pk, status=HanTestRun.Status.RUNNING).update(
+            cancel_requested=True, phase="Cancelling…"
+        )
+        run.refresh_from_db()
+        if not updated:
+            raise HanTestError("This run has already finished.")
+        publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
+    return run
+
+
+def recorded_action_create(
+    *, run: HanTestRun, user: User, action: str, note: str = ""
+) -> RecordedAction:
+    """Record what was done about a finished run's findings (step 5.4)."""
+    note = note.strip()
+    if run.is_active:
+        raise HanTestError("Wait for the run to finish before recording an action.")
+    valid = {choice.value for choice in Action} | {OTHER_ACTION}
+    if action not in valid:
+        raise HanTestError("Pick one of the recommended actions, or 'Other' with a note.")
+    if action == OTHER_ACTION and not note:
+        raise HanTestError("Describe the action you took.")
+    if len(note) > 1000:
+        raise HanTestError("Keep the note under 1000 characters.")
+    with transaction.atomic():
+        recorded = RecordedAction.objects.create(
+            run=run, action=action, note=note, recorded_by=user
+        )
+        publish_run_event(run.pk, {"kind": "actions"})
+    return recorded
+
+
+def run_state(run: HanTestRun) -> dict[str, object]:
+    """The run's own fields as pushed live (JSON only)."""
+    return {
+        "id": run.pk,
+        "number": run.number,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "active": run.is_active,
+        "progress": run.progress,
+        "phase": run.phase,
+        "estimated_seconds": run.estimated_seconds,
+        "error": run.error_message,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def han_test_runs_reap() -> int:
+    """Fail runs whose worker died: running without a heartbeat, or never picked up.
+
+    A worker's heartbeat comes at least every few seconds while it scans, so silence for
+    ``HAN_RUN_STALE_AFTER_S`` means the worker is gone; redelivery would otherwise wait for
+    the broker's visibility timeout.
+    """
+    moment = timezone.now()
+    stale = moment - timedelta(seconds=settings.HAN_RUN_STALE_AFTER_S)
+    never_started = moment - timedelta(seconds=settings.HAN_RUN_QUEUE_TIMEOUT_S)
+    reaped = 0
+    candidates = [
+        *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING, heartbeat_at__lt=stale),
+        *HanTestRun.objects.filter(status=HanTestRun.Status.QUEUED, created_at__lt=never_started),
+    ]
+    for run in candidates:
+        message = (
+            "The test stopped unexpectedly: the worker running it was lost. Please retest."
+            if run.status == HanTestRun.Status.RUNNING
+            else "No worker picked up the test in time. Please retest."
+        )
+        with transaction.atomic():
+            if not HanTestRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=HanTestRun.Status.ERROR,
+                finished_at=moment,
+                error_message=message,
+                phase="Stopped",
+            ):
+                continue
+            run.refresh_from_db()
+            publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
+        logger.warning("reaped run %s: %s", run.pk, message)
+        reaped += 1
+    return reaped

@@ -1,0 +1,78 @@
+"""Live push: the one helper that publishes a run's events to its Channels group after commit.
+
+Embedded default: the in-memory channel layer belongs to the web server's event loop, and a
+send from a worker thread's own loop reaches it late (it does not wake that loop), so the send
+is handed to the server loop. With Redis any thread may send.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 5.0
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def remember_server_loop(app: AsgiApp) -> AsgiApp:
+    """ASGI wrapper noting the server's event loop, where the in-memory layer lives."""
+
+    async def wrapper(scope: Scope, receive: Receive, send: Send) -> None:
+        global _server_loop
+        _server_loop = asyncio.get_running_loop()
+        await app(scope, receive, send)
+
+    return wrapper
+
+
+def run_group(run_id: int) -> str:
+    return f"test_run_{run_id}"
+
+
+def _send_now(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _server_loop
+    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(layer.group_send(group, message))
+            return
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+        try:
+            future.result(SEND_TIMEOUT_S)
+        except FutureTimeout:
+            logger.warning("live event to %s timed out", group)
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+def publish_run_event(run_id: int, event: dict[str, Any]) -> None:
+    """Send ``event`` (JSON-able) to everyone watching the run, once the data is committed."""
+    message = {"type": "run.event", "event": event}
+    group = run_group(run_id)
+
+    def send() -> None:
+        try:
+            _send_now(group, message)
+        except Exception:
+            # The database holds the truth; a viewer who missed this catches up on reconnect.
+            logger.exception("could not publish a live event for run %s", run_id)
+
+    transaction.on_commit(send)

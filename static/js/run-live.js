@@ -1,0 +1,302 @@
+// Live view of one HAN test run. The page starts from the snapshot embedded in it, then
+// follows the run's WebSocket: a snapshot on every (re)connect, then events. Every event is
+// applied idempotently, so one that arrives twice or after the snapshot changes nothing.
+(function () {
+  "use strict";
+
+  const section = document.getElementById("run");
+  if (!section) return;
+  const runId = section.dataset.runId;
+  const staff = section.dataset.staff === "1";
+  const $ = (selector) => document.querySelector(selector);
+  const TERMINAL = new Set(["passed", "failed", "error", "cancelled"]);
+
+  const state = { run: null, steps: new Map(), interfaces: new Map(), devices: new Map(), findings: [] };
+
+  function text(tag, value, className) {
+    const node = document.createElement(tag);
+    node.textContent = value == null ? "" : String(value);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function applyRun(run) {
+    // A finished run never goes back to running, whatever order events arrive in.
+    if (state.run && TERMINAL.has(state.run.status) && !TERMINAL.has(run.status)) return;
+    if (state.run && !TERMINAL.has(run.status) && run.progress < state.run.progress) {
+      run = Object.assign({}, run, { progress: state.run.progress });
+    }
+    state.run = run;
+    const status = $("[data-run-status]");
+    status.textContent = run.status_label;
+    status.className = "status status--" + run.status;
+    $("#run-progress").value = run.progress;
+    $("#run-progress").textContent = run.progress + "%";
+    $("[data-run-phase]").textContent = run.phase || "";
+    $("[data-run-estimate]").textContent =
+      run.active && run.estimated_seconds ? "— about " + run.estimated_seconds + " s left" : "";
+    const error = $("[data-run-error]");
+    error.textContent = run.error || "";
+    error.hidden = !run.error;
+    document.querySelectorAll("[data-when]").forEach((node) => {
+      node.hidden = node.dataset.when === "active" ? !run.active : run.active;
+    });
+    if (run.status === "passed") {
+      const caseStatus = $("[data-case-status]");
+      if (caseStatus) caseStatus.textContent = "resolved";
+    }
+    $("[data-findings-pending]").hidden = !run.active || state.findings.length > 0;
+  }
+
+  const STEP_ICONS = { running: "…", done: "✓", failed: "✗", skipped: "–" };
+
+  function renderSteps() {
+    const list = $("[data-steps]");
+    list.replaceChildren();
+    state.steps.forEach((step) => {
+      const item = document.createElement("li");
+      item.className = "step step--" + step.status;
+      item.dataset.key = step.key;
+      item.append(text("span", STEP_ICONS[step.status] || "", "step__icon"));
+      item.append(text("span", step.title, "step__title"));
+      if (step.detail) item.append(text("span", " — " + step.detail, "muted"));
+      list.append(item);
+    });
+  }
+
+  function renderInterfaces() {
+    const body = $("[data-interfaces]");
+    if (!body) return;
+    body.replaceChildren();
+    state.interfaces.forEach((item) => {
+      const row = document.createElement("tr");
+      row.append(text("th", item.identifier));
+      row.firstChild.scope = "row";
+      row.append(text("td", item.channel ?? "—"));
+      row.append(text("td", item.pan_id == null ? "—" : "0x" + item.pan_id.toString(16).toUpperCase().padStart(4, "0")));
+      row.append(text("td", item.security_level ?? "—"));
+      row.append(text("td", item.device_count ?? "—"));
+      body.append(row);
+    });
+  }
+
+  function signalCell(device) {
+    const cell = document.createElement("td");
+    if (!device.reachable) {
+      cell.append(text("span", "No answer", "signal signal--bad"));
+      return cell;
+    }
+    const label = device.link_quality_label || "unknown";
+    const shown = staff && device.link_quality != null
+      ? label + " (LQI " + device.link_quality + (device.rssi != null ? ", " + device.rssi + " dBm" : "") + ")"
+      : label.charAt(0).toUpperCase() + label.slice(1);
+    cell.append(text("span", shown, "signal signal--" + label));
+    return cell;
+  }
+
+  const CHECK_LABELS = { acknowledged: "Acknowledged", not_acknowledged: "No acknowledgement", "": "—" };
+
+  function deviceRow(device) {
+    const row = document.createElement("tr");
+    row.dataset.key = device.key;
+    row.className = "device device--" + device.network;
+    const name = text("th", device.category_label);
+    name.scope = "row";
+    if (device.network === "customer") name.append(text("span", " Customer HAN", "badge badge--customer"));
+    row.append(name);
+    if (staff) {
+      const id = document.createElement("td");
+      id.append(text("code", device.eui64));
+      if (device.network_address) id.append(text("span", " " + device.network_address, "muted"));
+      row.append(id);
+    }
+    row.append(text("td", [device.manufacturer, device.model].filter(Boolean).join(" ") || "—"));
+    row.append(signalCell(device));
+    if (staff) {
+      row.append(text("td", device.join_method_label, device.join_method === "default_key" ? "bad" : ""));
+      row.append(text("td", device.network === "customer" ? "Customer-owned" : device.registered ? "Yes" : "No"));
+    }
+    row.append(text("td", CHECK_LABELS[device.operational_check || ""] || device.operational_check));
+    return row;
+  }
+
+  function renderDevices() {
+    const body = $("[data-devices]");
+    const ordered = Array.from(state.devices.values()).sort((a, b) => a.sequence - b.sequence);
+    body.replaceChildren(...ordered.map(deviceRow));
+    $("[data-device-count]").textContent = String(ordered.length);
+    $("[data-no-devices]").hidden = ordered.length > 0 || !state.run || state.run.active;
+  }
+
+  function findingItem(finding) {
+    const item = document.createElement("li");
+    item.className = "finding finding--" + finding.severity;
+    item.dataset.rule = finding.rule;
+    if (staff) {
+      item.append(text("strong", finding.title));
+      if (finding.evidence) item.append(text("p", finding.evidence, "finding__evidence"));
+      if (finding.action !== "none") item.append(text("p", "Recommended: " + finding.action_label, "finding__action"));
+    } else {
+      item.append(text("p", finding.customer_text));
+    }
+    return item;
+  }
+
+  function renderFindings() {
+    $("[data-findings]").replaceChildren(...state.findings.map(findingItem));
+    $("[data-findings-pending]").hidden = state.findings.length > 0 || !(state.run && state.run.active);
+    // Recommended actions first in the action picker, the first one chosen.
+    const select = $("[data-action-select]");
+    if (!select || !staff) return;
+    const recommended = state.findings.map((f) => f.action).filter((a) => a && a !== "none");
+    recommended.slice().reverse().forEach((action) => {
+      const option = select.querySelector('option[value="' + action + '"]');
+      if (option) select.prepend(option);
+    });
+    if (recommended.length) select.value = recommended[0];
+  }
+
+  function renderActions(actions) {
+    const list = $("[data-actions]");
+    if (!list) return;
+    list.replaceChildren(
+      ...actions.map((action) => {
+        const when = new Date(action.recorded_at).toLocaleString();
+        const item = text("li", action.action_label + (action.note ? ": " + action.note : ""));
+        item.append(text("span", " — " + action.recorded_by + ", " + when, "muted"));
+        return item;
+      })
+    );
+  }
+
+  function renderComparison(comparison) {
+    const holder = $("[data-comparison]");
+    const sectionNode = $("[data-comparison-section]");
+    if (!comparison) {
+      sectionNode.hidden = true;
+      return;
+    }
+    sectionNode.hidden = false;
+    holder.replaceChildren();
+    const lines = [];
+    comparison.findings_resolved.forEach((f) => lines.push(["good", "Resolved: " + (staff ? f.title : f.customer_text)]));
+    comparison.findings_new.forEach((f) => lines.push(["bad", "New: " + (staff ? f.title : f.customer_text)]));
+    comparison.devices_found.forEach((d) => lines.push(["good", "Device now found: " + d.category_label + (staff ? " " + d.eui64 : "")]));
+    comparison.devices_lost.forEach((d) => lines.push(["bad", "Device no longer found: " + d.category_label + (staff ? " " + d.eui64 : "")]));
+    comparison.link_quality_changes.forEach((c) => {
+      const better = c.after > c.before;
+      const what = c.device.category_label + (staff ? " " + c.device.eui64 : "");
+      lines.push([better ? "good" : "bad", "Signal " + (better ? "better" : "worse") + ": " + what + (staff ? " (" + c.before + " → " + c.after + ")" : "")]);
+    });
+    if (!lines.length) lines.push(["", "No change since run " + comparison.previous_run.number + "."]);
+    const list = document.createElement("ul");
+    list.className = "comparison";
+    lines.forEach(([kind, line]) => list.append(text("li", line, kind ? "change change--" + kind : "change")));
+    holder.append(list);
+  }
+
+  function applySnapshot(snapshot) {
+    state.run = null;
+    applyRun(snapshot.run);
+    state.steps = new Map(snapshot.steps.map((s) => [s.key, s]));
+    state.interfaces = new Map(snapshot.interfaces.map((i) => [i.identifier, i]));
+    state.devices = new Map(snapshot.devices.map((d) => [d.key, d]));
+    state.findings = snapshot.findings;
+    renderSteps();
+    renderInterfaces();
+    renderDevices();
+    renderFindings();
+    renderActions(snapshot.actions);
+    renderComparison(snapshot.comparison);
+  }
+
+  function applyEvent(event) {
+    switch (event.kind) {
+      case "snapshot":
+        applySnapshot(event);
+        break;
+      case "run": {
+        const wasActive = state.run && state.run.active;
+        applyRun(event.run);
+        renderDevices();
+        // The comparison and recorded actions come with the finished run's snapshot.
+        if (wasActive && !event.run.active) reconnectSoon(0);
+        break;
+      }
+      case "step":
+        state.steps.set(event.step.key, event.step);
+        renderSteps();
+        break;
+      case "interface":
+        state.interfaces.set(event.interface.identifier, event.interface);
+        renderInterfaces();
+        break;
+      case "device":
+        state.devices.set(event.device.key, event.device);
+        renderDevices();
+        break;
+      case "findings":
+        state.findings = event.findings;
+        renderFindings();
+        break;
+      case "actions":
+        reconnectSoon(0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  let socket = null;
+  let retryDelay = 500;
+  let retryTimer = null;
+  const connection = $("[data-connection]");
+
+  function connect() {
+    retryTimer = null;
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + window.location.host + "/ws/runs/" + runId + "/");
+    socket = ws;
+    ws.addEventListener("open", () => {
+      if (ws !== socket) return;
+      retryDelay = 500;
+      connection.textContent = "";
+      section.dataset.live = "1";
+    });
+    ws.addEventListener("message", (message) => {
+      if (ws !== socket) return;
+      try {
+        applyEvent(JSON.parse(message.data));
+      } catch (error) {
+        console.error("bad live event", error);
+      }
+    });
+    ws.addEventListener("close", (event) => {
+      if (ws !== socket) return;
+      section.dataset.live = "0";
+      if (event.code === 4403) {
+        connection.textContent = "Live updates are not available for this run.";
+        return;
+      }
+      if (state.run && !state.run.active && event.wasClean) return;
+      connection.textContent = "Connection lost — reconnecting…";
+      reconnectSoon(retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    });
+  }
+
+  function reconnectSoon(delay) {
+    if (retryTimer) return;
+    if (socket) {
+      // A fresh connection brings a fresh snapshot; the old one's events are ignored.
+      const old = socket;
+      socket = null;
+      old.close();
+    }
+    retryTimer = window.setTimeout(connect, delay);
+  }
+
+  const embedded = document.getElementById("run-snapshot");
+  if (embedded) applySnapshot(JSON.parse(embedded.textContent));
+  connect();
+})();
