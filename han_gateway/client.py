@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 256 * 1024
 SCAN_EVENTS = {"started", "progress", "device", "finished", "error"}
+SCAN_GRACE_S = 3.0
 
 
 class GatewayError(Exception):
@@ -138,8 +139,13 @@ class GatewayClient:
     def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
         """Yield the scan's events as the gateway streams them; the last is finished or error."""
         path = self._path(f"/interfaces/{interface_id}/scan")
+        # The gateway ends a scan at timeout_s itself; one that goes silent is given up on
+        # shortly after, whatever the client's usual read timeout.
+        silence = httpx.Timeout(timeout_s + SCAN_GRACE_S, connect=self._http.timeout.connect)
         try:
-            with self._http.stream("POST", path, json={"timeout_s": timeout_s}) as response:
+            with self._http.stream(
+                "POST", path, json={"timeout_s": timeout_s}, timeout=silence
+            ) as response:
                 if response.status_code != 200:
                     response.read()
                     _json_object(response)  # raises with the gateway's own reason

@@ -50,4 +50,5 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Viewers only listen; anything sent is ignored."""
 
     async def run_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(event_for_viewer(message["event"], staff=self.staff))
+        payload = event_for_viewer(message["event"], staff=self.staff)
+        await self.send_json({**payload, "published_at": message.get("published_at")})

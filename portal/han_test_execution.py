@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable
+from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from portal import diagnosis
@@ -457,7 +457,7 @@ def _scan_interface(
 ) -> int:
     found = 0
     planned = max(recorder.planned_devices, 1)
-    timeout_s = max(recorder.remaining_s() - 5, 1)
+    timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
     for event in client.scan(interface_id, timeout_s=timeout_s):
         recorder.checkpoint()
         kind = event["event"]

@@ -7,8 +7,10 @@ and a customer gets plain words instead of technical evidence.
 
 from typing import Any
 
+from django.conf import settings
+
 from han_gateway.models import HanDevice
-from portal.diagnosis import ACTION_LABELS, Action
+from portal.diagnosis import ACTION_LABELS, Action, Thresholds
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
 from portal.selectors import mask_eui64
 
@@ -16,15 +18,17 @@ Payload = dict[str, Any]
 
 
 def link_quality_label(link_quality: int | None) -> str:
+    """Words for a link quality, on the same limits the diagnosis uses."""
     if link_quality is None:
         return "unknown"
-    if link_quality >= 192:
-        return "good"
-    if link_quality >= 128:
-        return "fair"
-    if link_quality >= 80:
+    thresholds = Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS)
+    if link_quality < thresholds.unreachable_link_quality:
+        return "bad"
+    if link_quality < thresholds.weak_link_quality:
         return "poor"
-    return "bad"
+    if link_quality < 192:
+        return "fair"
+    return "good"
 
 
 JOIN_METHOD_LABELS = {

@@ -88,6 +88,14 @@ def _real_services_are_really_in_use():
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_connections_after_each_use():
+    """Threads the tests start (servers, executors) must not hold the test database open."""
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Hash strength is Django's concern, not these tests'; PBKDF2 would dominate their time.
@@ -165,3 +173,40 @@ def demo_world(gateway_service):
     sign_ins = demo_data_load()
     PremisesGateway.objects.update(service_url=gateway_service)
     return {username: password for _, username, password in sign_ins}
+
+
+@pytest.fixture
+def scenario_switch(gateway_service):
+    """Change a simulated meter's HAN for one test, and put it back afterwards."""
+    from han_gateway.client import GatewayClient
+    from han_gateway.service.config import load_service_config
+    from portal.demo import DEMO_GATEWAYS_CONFIG, demo_gateway_secret
+
+    changed: list[tuple[str, str]] = []
+
+    def replace(meter_number: str, scenario: str | dict, interface: str) -> None:
+        with GatewayClient(
+            base_url=gateway_service,
+            gateway_id=meter_number,
+            secret=demo_gateway_secret(meter_number),
+        ) as client:
+            client.replace_scenario(interface, scenario)
+
+    def switch(meter_number: str, scenario: str | dict, interface: str = "han0") -> None:
+        replace(meter_number, scenario, interface)
+        changed.append((meter_number, interface))
+
+    yield switch
+    config = {g.gateway_id: g for g in load_service_config(DEMO_GATEWAYS_CONFIG).gateways}
+    for meter_number, interface in changed:
+        original = next(
+            i.scenario for i in config[meter_number].interfaces if i.interface_id == interface
+        )
+        assert original is not None
+        replace(meter_number, original, interface)
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    """Runs stay queued until the test executes them itself."""
+    monkeypatch.setattr("portal.han_tests._enqueue", lambda run: None)

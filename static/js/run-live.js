@@ -38,9 +38,16 @@
     const error = $("[data-run-error]");
     error.textContent = run.error || "";
     error.hidden = !run.error;
+    const hasActions = document.querySelectorAll("[data-actions] li").length > 0;
     document.querySelectorAll("[data-when]").forEach((node) => {
-      node.hidden = node.dataset.when === "active" ? !run.active : run.active;
+      const when = node.dataset.when;
+      if (when === "active") node.hidden = !run.active;
+      else if (when === "finished") node.hidden = run.active;
+      // Nothing to act on after a pass, unless something was already recorded.
+      else if (when === "needs-action") node.hidden = run.active || (run.status === "passed" && !hasActions);
     });
+    const listed = $("[data-current-run-status]");
+    if (listed) listed.textContent = run.status_label;
     if (run.status === "passed") {
       const caseStatus = $("[data-case-status]");
       if (caseStatus) caseStatus.textContent = "resolved";

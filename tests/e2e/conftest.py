@@ -36,13 +36,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def portal_url(django_db_setup, celery_worker):
-    from django.db import connections
-
     from portal.asgi import application
 
-    # Server threads close their connections after each request, so the test database can be
-    # dropped at the end of the session.
-    connections.settings["default"]["CONN_MAX_AGE"] = 0
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(

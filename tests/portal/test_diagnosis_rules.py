@@ -158,3 +158,14 @@ def test_customer_words_carry_no_technical_internals():
     for finding in diagnose(DiagnosisInput(devices=devices)):
         for jargon in ("LQI", "link quality", "EUI", "00:0d", "ZigBeeAlliance09", "RSSI"):
             assert jargon not in finding.customer_text
+
+
+def test_misspelt_threshold_setting_stops_the_portal_with_a_named_error(settings):
+    from portal.checks import diagnosis_thresholds_are_valid
+
+    settings.HAN_DIAGNOSIS_THRESHOLDS = {"weak_link_qualty": 120}
+    errors = diagnosis_thresholds_are_valid(None)
+    assert [error.id for error in errors] == ["portal.E001"]
+    assert "weak_link_qualty" in errors[0].msg
+    settings.HAN_DIAGNOSIS_THRESHOLDS = {"weak_link_quality": 120}
+    assert diagnosis_thresholds_are_valid(None) == []

@@ -13,13 +13,7 @@ def _premise(meter_number: str) -> Premise:
     return Premise.objects.get(premises_gateway__meter_number=meter_number)
 
 
-@pytest.fixture
-def no_worker(monkeypatch):
-    """Runs stay queued: these tests are about the pages, not the scan."""
-    monkeypatch.setattr("portal.han_tests._enqueue", lambda run: None)
-
-
-def test_rep_presses_test_han_and_lands_on_the_live_run(client, demo_world, no_worker):
+def test_rep_presses_test_han_and_lands_on_the_live_run(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="rep"))
     premise = _premise("MTR-100002")
     response = client.post(f"/premises/{premise.pk}/test/", {"problem": "IHD shows no prices"})
@@ -33,7 +27,7 @@ def test_rep_presses_test_han_and_lands_on_the_live_run(client, demo_world, no_w
     assert "Cancel test" in page
 
 
-def test_second_press_says_a_test_is_running_and_links_to_it(client, demo_world, no_worker):
+def test_second_press_says_a_test_is_running_and_links_to_it(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="rep"))
     premise = _premise("MTR-100002")
     client.post(f"/premises/{premise.pk}/test/")
@@ -43,7 +37,7 @@ def test_second_press_says_a_test_is_running_and_links_to_it(client, demo_world,
     assert f'href="/runs/{run.pk}/"' in response.content.decode()
 
 
-def test_customer_presses_test_han_on_their_own_premise_only(client, demo_world, no_worker):
+def test_customer_presses_test_han_on_their_own_premise_only(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="bernard"))
     assert client.post(f"/premises/{_premise('MTR-100002').pk}/test/").status_code == 302
     assert client.post(f"/premises/{_premise('MTR-100001').pk}/test/").status_code == 404
@@ -59,7 +53,7 @@ def test_test_han_needs_a_post(client, demo_world):
     assert client.get(f"/premises/{_premise('MTR-100002').pk}/test/").status_code == 405
 
 
-def test_cancel_button_cancels_a_queued_run(client, demo_world, no_worker):
+def test_cancel_button_cancels_a_queued_run(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="rep"))
     client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
     run = HanTestRun.objects.get()
@@ -68,7 +62,7 @@ def test_cancel_button_cancels_a_queued_run(client, demo_world, no_worker):
     assert run.status == HanTestRun.Status.CANCELLED
 
 
-def test_bad_action_form_shows_the_reason_and_records_nothing(client, demo_world, no_worker):
+def test_bad_action_form_shows_the_reason_and_records_nothing(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="rep"))
     client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
     run = HanTestRun.objects.get()
@@ -80,7 +74,7 @@ def test_bad_action_form_shows_the_reason_and_records_nothing(client, demo_world
     assert run.actions.get().recorded_by.username == "rep"
 
 
-def test_api_runs_the_whole_loop(client, demo_world, no_worker):
+def test_api_runs_the_whole_loop(client, demo_world, no_enqueue):
     from portal.han_test_execution import han_test_run_execute
 
     client.force_login(User.objects.get(username="rep"))
@@ -118,7 +112,7 @@ def test_api_runs_the_whole_loop(client, demo_world, no_worker):
     assert [r["status"] for r in cases[0]["runs"]] == ["failed", "cancelled"]
 
 
-def test_api_refuses_bad_input_clearly(client, demo_world, no_worker):
+def test_api_refuses_bad_input_clearly(client, demo_world, no_enqueue):
     client.force_login(User.objects.get(username="rep"))
     premise = _premise("MTR-100002")
     response = client.post(

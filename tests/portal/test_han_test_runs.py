@@ -3,8 +3,6 @@
 import pytest
 from django.db import IntegrityError
 
-from han_gateway.client import GatewayClient
-from portal.demo import demo_gateway_secret
 from portal.han_test_execution import han_test_run_execute
 from portal.han_tests import (
     ActiveRunExists,
@@ -36,36 +34,6 @@ def _run_test(meter_number: str, user: User) -> HanTestRun:
 @pytest.fixture
 def rep_user(demo_world):
     return User.objects.get(username="rep")
-
-
-@pytest.fixture
-def scenario_switch(gateway_service):
-    """Change a simulated meter's HAN for one test, and put it back afterwards."""
-    from han_gateway.service.config import load_service_config
-    from portal.demo import DEMO_GATEWAYS_CONFIG
-
-    changed: list[tuple[str, str]] = []
-
-    def replace(meter_number: str, scenario: str, interface: str) -> None:
-        with GatewayClient(
-            base_url=gateway_service,
-            gateway_id=meter_number,
-            secret=demo_gateway_secret(meter_number),
-        ) as client:
-            client.replace_scenario(interface, scenario)
-
-    def switch(meter_number: str, scenario: str, interface: str = "han0") -> None:
-        replace(meter_number, scenario, interface)
-        changed.append((meter_number, interface))
-
-    yield switch
-    config = {g.gateway_id: g for g in load_service_config(DEMO_GATEWAYS_CONFIG).gateways}
-    for meter_number, interface in changed:
-        original = next(
-            i.scenario for i in config[meter_number].interfaces if i.interface_id == interface
-        )
-        assert original is not None
-        replace(meter_number, original, interface)
 
 
 EXPECTED_RULES = {

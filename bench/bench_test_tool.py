@@ -1,0 +1,421 @@
+"""Benchmark of the Utility HAN Test Tool end to end, as a browser sees it.
+
+Runs in the mode the environment selects: the embedded default, or with DATABASE_URL and
+REDIS_URL set, PostgreSQL, Redis and a separate Celery worker process (the production shape).
+It uses its own database (``han_bench`` on PostgreSQL, a temporary SQLite file otherwise),
+its own HAN gateway service with simulated healthy meters, and the portal's ASGI server, all
+on 127.0.0.1. It prints:
+
+- time from pressing Test (the API call the page makes) to the first device on screen, and to
+  the finished diagnosis, against the gateway's own scan of the same HAN (the baseline);
+- commit-to-browser push latency, p50 and p95, over every event received;
+- how many runs one worker process carries at once: N runs started together, their wall time
+  against one run's.
+
+    .venv/bin/python bench/bench_test_tool.py [--runs 10] [--concurrent 50]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+BENCH_DATABASE = "han_bench"
+DEADLINE_S = 600
+
+
+def _prepare_database() -> str:
+    """Point the portal at a database of its own before Django starts."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="han-bench-")
+        return "SQLite (embedded)"
+    import psycopg
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    return "PostgreSQL"
+
+
+MODE = _prepare_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+import websockets  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from han_gateway.client import GatewayClient  # noqa: E402
+from han_gateway.models import PremisesGateway  # noqa: E402
+from portal.models import Customer, HanTestRun, Premise, User  # noqa: E402
+from portal.services import user_create  # noqa: E402
+from trust_center.crypto import secret_sha256  # noqa: E402
+from trust_center.services import gateway_credential_issue  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(check: Any, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.05)
+
+
+def bench_secret(gateway_id: str) -> str:
+    return f"bench-secret-{gateway_id.lower()}"
+
+
+def start_gateway_service(count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    gateways = [
+        {
+            "id": f"BENCH-{index:03d}",
+            "kind": "meter",
+            "manufacturer": "Itron",
+            "model": "OpenWay Riva CENTRON",
+            "firmware": "4.2.1",
+            "secret_sha256": secret_sha256(bench_secret(f"BENCH-{index:03d}")),
+            "interfaces": [{"id": "han0", "radio": "simulated", "scenario": "healthy"}],
+        }
+        for index in range(1, count + 1)
+    ]
+    config = workdir / "gateways.json"
+    config.write_text(
+        json.dumps({"listen": {"host": "127.0.0.1", "port": port}, "gateways": gateways})
+    )
+    log = open(workdir / "gateway-service.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "han_gateway", "serve", "--config", str(config)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        with suppress(httpx.HTTPError):
+            return httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200
+        return False
+
+    wait_until(healthy, "the gateway service start", timeout_s=120)
+    return process, url
+
+
+def create_premises(count: int, service_url: str) -> list[int]:
+    premise_ids = []
+    for index in range(1, count + 1):
+        gateway_id = f"BENCH-{index:03d}"
+        gateway = PremisesGateway.objects.create(
+            ami_id=f"AMI-{gateway_id}",
+            meter_number=gateway_id,
+            manufacturer="Itron",
+            model="OpenWay Riva CENTRON",
+            service_url=service_url,
+            service_gateway_id=gateway_id,
+        )
+        gateway_credential_issue(premises_gateway=gateway, secret=bench_secret(gateway_id))
+        customer = Customer.objects.create(
+            name=f"Bench Customer {index}", account_number=f"9{index:09d}"
+        )
+        premise = Premise.objects.create(
+            customer=customer,
+            service_point_id=f"SP-B{index:05d}",
+            address_line=f"{index} Benchmark Road",
+            city="Springfield",
+            state="IL",
+            postal_code="62704",
+            premises_gateway=gateway,
+        )
+        premise_ids.append(premise.pk)
+    return premise_ids
+
+
+class PortalServer:
+    def __init__(self) -> None:
+        from portal.asgi import application
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        wait_until(lambda: self.server.started, "the portal server start")
+        return f"127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_worker(workdir: Path, concurrency: int) -> Any:
+    if settings.EMBEDDED_WORKER:
+        from portal.embedded import EmbeddedWorker
+
+        worker = EmbeddedWorker(concurrency=concurrency)
+        worker.start()
+        return worker
+    log = open(workdir / "celery-worker.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
+            "--queues",
+            "default",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from portal.celery import app
+
+    wait_until(lambda: bool(app.control.ping(timeout=0.5)), "the Celery worker start")
+    return process
+
+
+def stop_worker(worker: Any) -> None:
+    if isinstance(worker, subprocess.Popen):
+        worker.terminate()
+        worker.wait(timeout=30)
+    else:
+        worker.stop()
+
+
+class Session:
+    """A signed-in representative: session cookie and CSRF token, as the browser holds them."""
+
+    def __init__(self, host: str) -> None:
+        client = Client()
+        client.force_login(User.objects.get(username="bench-rep"))
+        self.cookies = {
+            "sessionid": client.cookies["sessionid"].value,
+            "csrftoken": "b" * 32,
+        }
+        self.host = host
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-CSRFToken": self.cookies["csrftoken"],
+            "Referer": f"http://{self.host}/",
+            "Origin": f"http://{self.host}",
+        }
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+
+async def one_run(
+    session: Session, http: httpx.AsyncClient, premise_id: int, latencies: list[float]
+) -> dict[str, float]:
+    """Press Test, open the live view, and time the first device and the diagnosis."""
+    pressed = time.perf_counter()
+    response = await http.post(f"/api/v1/premises/{premise_id}/runs/", headers=session.headers())
+    response.raise_for_status()
+    run_id = response.json()["run"]["id"]
+    first_device = None
+    async with websockets.connect(
+        f"ws://{session.host}/ws/runs/{run_id}/",
+        additional_headers={"Cookie": session.cookie_header(), "Origin": f"http://{session.host}"},
+        open_timeout=10,
+    ) as socket:
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=60))
+            received = time.time()
+            if message.get("published_at"):
+                latencies.append(received - message["published_at"])
+            has_device = message["kind"] == "device" or (
+                message["kind"] == "snapshot" and message["devices"]
+            )
+            if has_device and first_device is None:
+                first_device = time.perf_counter() - pressed
+            run = message.get("run") if message["kind"] in {"run", "snapshot"} else None
+            if run is not None and not run["active"]:
+                return {
+                    "first_device": first_device if first_device is not None else float("nan"),
+                    "diagnosis": time.perf_counter() - pressed,
+                }
+
+
+def gateway_scan_baseline(service_url: str, runs: int) -> tuple[float, float]:
+    """The gateway's own scan of the same HAN, with no portal: first device and whole scan."""
+    firsts, wholes = [], []
+    for _ in range(runs):
+        with GatewayClient(
+            base_url=service_url, gateway_id="BENCH-001", secret=bench_secret("BENCH-001")
+        ) as client:
+            started = time.perf_counter()
+            first = None
+            for event in client.scan("han0", timeout_s=60):
+                if (
+                    event["event"] == "device"
+                    and event["device"].get("device_type") != "coordinator"
+                ):
+                    first = first or time.perf_counter() - started
+            wholes.append(time.perf_counter() - started)
+            firsts.append(first or float("nan"))
+    return statistics.median(firsts), statistics.median(wholes)
+
+
+def row(label: str, value: float, baseline: float | None = None) -> None:
+    if baseline is None:
+        print(f"{label:<46}{value:>10.1f}")
+    else:
+        print(f"{label:<46}{value:>10.3f}{baseline:>10.3f}{value / baseline:>8.2f}")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def sequential(
+    session: Session, premise_ids: list[int], runs: int
+) -> tuple[list[dict[str, float]], list[float]]:
+    latencies: list[float] = []
+    results = []
+    async with httpx.AsyncClient(
+        base_url=f"http://{session.host}", cookies=session.cookies, timeout=30
+    ) as http:
+        for index in range(runs):
+            results.append(
+                await one_run(session, http, premise_ids[index % len(premise_ids)], latencies)
+            )
+    return results, latencies
+
+
+async def concurrent(session: Session, premise_ids: list[int]) -> tuple[float, int, list[float]]:
+    latencies: list[float] = []
+    peak = 0
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            running = await asyncio.to_thread(HanTestRun.objects.filter(status="running").count)
+            peak = max(peak, running)
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    limits = httpx.Limits(max_connections=len(premise_ids) + 5)
+    async with httpx.AsyncClient(
+        base_url=f"http://{session.host}", cookies=session.cookies, timeout=60, limits=limits
+    ) as http:
+        started = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(one_run(session, http, premise_id, latencies) for premise_id in premise_ids)
+            ),
+            timeout=DEADLINE_S,
+        )
+        wall = time.perf_counter() - started
+    stop.set()
+    await sampler
+    return wall, peak, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="sequential runs for the timings")
+    parser.add_argument("--concurrent", type=int, default=50, help="runs started at once")
+    parser.add_argument("--worker-concurrency", type=int, default=64)
+    arguments = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="han-bench-run-"))
+    call_command("migrate", verbosity=0)
+    user_create(username="bench-rep", password=os.urandom(12).hex(), role=User.Role.REPRESENTATIVE)
+    gateways, service_url = start_gateway_service(arguments.concurrent, workdir)
+    worker = None
+    try:
+        premise_ids = create_premises(arguments.concurrent, service_url)
+        worker = start_worker(workdir, arguments.worker_concurrency)
+        with PortalServer() as host:
+            session = Session(host)
+            base_first, base_whole = gateway_scan_baseline(service_url, arguments.runs)
+            results, latencies = asyncio.run(sequential(session, premise_ids, arguments.runs))
+            HanTestRun.objects.all().delete()
+            wall, peak, concurrent_latencies = asyncio.run(concurrent(session, premise_ids))
+        first = statistics.median(result["first_device"] for result in results)
+        done = statistics.median(result["diagnosis"] for result in results)
+        worker_kind = "embedded worker" if settings.EMBEDDED_WORKER else "Celery worker process"
+        print(
+            f"\nUtility HAN Test Tool benchmark: {MODE}, {worker_kind} "
+            f"(threads x{arguments.worker_concurrency}), healthy 6-device HAN, 5 ms per hop\n"
+        )
+        print(f"{'figure':<46}{'portal':>10}{'baseline':>10}{'ratio':>8}")
+        row("press Test -> first device on screen (s)", first, base_first)
+        row("press Test -> diagnosis on screen (s)", done, base_whole)
+        print("  (baseline: the gateway service's own scan of the same HAN, no portal)")
+        row("push latency commit -> browser p50 (ms)", percentile(latencies, 0.5) * 1000)
+        row("push latency commit -> browser p95 (ms)", percentile(latencies, 0.95) * 1000)
+        many = arguments.concurrent
+        row(
+            f"  ... with {many} runs at once, p50 (ms)",
+            percentile(concurrent_latencies, 0.5) * 1000,
+        )
+        row(
+            f"  ... with {many} runs at once, p95 (ms)",
+            percentile(concurrent_latencies, 0.95) * 1000,
+        )
+        row(f"{many} runs started at once: wall time (s)", wall, done)
+        print("  (baseline: one run alone; a ratio near 1 means the runs overlapped)")
+        print(f"{'runs in progress at once in one worker (peak)':<46}{peak:>10d}")
+        print(f"{'events measured':<46}{len(latencies) + len(concurrent_latencies):>10d}")
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+        gateways.terminate()
+        gateways.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Steps 5.1-5.5 in a real browser: test, watch, diagnose, act, retest, resolved."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import expect
+
+from han_gateway.scenarios import LIBRARY_DIRECTORY
+from tests.e2e.conftest import ARTIFACTS, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _slow(scenario: str, per_hop_latency_ms: int = 40) -> dict[str, Any]:
+    """The library scenario with a slower radio, so that devices arrive one by one."""
+    document: dict[str, Any] = yaml.safe_load(
+        Path(LIBRARY_DIRECTORY, f"{scenario}.yaml").read_text()
+    )
+    document["radio"]["per_hop_latency_ms"] = per_hop_latency_ms
+    document["radio"]["concurrency_limit"] = 1
+    return document
+
+
+def _count_live_device_events(page) -> None:
+    """Count device events as they arrive over the run's WebSocket."""
+    page.add_init_script(
+        """
+        window.__deviceEvents = 0;
+        const Native = window.WebSocket;
+        window.WebSocket = function (url, protocols) {
+          const socket = new Native(url, protocols);
+          socket.addEventListener("message", (message) => {
+            if (JSON.parse(message.data).kind === "device") window.__deviceEvents += 1;
+          });
+          return socket;
+        };
+        window.WebSocket.prototype = Native.prototype;
+        """
+    )
+
+
+def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
+    page, portal_url, demo_world, scenario_switch
+):
+    scenario_switch("MTR-100002", _slow("weak_link"))
+    _count_live_device_events(page)
+    sign_in(page, portal_url, "rep", demo_world["rep"])
+    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Bernard Okafor").click()
+
+    page.get_by_label("Problem reported").fill("In-home display shows no prices")
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page).to_have_url(re.compile(r"/runs/\d+/$"))
+    devices = page.locator("[data-devices] tr")
+    expect(page.locator("[data-run-status]")).to_have_text(re.compile("Running|Queued"))
+    expect(devices.first).to_be_visible()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+    expect(devices).to_have_count(6)
+    assert page.evaluate("window.__deviceEvents") >= 1, "no device arrived live"
+
+    finding = page.locator(".finding").first
+    expect(finding).to_contain_text("weak link")
+    expect(finding).to_contain_text("Move the device closer to the meter (change range)")
+    expect(page.locator("tr", has_text="00:1b:c5:0c:00:21:7f:10")).to_contain_text("LQI")
+    # The customer's own smart plug is shown to the rep by category only.
+    expect(page.locator("[data-devices]")).not_to_contain_text("28:2c:02:bf:ff:e6:0a:12")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "run-weak-link.png"), full_page=True)
+
+    expect(page.get_by_label("Action", exact=True)).to_have_value("change_range")
+    page.get_by_label("Note").fill("Customer moved the display to the kitchen")
+    page.get_by_role("button", name="Record action").click()
+    expect(page.get_by_text("Action recorded.")).to_be_visible()
+    expect(page.locator("[data-actions]")).to_contain_text("moved the display to the kitchen")
+
+    scenario_switch("MTR-100002", "weak_link_fixed")
+    page.get_by_role("button", name="Retest").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    expect(page.get_by_text(re.compile("run 2"))).to_be_visible()
+    expect(page.locator("[data-comparison]")).to_contain_text("Resolved:")
+    expect(page.locator("[data-comparison]")).to_contain_text("Signal better")
+    expect(page.locator("[data-case-status]")).to_have_text("resolved")
+    page.screenshot(path=str(ARTIFACTS / "run-resolved.png"), full_page=True)
+
+
+def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_url, demo_world):
+    sign_in(page, portal_url, "bernard", demo_world["bernard"])
+    expect(page.get_by_role("heading", name="My home")).to_be_visible()
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+    findings = page.locator("[data-findings]")
+    expect(findings).to_contain_text("closer to the meter")
+    expect(page.get_by_role("heading", name="What we found")).to_be_visible()
+    body = page.locator("main").inner_text()
+    for technical in ("LQI", "EUI", "00:1b:c5", "install-code", "Zigbee"):
+        assert technical not in body
+    page.screenshot(path=str(ARTIFACTS / "run-customer.png"), full_page=True)
