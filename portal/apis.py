@@ -10,9 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import han_tests, selectors
+from han_gateway.models import HanDevice
+from portal import commissioning, han_tests, selectors
 from portal.models import HanTestRun, Premise, User
 from portal.presentation import run_snapshot
+from trust_center.services import RegistrationError
 
 
 class _GatewaySerializer(serializers.Serializer[Any]):
@@ -257,3 +259,74 @@ class RunRetestApi(APIView):
         except han_tests.HanTestError as error:
             raise ValidationError({"detail": str(error)}) from error
         return _run_response(request, next_run, status=status.HTTP_201_CREATED)
+
+
+class _RegistrationSerializer(serializers.Serializer[Any]):
+    """A registration as the API shows it: never its install code or link key."""
+
+    id = serializers.IntegerField()
+    eui64 = serializers.CharField()
+    category = serializers.CharField()
+    manufacturer = serializers.CharField()
+    model = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    status_reason = serializers.CharField()
+    join_window_expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class RegistrationListApi(APIView):
+    """A premise's Utility HAN device registrations; POST registers one (CRM integration)."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        eui64 = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        install_code = serializers.CharField(max_length=80, required=False, allow_blank=True)
+        qr_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        category = serializers.ChoiceField(choices=HanDevice.Category.choices)
+        manufacturer = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        model = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def _premise(self, request: Request, premise_id: int) -> Premise:
+        premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+        if premise is None:
+            raise Http404
+        return premise
+
+    def get(self, request: Request, premise_id: int) -> Response:
+        premise = self._premise(request, premise_id)
+        registrations = selectors.premise_registrations(premise=premise)
+        return Response({"results": _RegistrationSerializer(registrations, many=True).data})
+
+    def post(self, request: Request, premise_id: int) -> Response:
+        premise = self._premise(request, premise_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            registration = commissioning.device_register(
+                premise=premise, user=_signed_in_user(request), **data.validated_data
+            )
+        except RegistrationError as error:
+            raise ValidationError({error.field or "non_field_errors": [error.message]}) from error
+        return Response(_RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
+
+
+class RegistrationDetailApi(APIView):
+    """One registration's status; DELETE removes the device from the meter's HAN."""
+
+    def _registration(self, request: Request, registration_id: int) -> Any:
+        found = selectors.registration_get_for_user(
+            user=request.user, registration_id=registration_id
+        )
+        if found is None:
+            raise Http404
+        return found[0]
+
+    def get(self, request: Request, registration_id: int) -> Response:
+        return Response(_RegistrationSerializer(self._registration(request, registration_id)).data)
+
+    def delete(self, request: Request, registration_id: int) -> Response:
+        registration = self._registration(request, registration_id)
+        commissioning.device_unregister(registration=registration, user=_signed_in_user(request))
+        registration.refresh_from_db()
+        return Response(_RegistrationSerializer(registration).data)

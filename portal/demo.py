@@ -143,6 +143,7 @@ DEMO_USERS = [
     ("admin", "han-demo-admin", User.Role.ADMINISTRATOR, "Ada", "Adams", ()),
     ("alice", "han-demo-alice", User.Role.CUSTOMER, "Alice", "Moreno", ("1000234567",)),
     ("bernard", "han-demo-bernard", User.Role.CUSTOMER, "Bernard", "Okafor", ("1000234568",)),
+    ("chen", "han-demo-chen", User.Role.CUSTOMER, "Chen", "Wei", ("1000234569",)),
 ]
 
 

@@ -114,6 +114,7 @@ class ExpectedDevice:
     category_label: str = ""
     manufacturer: str = ""
     model: str = ""
+    registration_status: str = ""  # the Trust Center's, when it holds a registration
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,34 @@ def registered_device_missing(data: DiagnosisInput) -> list[Finding]:
             eui64=expected.eui64,
         )
         for expected in data.expected
-        if expected.eui64 not in seen
+        if expected.eui64 not in seen and expected.registration_status != "expired"
+    ]
+
+
+@rule
+def join_window_expired(data: DiagnosisInput) -> list[Finding]:
+    """A registered device whose join window closed before it joined."""
+    if not data.gateway_reached:
+        return []
+    seen = {device.eui64 for device in data.devices}
+    return [
+        Finding(
+            rule="join_window_expired",
+            severity=Severity.CRITICAL,
+            action=Action.REOPEN_JOIN_WINDOW,
+            title=f"The join window for {expected.category_label.lower() or 'a device'} "
+            f"({expected.eui64}) expired without a join",
+            evidence="the Trust Center opened a join window with the device's install-code "
+            "key; the device never joined",
+            customer_text=(
+                f"Your {expected.category_label.lower() or 'device'} did not connect in the "
+                "time allowed. Make sure it is powered and near the meter; we will let it "
+                "connect again."
+            ),
+            eui64=expected.eui64,
+        )
+        for expected in data.expected
+        if expected.eui64 not in seen and expected.registration_status == "expired"
     ]
 
 

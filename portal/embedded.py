@@ -54,11 +54,13 @@ class EmbeddedWorker:
         self.reaper.join(timeout)
 
     def _reap(self) -> None:
+        from portal.commissioning import join_windows_expire
         from portal.han_tests import han_test_runs_reap
 
         while not self._stopping.wait(self.reaper_interval_s):
             try:
                 han_test_runs_reap()
+                join_windows_expire()
             except Exception:
                 logger.exception("reaping stale runs failed")
             finally:

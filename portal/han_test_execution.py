@@ -21,6 +21,7 @@ from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, Gatewa
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from portal import diagnosis
+from portal.commissioning import registrations_follow_run
 from portal.han_tests import run_state
 from portal.live import publish_run_event
 from portal.models import (
@@ -375,6 +376,10 @@ def han_test_run_execute(
             f"Sorry, the test failed on our side (reference {reference}). Please retest.",
         )
     _finish(recorder, *outcome)
+    try:
+        registrations_follow_run(run=run)
+    except Exception:
+        logger.exception("run %s: registrations not updated", run_id)
 
 
 @dataclass
@@ -574,6 +579,7 @@ def _diagnose(recorder: _Recorder, observations: _Observations) -> tuple[str, st
                 category_label=device.get_category_display(),
                 manufacturer=device.manufacturer,
                 model=device.model,
+                registration_status=expected.registration_status.get(device.eui64, ""),
             )
             for device in expected.utility_devices
         ),

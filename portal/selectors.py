@@ -1,6 +1,6 @@
 """Reads, and the one access rule for each object every view, API and consumer goes through."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
@@ -9,7 +9,7 @@ from han_gateway.models import HanDevice, NetworkInterface
 from portal.diagnosis import ApprovedModel
 from portal.models import Customer, HanTestCase, HanTestRun, Premise, User
 from trust_center import selectors as trust_selectors
-from trust_center.models import ApprovedDevice
+from trust_center.models import ApprovedDevice, DeviceRegistration
 
 SEARCH_RESULTS_LIMIT = 50
 
@@ -150,6 +150,7 @@ class PremiseExpectations:
     customer_devices: list[HanDevice]
     approved: tuple[ApprovedModel, ...] = ()
     capacity: int | None = None
+    registration_status: dict[str, str] = field(default_factory=dict)
 
 
 def premise_expectations(*, premise: Premise) -> PremiseExpectations:
@@ -164,9 +165,11 @@ def premise_expectations(*, premise: Premise) -> PremiseExpectations:
     )
     utility = [d for d in devices if d.network == HanDevice.Network.UTILITY]
     on_record = {d.eui64 for d in devices}
+    registration_status = {}
     for registration in trust_selectors.device_registrations_for_premise(
         premises_gateway_id=gateway.pk, service_point_id=premise.service_point_id
     ):
+        registration_status[registration.eui64] = registration.status
         if registration.eui64 not in on_record:
             utility.append(
                 HanDevice(
@@ -186,6 +189,7 @@ def premise_expectations(*, premise: Premise) -> PremiseExpectations:
             for item in ApprovedDevice.objects.exclude(minimum_firmware="")
         ),
         capacity=trust_selectors.gateway_han_capacity(premises_gateway=gateway),
+        registration_status=registration_status,
     )
 
 
@@ -216,3 +220,33 @@ def premise_recent_runs(*, premise: Premise, limit: int = 10) -> QuerySet[HanTes
 
 def case_runs(*, case: HanTestCase) -> QuerySet[HanTestRun]:
     return case.runs.select_related("started_by").order_by("number")
+
+
+def premise_registrations(*, premise: Premise) -> list[DeviceRegistration]:
+    if premise.premises_gateway_id is None:
+        return []
+    return list(
+        trust_selectors.device_registrations_for_premise(
+            premises_gateway_id=premise.premises_gateway_id,
+            service_point_id=premise.service_point_id,
+        )
+    )
+
+
+def registration_get_for_user(
+    *, user: User | AnonymousUser, registration_id: int
+) -> tuple[DeviceRegistration, Premise] | None:
+    """A registration with the premise it serves, if the user may see that premise."""
+    registration = DeviceRegistration.objects.filter(pk=registration_id).first()
+    if registration is None:
+        return None
+    premise = (
+        premises_visible_to(user)
+        .filter(
+            premises_gateway_id=registration.premises_gateway_id,
+            service_point_id=registration.service_point_id,
+        )
+        .select_related("customer", "premises_gateway")
+        .first()
+    )
+    return None if premise is None else (registration, premise)

@@ -155,6 +155,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-han-test-runs": {"task": "portal.reap_stale_han_test_runs", "schedule": 30.0},
+    "expire-join-windows": {"task": "portal.expire_join_windows", "schedule": 60.0},
 }
 # Threads in the embedded worker: enough for the web process's own background work.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "8"))
@@ -168,6 +169,8 @@ HAN_REGION_QUEUES = dict(
 HAN_RUN_TIME_LIMIT_S = int(os.environ.get("HAN_RUN_TIME_LIMIT_S", "180"))
 HAN_RUN_STALE_AFTER_S = int(os.environ.get("HAN_RUN_STALE_AFTER_S", "60"))
 HAN_RUN_QUEUE_TIMEOUT_S = int(os.environ.get("HAN_RUN_QUEUE_TIMEOUT_S", "600"))
+# How long a join window stays open for a newly registered device (utilities: hours to days).
+HAN_JOIN_WINDOW_S = int(os.environ.get("HAN_JOIN_WINDOW_S", str(24 * 3600)))
 HAN_REAPER_INTERVAL_S = float(os.environ.get("HAN_REAPER_INTERVAL_S", "30"))
 HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOUT_S", "5"))
 HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from portal.commissioning import join_window_open, join_windows_expire
 from portal.han_test_execution import han_test_run_execute
 from portal.han_tests import han_test_runs_reap
 
@@ -18,3 +19,13 @@ def execute_han_test_run(run_id: int) -> None:
 @shared_task(name="portal.reap_stale_han_test_runs", ignore_result=True, acks_late=False)
 def reap_stale_han_test_runs() -> int:
     return han_test_runs_reap()
+
+
+@shared_task(name="portal.open_join_window", ignore_result=True)
+def open_join_window(registration_id: int) -> None:
+    join_window_open(registration_id)
+
+
+@shared_task(name="portal.expire_join_windows", ignore_result=True, acks_late=False)
+def expire_join_windows() -> int:
+    return join_windows_expire()

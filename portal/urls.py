@@ -11,6 +11,16 @@ api_v1 = [
     path("premises/<int:premise_id>/", apis.PremiseDetailApi.as_view(), name="premise_detail"),
     path("premises/<int:premise_id>/runs/", apis.RunStartApi.as_view(), name="run_start"),
     path("premises/<int:premise_id>/cases/", apis.PremiseCaseListApi.as_view(), name="case_list"),
+    path(
+        "premises/<int:premise_id>/registrations/",
+        apis.RegistrationListApi.as_view(),
+        name="registration_list",
+    ),
+    path(
+        "registrations/<int:registration_id>/",
+        apis.RegistrationDetailApi.as_view(),
+        name="registration_detail",
+    ),
     path("runs/<int:run_id>/", apis.RunDetailApi.as_view(), name="run_detail"),
     path("runs/<int:run_id>/actions/", apis.RunActionApi.as_view(), name="run_action"),
     path("runs/<int:run_id>/cancel/", apis.RunCancelApi.as_view(), name="run_cancel"),
@@ -26,6 +36,21 @@ urlpatterns = [
     path("my-home/", views.my_home, name="my_home"),
     path("premises/<int:premise_id>/", views.premise_detail, name="premise_detail"),
     path("premises/<int:premise_id>/test/", views.han_test_start, name="han_test_start"),
+    path(
+        "premises/<int:premise_id>/devices/register/",
+        views.device_register,
+        name="device_register",
+    ),
+    path(
+        "registrations/<int:registration_id>/join-window/",
+        views.registration_reopen,
+        name="registration_reopen",
+    ),
+    path(
+        "registrations/<int:registration_id>/remove/",
+        views.registration_remove,
+        name="registration_remove",
+    ),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:run_id>/actions/", views.run_record_action, name="run_record_action"),

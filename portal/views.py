@@ -7,16 +7,18 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import han_tests, selectors
+from portal import commissioning, han_tests, selectors
 from portal.diagnosis import ACTION_LABELS
+from portal.forms import DeviceRegistrationForm
 from portal.health import health_report
 from portal.models import User
 from portal.presentation import run_snapshot
+from trust_center.services import RegistrationError
 
 View = Callable[..., HttpResponse]
 
@@ -99,6 +101,7 @@ def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
             "premise": premise,
             "devices": devices,
             "active_run": selectors.premise_active_run(premise=premise),
+            "registrations": selectors.premise_registrations(premise=premise),
             "recent_runs": selectors.premise_recent_runs(premise=premise),
         },
     )
@@ -216,3 +219,61 @@ def _signed_in(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise PermissionDenied
     return user
+
+
+def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
+    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+    if premise is None:
+        raise Http404("No such premise.")
+    if request.method == "POST":
+        form = DeviceRegistrationForm(request.POST)
+        if form.is_valid():
+            try:
+                commissioning.device_register(
+                    premise=premise, user=_signed_in(request), **form.cleaned_data
+                )
+            except RegistrationError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(
+                    request,
+                    "Device registered. The meter is opening a join window: power the device "
+                    "on near the meter, then run a HAN test to confirm it joined.",
+                )
+                return redirect("premise_detail", premise_id=premise.pk)
+    elif request.method == "GET":
+        form = DeviceRegistrationForm()
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "portal/device_register.html",
+        {"premise": premise, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@require_POST
+def registration_reopen(request: HttpRequest, registration_id: int) -> HttpResponse:
+    found = selectors.registration_get_for_user(user=request.user, registration_id=registration_id)
+    if found is None:
+        raise Http404("No such registration.")
+    registration, premise = found
+    try:
+        commissioning.join_window_reopen(registration=registration, user=_signed_in(request))
+    except RegistrationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The meter is opening a new join window for the device.")
+    return redirect("premise_detail", premise_id=premise.pk)
+
+
+@require_POST
+def registration_remove(request: HttpRequest, registration_id: int) -> HttpResponse:
+    found = selectors.registration_get_for_user(user=request.user, registration_id=registration_id)
+    if found is None:
+        raise Http404("No such registration.")
+    registration, premise = found
+    commissioning.device_unregister(registration=registration, user=_signed_in(request))
+    messages.success(request, "The device was removed from the meter's HAN.")
+    return redirect("premise_detail", premise_id=premise.pk)

@@ -210,3 +210,13 @@ def scenario_switch(gateway_service):
 def no_enqueue(monkeypatch):
     """Runs stay queued until the test executes them itself."""
     monkeypatch.setattr("portal.han_tests._enqueue", lambda run: None)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in the caller as they are sent, for tests about what the task does."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -169,3 +169,17 @@ def test_misspelt_threshold_setting_stops_the_portal_with_a_named_error(settings
     assert "weak_link_qualty" in errors[0].msg
     settings.HAN_DIAGNOSIS_THRESHOLDS = {"weak_link_quality": 120}
     assert diagnosis_thresholds_are_valid(None) == []
+
+
+def test_expired_join_window_is_its_own_finding_not_a_missing_device():
+    expected = (
+        ExpectedDevice(
+            "00:0d:6f:00:05:3c:51:08",
+            "Load control switch",
+            "Eaton",
+            "LCR",
+            registration_status="expired",
+        ),
+    )
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), expected=expected))
+    assert _rules(findings) == [("join_window_expired", Action.REOPEN_JOIN_WINDOW)]

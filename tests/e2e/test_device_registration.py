@@ -1,0 +1,63 @@
+"""A customer registers a device by install code, it joins, and the next test verifies it."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ARTIFACTS, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+EUI64 = "00:0D:6F:00:05:3C:51:08"
+INSTALL_CODE = "83FE D340 7A93 9723 A5C6 39B2 6916 D505 C3B5"
+WRONG_CRC = "83FE D340 7A93 9723 A5C6 39B2 6916 D505 C3B6"
+LINK_KEY = "66b6900981e1ee3ca4206b6b861c02bb"
+
+
+def test_customer_registers_a_device_that_joins_and_is_verified(
+    page, portal_url, demo_world, scenario_switch
+):
+    scenario_switch("MTR-100003", "registered_device_missing")
+    frames: list[str] = []
+    page.on(
+        "websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload)))
+    )
+    sign_in(page, portal_url, "chen", demo_world["chen"])
+    page.get_by_role("link", name=re.compile("301 Maple Avenue")).first.click()
+    page.get_by_role("link", name="Register a device").click()
+
+    page.get_by_label("EUI-64 (MAC address)").fill(EUI64)
+    page.get_by_label("Install code").fill(WRONG_CRC)
+    page.get_by_label("Kind of device").select_option("load_control_switch")
+    page.get_by_label("Manufacturer").fill("Eaton")
+    page.get_by_label("Model").fill("Yukon LCR-6601S")
+    page.get_by_role("button", name="Register device").click()
+    error = page.locator("#id_install_code-error")
+    expect(error).to_contain_text("checksum")
+    expect(page.get_by_label("Install code")).to_have_value("")
+    expect(page.get_by_label("EUI-64 (MAC address)")).to_have_value(EUI64)
+    page.screenshot(path=str(ARTIFACTS / "register-wrong-crc.png"), full_page=True)
+
+    page.get_by_label("Install code").fill(INSTALL_CODE)
+    page.get_by_role("button", name="Register device").click()
+    expect(page.get_by_text("Device registered")).to_be_visible()
+    row = page.locator("#registrations-title + .table-wrap tr", has_text="00:0d:6f:00:05:3c:51:08")
+    expect(row).to_contain_text(re.compile("Join window open|Registered"))
+
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    page.goto(page.url.split("/runs/")[0] + "/my-home/")
+    page.get_by_role("link", name=re.compile("301 Maple Avenue")).first.click()
+    expect(row).to_contain_text("Verified")
+    page.screenshot(path=str(ARTIFACTS / "register-verified.png"), full_page=True)
+
+    html = page.content().lower()
+    everything = html + json.dumps(frames).lower()
+    for secret in (
+        INSTALL_CODE.replace(" ", "").lower(),
+        LINK_KEY,
+        WRONG_CRC.replace(" ", "").lower(),
+    ):
+        assert secret not in everything
