@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from portal.models import Customer, Premise, User
+from portal.models import Customer, HanDataAccess, Premise, User
 
 
 @admin.register(User)
@@ -27,7 +28,15 @@ class PremiseInline(admin.StackedInline[Premise, Customer]):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin[Customer]):
-    list_display = ["name", "account_number", "email", "phone", "created_at"]
+    list_display = [
+        "name",
+        "account_number",
+        "email",
+        "phone",
+        "customer_han_consent",
+        "created_at",
+    ]
+    list_filter = ["customer_han_consent"]
     search_fields = [
         "name",
         "account_number",
@@ -62,3 +71,24 @@ class PremiseAdmin(admin.ModelAdmin[Premise]):
     list_select_related = ["customer", "premises_gateway"]
     raw_id_fields = ["customer", "premises_gateway"]
     show_full_result_count = False
+
+
+@admin.register(HanDataAccess)
+class HanDataAccessAdmin(admin.ModelAdmin[HanDataAccess]):
+    """The privacy audit, read-only: who viewed which customer's HAN data, and when."""
+
+    list_display = ["at", "user", "customer", "premise", "what", "customer_han_shown"]
+    list_filter = ["customer_han_shown", "at", "user__role"]
+    search_fields = ["user__username", "customer__name", "customer__account_number", "what"]
+    date_hierarchy = "at"
+    list_select_related = ["user", "customer", "premise"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -14,6 +14,7 @@ from han_gateway.models import HanDevice
 from portal import commissioning, han_tests, selectors
 from portal.models import HanTestRun, Premise, User
 from portal.presentation import run_snapshot
+from portal.services import han_data_access_record
 from trust_center.services import RegistrationError
 
 
@@ -97,6 +98,7 @@ class CustomerDetailApi(APIView):
         customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
         if customer is None:
             raise Http404
+        han_data_access_record(user=request.user, customer=customer, what="API: customer")
         data: dict[str, Any] = dict(self.OutputSerializer(customer).data)
         data["premises"] = [
             _premise_payload(request, premise)
@@ -125,6 +127,9 @@ class PremiseDetailApi(APIView):
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
             raise Http404
+        han_data_access_record(
+            user=request.user, customer=premise.customer, premise=premise, what="API: premise"
+        )
         return Response(_premise_payload(request, premise))
 
 
@@ -143,7 +148,17 @@ def _signed_in_user(request: Request) -> User:
 
 def _run_response(request: Request, run: HanTestRun, status: int = 200) -> Response:
     run.refresh_from_db()
-    snapshot = run_snapshot(run, staff=selectors.user_works_for_utility(request.user))
+    customer = run.premise.customer
+    snapshot = run_snapshot(
+        run,
+        staff=selectors.user_works_for_utility(request.user),
+        reveal_customer_han=not selectors.customer_han_masked_for(
+            user=request.user, customer=customer
+        ),
+    )
+    han_data_access_record(
+        user=request.user, customer=customer, premise=run.premise, what=f"API: run {run.pk}"
+    )
     snapshot.pop("kind")
     snapshot["case"] = {"id": run.case_id, "status": run.case.status}
     snapshot["premise_id"] = run.premise_id

@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from portal import selectors
 from portal.live import run_group
 from portal.presentation import event_for_viewer, run_snapshot
+from portal.services import han_data_access_record
 
 CLOSE_NOT_ALLOWED = 4403
 
@@ -15,6 +16,7 @@ CLOSE_NOT_ALLOWED = 4403
 class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
     staff = False
+    reveal_customer_han = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -33,14 +35,23 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _allowed(self, user: Any, run_id: int) -> bool:
         run = selectors.run_get_for_user(user=user, run_id=run_id)
+        if run is None:
+            return False
         self.staff = selectors.user_works_for_utility(user)
-        return run is not None
+        customer = run.premise.customer
+        self.reveal_customer_han = not selectors.customer_han_masked_for(
+            user=user, customer=customer
+        )
+        han_data_access_record(
+            user=user, customer=customer, premise=run.premise, what=f"live HAN test run {run.pk}"
+        )
+        return True
 
     def _snapshot(self, user: Any, run_id: int) -> dict[str, Any]:
         run = selectors.run_get_for_user(user=user, run_id=run_id)
         if run is None:
             return {"kind": "gone"}
-        return run_snapshot(run, staff=self.staff)
+        return run_snapshot(run, staff=self.staff, reveal_customer_han=self.reveal_customer_han)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
@@ -50,5 +61,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Viewers only listen; anything sent is ignored."""
 
     async def run_event(self, message: dict[str, Any]) -> None:
-        payload = event_for_viewer(message["event"], staff=self.staff)
+        payload = event_for_viewer(
+            message["event"], staff=self.staff, reveal_customer_han=self.reveal_customer_han
+        )
         await self.send_json({**payload, "published_at": message.get("published_at")})

@@ -33,6 +33,13 @@ class Customer(models.Model):
     account_number = models.CharField(max_length=32, unique=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    customer_han_consent = models.BooleanField(
+        "lets staff see customer-owned devices",
+        default=False,
+        help_text="Given by the customer on their page; without it, staff see customer-owned "
+        "devices only by category and vendor.",
+    )
+    customer_han_consent_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -283,3 +290,24 @@ class RecordedAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on run {self.run_id}"
+
+
+class HanDataAccess(models.Model):
+    """The privacy audit: every time staff viewed a customer's HAN data, and what."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="han_data_accesses")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="accesses")
+    premise = models.ForeignKey(Premise, on_delete=models.SET_NULL, null=True, blank=True)
+    what = models.CharField(max_length=120)
+    customer_han_shown = models.BooleanField(
+        default=False, help_text="Customer-owned devices were shown in full (consent given)."
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = "HAN data access"
+        indexes = [models.Index(fields=["customer", "-at"]), models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewed {self.what} of {self.customer} at {self.at:%Y-%m-%d %H:%M}"

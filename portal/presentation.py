@@ -106,10 +106,12 @@ CUSTOMER_DEVICE_FIELDS = (
 )
 
 
-def device_for_viewer(payload: Payload, *, staff: bool) -> Payload:
+def device_for_viewer(
+    payload: Payload, *, staff: bool, reveal_customer_han: bool = False
+) -> Payload:
     if not staff:
         return {name: payload[name] for name in CUSTOMER_DEVICE_FIELDS}
-    if payload["network"] != HanDevice.Network.CUSTOMER:
+    if payload["network"] != HanDevice.Network.CUSTOMER or reveal_customer_han:
         return payload
     # Customer HAN: category and vendor only, with a masked identifier.
     masked = dict(payload)
@@ -134,10 +136,13 @@ def finding_for_viewer(payload: Payload, *, staff: bool) -> Payload:
     }
 
 
-def event_for_viewer(event: Payload, *, staff: bool) -> Payload:
+def event_for_viewer(event: Payload, *, staff: bool, reveal_customer_han: bool = False) -> Payload:
     kind = event.get("kind")
     if kind == "device":
-        return {"kind": "device", "device": device_for_viewer(event["device"], staff=staff)}
+        device = device_for_viewer(
+            event["device"], staff=staff, reveal_customer_han=reveal_customer_han
+        )
+        return {"kind": "device", "device": device}
     if kind == "findings":
         return {
             "kind": "findings",
@@ -189,15 +194,21 @@ def run_comparison(run: HanTestRun) -> Payload | None:
     }
 
 
-def comparison_for_viewer(comparison: Payload | None, *, staff: bool) -> Payload | None:
+def comparison_for_viewer(
+    comparison: Payload | None, *, staff: bool, reveal_customer_han: bool = False
+) -> Payload | None:
     if comparison is None:
         return None
+
+    def device_for(device: Payload) -> Payload:
+        return device_for_viewer(device, staff=staff, reveal_customer_han=reveal_customer_han)
+
     return {
         **comparison,
-        "devices_found": [device_for_viewer(d, staff=staff) for d in comparison["devices_found"]],
-        "devices_lost": [device_for_viewer(d, staff=staff) for d in comparison["devices_lost"]],
+        "devices_found": [device_for(d) for d in comparison["devices_found"]],
+        "devices_lost": [device_for(d) for d in comparison["devices_lost"]],
         "link_quality_changes": [
-            {**change, "device": device_for_viewer(change["device"], staff=staff)}
+            {**change, "device": device_for(change["device"])}
             for change in comparison["link_quality_changes"]
         ],
         "findings_resolved": [
@@ -222,9 +233,11 @@ def recorded_action_payload(action: RecordedAction) -> Payload:
     }
 
 
-def run_snapshot(run: HanTestRun, *, staff: bool) -> Payload:
+def run_snapshot(run: HanTestRun, *, staff: bool, reveal_customer_han: bool = False) -> Payload:
     """The full state of a run, as a late or reconnecting viewer needs it."""
     from portal.han_tests import run_state
+
+    reveal = reveal_customer_han
 
     return {
         "kind": "snapshot",
@@ -241,7 +254,9 @@ def run_snapshot(run: HanTestRun, *, staff: bool) -> Payload:
             for interface in run.interfaces.all()
         ],
         "devices": [
-            device_for_viewer(observed_device_payload(device), staff=staff)
+            device_for_viewer(
+                observed_device_payload(device), staff=staff, reveal_customer_han=reveal
+            )
             for device in run.devices.all()
         ],
         "findings": [
@@ -249,5 +264,7 @@ def run_snapshot(run: HanTestRun, *, staff: bool) -> Payload:
             for finding in run.findings.all()
         ],
         "actions": [recorded_action_payload(action) for action in run.actions.all()],
-        "comparison": comparison_for_viewer(run_comparison(run), staff=staff),
+        "comparison": comparison_for_viewer(
+            run_comparison(run), staff=staff, reveal_customer_han=reveal
+        ),
     }

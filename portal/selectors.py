@@ -108,6 +108,11 @@ class DeviceForViewer:
     firmware_version: str
 
 
+def customer_han_masked_for(*, user: User | AnonymousUser, customer: Customer) -> bool:
+    """Staff see customer-owned devices in full only with the customer's consent."""
+    return user_works_for_utility(user) and not customer.customer_han_consent
+
+
 def mask_eui64(eui64: str) -> str:
     """Keep only the last two bytes, enough to tell devices apart on the phone."""
     return ":".join(["••"] * 6 + eui64.split(":")[6:])
@@ -123,7 +128,7 @@ def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list
     devices = HanDevice.objects.filter(premises_gateway_id=premise.premises_gateway_id).filter(
         Q(service_point_id="") | Q(service_point_id=premise.service_point_id)
     )
-    mask_customer_han = user_works_for_utility(user)
+    mask_customer_han = customer_han_masked_for(user=user, customer=premise.customer)
     shown = []
     for device in devices.order_by("network", "category", "eui64"):
         masked = mask_customer_han and device.network == HanDevice.Network.CUSTOMER

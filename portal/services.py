@@ -2,9 +2,11 @@
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.utils import timezone
 
-from portal.models import Customer, User
+from portal.models import Customer, HanDataAccess, Premise, User
 
 
 @transaction.atomic
@@ -38,3 +40,28 @@ def user_create(
             raise ValueError("Only customer users are linked to customer accounts.")
         user.customer_accounts.set(accounts)
     return user
+
+
+def han_data_access_record(
+    *, user: User | AnonymousUser, customer: Customer, what: str, premise: Premise | None = None
+) -> None:
+    """Write the privacy audit entry for a staff member viewing a customer's HAN data."""
+    if not isinstance(user, User) or not user.works_for_utility:
+        return
+    HanDataAccess.objects.create(
+        user=user,
+        customer=customer,
+        premise=premise,
+        what=what[:120],
+        customer_han_shown=customer.customer_han_consent,
+    )
+
+
+def customer_han_consent_set(*, customer: Customer, user: User, consent: bool) -> Customer:
+    """The customer decides whether staff may see their own devices in full."""
+    if user.works_for_utility or not user.customer_accounts.filter(pk=customer.pk).exists():
+        raise PermissionError("Only the account holder can give or withdraw this consent.")
+    customer.customer_han_consent = consent
+    customer.customer_han_consent_changed_at = timezone.now()
+    customer.save(update_fields=["customer_han_consent", "customer_han_consent_changed_at"])
+    return customer

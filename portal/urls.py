@@ -34,6 +34,11 @@ urlpatterns = [
     path("customers/", views.customer_search, name="customer_search"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("my-home/", views.my_home, name="my_home"),
+    path(
+        "customers/<int:customer_id>/consent/",
+        views.customer_han_consent,
+        name="customer_han_consent",
+    ),
     path("premises/<int:premise_id>/", views.premise_detail, name="premise_detail"),
     path("premises/<int:premise_id>/test/", views.han_test_start, name="han_test_start"),
     path(

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import commissioning, han_tests, selectors
+from portal import commissioning, han_tests, selectors, services
 from portal.diagnosis import ACTION_LABELS
 from portal.forms import DeviceRegistrationForm
 from portal.health import health_report
@@ -66,6 +66,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         (premise, selectors.premise_han_devices(user=request.user, premise=premise))
         for premise in selectors.customer_premises(customer=customer)
     ]
+    services.han_data_access_record(user=request.user, customer=customer, what="customer page")
     return render(
         request, "portal/customer_detail.html", {"customer": customer, "premises": premises}
     )
@@ -94,6 +95,9 @@ def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
     if premise is None:
         raise Http404("No such premise.")
     devices = selectors.premise_han_devices(user=request.user, premise=premise)
+    services.han_data_access_record(
+        user=request.user, customer=premise.customer, premise=premise, what="premise page"
+    )
     return render(
         request,
         "portal/premise_detail.html",
@@ -149,6 +153,13 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("No such test run.")
     staff = _staff(request)
+    reveal = not selectors.customer_han_masked_for(user=request.user, customer=run.premise.customer)
+    services.han_data_access_record(
+        user=request.user,
+        customer=run.premise.customer,
+        premise=run.premise,
+        what=f"HAN test run {run.pk}",
+    )
     return render(
         request,
         "portal/run_detail.html",
@@ -156,7 +167,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "premise": run.premise,
             "case_runs": selectors.case_runs(case=run.case),
-            "snapshot": run_snapshot(run, staff=staff),
+            "snapshot": run_snapshot(run, staff=staff, reveal_customer_han=reveal),
             "staff": staff,
             "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
         },
@@ -277,3 +288,23 @@ def registration_remove(request: HttpRequest, registration_id: int) -> HttpRespo
     commissioning.device_unregister(registration=registration, user=_signed_in(request))
     messages.success(request, "The device was removed from the meter's HAN.")
     return redirect("premise_detail", premise_id=premise.pk)
+
+
+@require_POST
+def customer_han_consent(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
+    if customer is None:
+        raise Http404("No such customer.")
+    try:
+        services.customer_han_consent_set(
+            customer=customer, user=_signed_in(request), consent=request.POST.get("consent") == "1"
+        )
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from error
+    messages.success(
+        request,
+        "Customer service can now see your own devices in full."
+        if customer.customer_han_consent
+        else "Customer service now sees your own devices only by kind and maker.",
+    )
+    return redirect("my_home")
