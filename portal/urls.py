@@ -56,6 +56,11 @@ urlpatterns = [
         views.registration_remove,
         name="registration_remove",
     ),
+    path(
+        "premises/<int:premise_id>/meter-exchange/",
+        views.meter_exchange,
+        name="meter_exchange",
+    ),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:run_id>/actions/", views.run_record_action, name="run_record_action"),

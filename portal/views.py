@@ -18,7 +18,7 @@ from portal.forms import DeviceRegistrationForm
 from portal.health import health_report
 from portal.models import User
 from portal.presentation import run_snapshot
-from trust_center.services import RegistrationError
+from trust_center.services import RegistrationError, device_registrations_decommission_for_gateway
 
 View = Callable[..., HttpResponse]
 
@@ -308,3 +308,23 @@ def customer_han_consent(request: HttpRequest, customer_id: int) -> HttpResponse
         else "Customer service now sees your own devices only by kind and maker.",
     )
     return redirect("my_home")
+
+
+@require_POST
+@utility_staff_required
+def meter_exchange(request: HttpRequest, premise_id: int) -> HttpResponse:
+    """The meter was exchanged: the old meter's keys must not be used again."""
+    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+    if premise is None or premise.premises_gateway is None:
+        raise Http404("No such premise.")
+    ended = device_registrations_decommission_for_gateway(
+        premises_gateway=premise.premises_gateway,
+        by=_signed_in(request),
+        reason=f"Meter {premise.premises_gateway.meter_number} was exchanged.",
+    )
+    messages.success(
+        request,
+        f"{ended} registration{'s' if ended != 1 else ''} decommissioned. Register the devices "
+        "again once the new meter is in place.",
+    )
+    return redirect("premise_detail", premise_id=premise.pk)

@@ -1,7 +1,6 @@
 """Browser tests: the portal served over ASGI in this process, driven in Debian's Chromium."""
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -9,6 +8,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import sync_playwright
+
+from tests.conftest import free_port
 
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls the tests make
 # between browser steps are still plain synchronous code.
@@ -27,18 +28,11 @@ CHROMIUM_FLAGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def portal_url(django_db_setup, celery_worker):
     from portal.asgi import application
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             application, host="127.0.0.1", port=port, lifespan="off", log_level="warning"

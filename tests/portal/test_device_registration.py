@@ -168,3 +168,15 @@ def test_join_window_that_expires_is_diagnosed(
     rules = set(run.findings.values_list("rule", flat=True))
     assert "join_window_expired" in rules
     assert "registered_device_missing" not in rules
+
+
+def test_meter_exchange_decommissions_the_registrations(
+    client, chen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/premises/{chen.pk}/devices/register/", _form())
+    assert client.post(f"/premises/{chen.pk}/meter-exchange/").status_code == 403
+    client.force_login(User.objects.get(username="rep"))
+    response = client.post(f"/premises/{chen.pk}/meter-exchange/", follow=True)
+    assert "1 registration decommissioned" in response.content.decode()
+    assert DeviceRegistration.objects.get().status == DeviceRegistration.Status.DECOMMISSIONED
