@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -66,10 +67,12 @@ import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from han_gateway.client import GatewayClient  # noqa: E402
-from han_gateway.models import PremisesGateway  # noqa: E402
+from han_gateway.models import HanDevice, PremisesGateway  # noqa: E402
+from han_gateway.scenarios import load_library_scenario  # noqa: E402
 from portal.models import Customer, HanTestRun, Premise, User  # noqa: E402
 from portal.services import user_create  # noqa: E402
 from trust_center.crypto import secret_sha256  # noqa: E402
@@ -134,6 +137,8 @@ def start_gateway_service(count: int, workdir: Path) -> tuple[subprocess.Popen[b
 
 
 def create_premises(count: int, service_url: str) -> list[int]:
+    """One premise per simulated meter, with the healthy HAN's devices on record."""
+    healthy = load_library_scenario("healthy")
     premise_ids = []
     for index in range(1, count + 1):
         gateway_id = f"BENCH-{index:03d}"
@@ -146,6 +151,18 @@ def create_premises(count: int, service_url: str) -> list[int]:
             service_gateway_id=gateway_id,
         )
         gateway_credential_issue(premises_gateway=gateway, secret=bench_secret(gateway_id))
+        HanDevice.objects.bulk_create(
+            HanDevice(
+                premises_gateway=gateway,
+                eui64=str(device.eui64),
+                network=device.han,
+                category=device.category,
+                manufacturer=device.manufacturer,
+                model=device.model,
+            )
+            for device in healthy.devices
+            if device.registered or device.han == "customer"
+        )
         customer = Customer.objects.create(
             name=f"Bench Customer {index}", account_number=f"9{index:09d}"
         )
@@ -219,13 +236,33 @@ def start_worker(workdir: Path, concurrency: int) -> Any:
     from portal.celery import app
 
     wait_until(lambda: bool(app.control.ping(timeout=0.5)), "the Celery worker start")
-    return process
+    # Beat, as in production: it re-sends the task of a run no worker has taken.
+    beat = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            str(workdir / "celerybeat-schedule"),
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return (process, beat)
 
 
 def stop_worker(worker: Any) -> None:
-    if isinstance(worker, subprocess.Popen):
-        worker.terminate()
-        worker.wait(timeout=30)
+    if isinstance(worker, tuple):
+        for process in worker:
+            process.terminate()
+            process.wait(timeout=30)
     else:
         worker.stop()
 
@@ -262,27 +299,47 @@ async def one_run(
     response.raise_for_status()
     run_id = response.json()["run"]["id"]
     first_device = None
-    async with websockets.connect(
-        f"ws://{session.host}/ws/runs/{run_id}/",
-        additional_headers={"Cookie": session.cookie_header(), "Origin": f"http://{session.host}"},
-        open_timeout=10,
-    ) as socket:
-        while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=60))
-            received = time.time()
-            if message.get("published_at"):
-                latencies.append(received - message["published_at"])
-            has_device = message["kind"] == "device" or (
-                message["kind"] == "snapshot" and message["devices"]
-            )
-            if has_device and first_device is None:
-                first_device = time.perf_counter() - pressed
-            run = message.get("run") if message["kind"] in {"run", "snapshot"} else None
-            if run is not None and not run["active"]:
-                return {
-                    "first_device": first_device if first_device is not None else float("nan"),
-                    "diagnosis": time.perf_counter() - pressed,
-                }
+    reconnects = 0
+    while True:
+        try:
+            async with websockets.connect(
+                f"ws://{session.host}/ws/runs/{run_id}/",
+                additional_headers={
+                    "Cookie": session.cookie_header(),
+                    "Origin": f"http://{session.host}",
+                },
+                open_timeout=10,
+            ) as socket:
+                while True:
+                    message = json.loads(await asyncio.wait_for(socket.recv(), timeout=15))
+                    outcome = _take(message, pressed, latencies)
+                    if outcome.get("first_device") and first_device is None:
+                        first_device = outcome["first_device"]
+                    if "diagnosis" in outcome:
+                        return {
+                            "first_device": first_device or float("nan"),
+                            "diagnosis": outcome["diagnosis"],
+                            "reconnects": reconnects,
+                        }
+        except (TimeoutError, websockets.ConnectionClosed):
+            # As the page does: after silence or a drop, reconnect for the saved state.
+            reconnects += 1
+            if reconnects > 5:
+                raise
+
+
+def _take(message: dict[str, Any], pressed: float, latencies: list[float]) -> dict[str, float]:
+    """Timings from one live message: a first device, or the finished run."""
+    received = time.time()
+    if message.get("published_at"):
+        latencies.append(received - message["published_at"])
+    outcome: dict[str, float] = {}
+    if message["kind"] == "device" or (message["kind"] == "snapshot" and message["devices"]):
+        outcome["first_device"] = time.perf_counter() - pressed
+    run = message.get("run") if message["kind"] in {"run", "snapshot"} else None
+    if run is not None and not run["active"]:
+        outcome["diagnosis"] = time.perf_counter() - pressed
+    return outcome
 
 
 def gateway_scan_baseline(service_url: str, runs: int) -> tuple[float, float]:
@@ -332,7 +389,9 @@ async def sequential(
     return results, latencies
 
 
-async def concurrent(session: Session, premise_ids: list[int]) -> tuple[float, int, list[float]]:
+async def concurrent(
+    session: Session, premise_ids: list[int]
+) -> tuple[float, int, list[float], int]:
     latencies: list[float] = []
     peak = 0
     stop = asyncio.Event()
@@ -350,7 +409,7 @@ async def concurrent(session: Session, premise_ids: list[int]) -> tuple[float, i
         base_url=f"http://{session.host}", cookies=session.cookies, timeout=60, limits=limits
     ) as http:
         started = time.perf_counter()
-        await asyncio.wait_for(
+        results = await asyncio.wait_for(
             asyncio.gather(
                 *(one_run(session, http, premise_id, latencies) for premise_id in premise_ids)
             ),
@@ -359,7 +418,7 @@ async def concurrent(session: Session, premise_ids: list[int]) -> tuple[float, i
         wall = time.perf_counter() - started
     stop.set()
     await sampler
-    return wall, peak, latencies
+    return wall, peak, latencies, sum(int(result["reconnects"]) for result in results)
 
 
 def main() -> None:
@@ -382,7 +441,9 @@ def main() -> None:
             base_first, base_whole = gateway_scan_baseline(service_url, arguments.runs)
             results, latencies = asyncio.run(sequential(session, premise_ids, arguments.runs))
             HanTestRun.objects.all().delete()
-            wall, peak, concurrent_latencies = asyncio.run(concurrent(session, premise_ids))
+            wall, peak, concurrent_latencies, reconnects = asyncio.run(
+                concurrent(session, premise_ids)
+            )
         first = statistics.median(result["first_device"] for result in results)
         done = statistics.median(result["diagnosis"] for result in results)
         worker_kind = "embedded worker" if settings.EMBEDDED_WORKER else "Celery worker process"
@@ -409,6 +470,9 @@ def main() -> None:
         print("  (baseline: one run alone; a ratio near 1 means the runs overlapped)")
         print(f"{'runs in progress at once in one worker (peak)':<46}{peak:>10d}")
         print(f"{'events measured':<46}{len(latencies) + len(concurrent_latencies):>10d}")
+        print(f"{'viewers that reconnected after a silence':<46}{reconnects:>10d}")
+        resent = HanTestRun.objects.filter(enqueued_at__gt=F("created_at") + timedelta(seconds=5))
+        print(f"{'runs whose task had to be sent again':<46}{resent.count():>10d}")
     finally:
         if worker is not None:
             stop_worker(worker)

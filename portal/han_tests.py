@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.diagnosis import Action
@@ -34,6 +35,7 @@ def queue_for_region(region: str) -> str:
 def _enqueue(run: HanTestRun) -> None:
     from portal.tasks import execute_han_test_run
 
+    HanTestRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
     execute_han_test_run.apply_async(args=(run.pk,), queue=run.queue)
 
 
@@ -166,6 +168,13 @@ def han_test_runs_reap() -> int:
     moment = timezone.now()
     stale = moment - timedelta(seconds=settings.HAN_RUN_STALE_AFTER_S)
     never_started = moment - timedelta(seconds=settings.HAN_RUN_QUEUE_TIMEOUT_S)
+    resend_before = moment - timedelta(seconds=settings.HAN_RUN_REQUEUE_AFTER_S)
+    for run in HanTestRun.objects.filter(
+        status=HanTestRun.Status.QUEUED, created_at__gte=never_started
+    ).filter(Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True)):
+        # The claim in the task makes a second delivery harmless.
+        logger.warning("run %s still queued: sending its task again", run.pk)
+        _enqueue(run)
     reaped = 0
     candidates = [
         *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING, heartbeat_at__lt=stale),

@@ -128,6 +128,9 @@ class HanTestRun(models.Model):
     )
     queue = models.CharField(max_length=64, default="default")
     created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the task was last sent to the broker."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(

@@ -131,10 +131,24 @@ EMBEDDED_WORKER = not REDIS_URL
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # redis-py 8 gives up on a socket read after 5 s by default; a busy worker can take longer
+    # to read a reply it has already been sent, and a message popped but not read is lost.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+    }
+    CELERY_REDIS_SOCKET_TIMEOUT = 30
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "han")},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, the same length as the
+                # layer's blocking pop: a quiet channel would then tear its WebSocket down.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "han"),
+                # A viewer of a large HAN receives a few hundred events; room to spare.
+                "capacity": 1000,
+            },
         }
     }
 else:
@@ -142,7 +156,12 @@ else:
     CELERY_RESULT_BACKEND = "cache+memory://"
     # kombu's memory transport polls once a second unless told otherwise.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
+    }
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -169,6 +188,8 @@ HAN_REGION_QUEUES = dict(
 HAN_RUN_TIME_LIMIT_S = int(os.environ.get("HAN_RUN_TIME_LIMIT_S", "180"))
 HAN_RUN_STALE_AFTER_S = int(os.environ.get("HAN_RUN_STALE_AFTER_S", "60"))
 HAN_RUN_QUEUE_TIMEOUT_S = int(os.environ.get("HAN_RUN_QUEUE_TIMEOUT_S", "600"))
+# A queued run no worker has taken after this long is sent again (a lost message heals).
+HAN_RUN_REQUEUE_AFTER_S = int(os.environ.get("HAN_RUN_REQUEUE_AFTER_S", "30"))
 # How long a join window stays open for a newly registered device (utilities: hours to days).
 HAN_JOIN_WINDOW_S = int(os.environ.get("HAN_JOIN_WINDOW_S", str(24 * 3600)))
 HAN_REAPER_INTERVAL_S = float(os.environ.get("HAN_REAPER_INTERVAL_S", "30"))

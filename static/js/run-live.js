@@ -272,6 +272,7 @@
     });
     ws.addEventListener("message", (message) => {
       if (ws !== socket) return;
+      lastMessage = Date.now();
       try {
         applyEvent(JSON.parse(message.data));
       } catch (error) {
@@ -302,6 +303,16 @@
     }
     retryTimer = window.setTimeout(connect, delay);
   }
+
+  // A live event can be lost (a full channel, a restarted server): if a running run says
+  // nothing for a while, a fresh connection brings the saved state.
+  let lastMessage = Date.now();
+  window.setInterval(() => {
+    if (state.run && state.run.active && Date.now() - lastMessage > 15000) {
+      lastMessage = Date.now();
+      reconnectSoon(0);
+    }
+  }, 5000);
 
   const embedded = document.getElementById("run-snapshot");
   if (embedded) applySnapshot(JSON.parse(embedded.textContent));

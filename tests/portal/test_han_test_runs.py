@@ -257,3 +257,20 @@ def test_observed_devices_keep_their_discovery_order(rep_user):
     sequences = list(ObservedDevice.objects.filter(run=run).values_list("sequence", flat=True))
     assert sequences == list(range(1, len(sequences) + 1))
     assert len(sequences) == 60
+
+
+def test_a_queued_run_whose_message_was_lost_is_sent_again(rep_user, settings):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    settings.HAN_RUN_REQUEUE_AFTER_S = 30
+    run = han_test_start(premise=_premise("MTR-100001"), user=rep_user)
+    HanTestRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(seconds=31))
+    with mock.patch("portal.tasks.execute_han_test_run.apply_async") as apply_async:
+        assert han_test_runs_reap() == 0
+    apply_async.assert_called_once_with(args=(run.pk,), queue="default")
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.QUEUED
+    assert run.enqueued_at > timezone.now() - timedelta(seconds=5)
