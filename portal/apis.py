@@ -4,6 +4,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -75,12 +77,22 @@ def _premise_payload(request: Request, premise: Premise) -> dict[str, Any]:
     return data
 
 
+class _CustomerWithPremisesSerializer(_CustomerSerializer):
+    premises = _PremiseSummarySerializer(many=True)
+
+
 class CustomerListApi(APIView):
     """Search customers by name, account number, address, service point or meter number."""
 
-    class OutputSerializer(_CustomerSerializer):
-        premises = _PremiseSummarySerializer(many=True)
+    OutputSerializer = _CustomerWithPremisesSerializer
 
+    @extend_schema(
+        operation_id="customers_search",
+        parameters=[OpenApiParameter("search", str, description="Name, account, address or meter")],
+        responses=inline_serializer(
+            "CustomerSearchResults", {"results": _CustomerWithPremisesSerializer(many=True)}
+        ),
+    )
     def get(self, request: Request) -> Response:
         if not selectors.user_works_for_utility(request.user):
             raise PermissionDenied("Customer search is for the utility's staff.")
@@ -94,6 +106,7 @@ class CustomerDetailApi(APIView):
         email = serializers.EmailField()
         phone = serializers.CharField()
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
     def get(self, request: Request, customer_id: int) -> Response:
         customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
         if customer is None:
@@ -123,6 +136,7 @@ class PremiseListApi(generics.ListAPIView[Premise]):
 
 
 class PremiseDetailApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
@@ -174,14 +188,18 @@ def _active_conflict(error: han_tests.ActiveRunExists) -> Response:
 class RunStartApi(APIView):
     """Start the Utility HAN Test Tool on a premise (in its open case, or a new one)."""
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RunStartInputSerializer(serializers.Serializer[Any]):
         problem = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    @extend_schema(
+        request=RunStartInputSerializer,
+        responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None},
+    )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
             raise Http404
-        data = self.InputSerializer(data=request.data)
+        data = self.RunStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             run = han_tests.han_test_start(
@@ -199,6 +217,7 @@ class RunStartApi(APIView):
 class RunDetailApi(APIView):
     """A run with its steps, interfaces, devices, findings, actions and changes."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
     def get(self, request: Request, run_id: int) -> Response:
         return _run_response(request, _run_or_404(request, run_id))
 
@@ -206,6 +225,7 @@ class RunDetailApi(APIView):
 class PremiseCaseListApi(APIView):
     """A premise's test cases, newest first, each with its runs."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
@@ -234,13 +254,17 @@ class PremiseCaseListApi(APIView):
 class RunActionApi(APIView):
     """Record the action taken about a finished run's findings."""
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RunActionInputSerializer(serializers.Serializer[Any]):
         action = serializers.CharField(max_length=48)
         note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
+    @extend_schema(
+        request=RunActionInputSerializer,
+        responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None},
+    )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.RunActionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             han_tests.recorded_action_create(
@@ -255,6 +279,9 @@ class RunActionApi(APIView):
 
 
 class RunCancelApi(APIView):
+    @extend_schema(
+        request=None, responses={200: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None}
+    )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
         try:
@@ -265,6 +292,9 @@ class RunCancelApi(APIView):
 
 
 class RunRetestApi(APIView):
+    @extend_schema(
+        request=None, responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None}
+    )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
         try:
@@ -294,7 +324,7 @@ class _RegistrationSerializer(serializers.Serializer[Any]):
 class RegistrationListApi(APIView):
     """A premise's Utility HAN device registrations; POST registers one (CRM integration)."""
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RegistrationInputSerializer(serializers.Serializer[Any]):
         eui64 = serializers.CharField(max_length=64, required=False, allow_blank=True)
         install_code = serializers.CharField(max_length=80, required=False, allow_blank=True)
         qr_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
@@ -308,14 +338,22 @@ class RegistrationListApi(APIView):
             raise Http404
         return premise
 
+    @extend_schema(
+        responses=inline_serializer(
+            "RegistrationList", {"results": _RegistrationSerializer(many=True)}
+        )
+    )
     def get(self, request: Request, premise_id: int) -> Response:
         premise = self._premise(request, premise_id)
         registrations = selectors.premise_registrations(premise=premise)
         return Response({"results": _RegistrationSerializer(registrations, many=True).data})
 
+    @extend_schema(
+        request=RegistrationInputSerializer, responses={201: _RegistrationSerializer, 400: None}
+    )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = self._premise(request, premise_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.RegistrationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             registration = commissioning.device_register(
@@ -337,9 +375,11 @@ class RegistrationDetailApi(APIView):
             raise Http404
         return found[0]
 
+    @extend_schema(responses={200: _RegistrationSerializer, 404: None})
     def get(self, request: Request, registration_id: int) -> Response:
         return Response(_RegistrationSerializer(self._registration(request, registration_id)).data)
 
+    @extend_schema(responses={200: _RegistrationSerializer, 404: None})
     def delete(self, request: Request, registration_id: int) -> Response:
         registration = self._registration(request, registration_id)
         commissioning.device_unregister(registration=registration, user=_signed_in_user(request))

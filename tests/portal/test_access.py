@@ -56,7 +56,7 @@ def test_deactivated_customer_sees_nothing(client, user_a, premise_a):
     user_a.is_active = False
     user_a.save(update_fields=["is_active"])
     response = client.get(f"/api/v1/premises/{premise_a.pk}/")
-    assert response.status_code in {403, 404}
+    assert response.status_code in {401, 403, 404}
 
 
 def test_only_administrators_reach_the_django_admin(client, rep, administrator):
