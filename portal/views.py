@@ -16,8 +16,9 @@ from portal import commissioning, han_tests, selectors, services
 from portal.diagnosis import ACTION_LABELS
 from portal.forms import DeviceRegistrationForm
 from portal.health import health_report
-from portal.models import User
+from portal.models import HanTestRun, Premise, User
 from portal.presentation import run_snapshot
+from trust_center.models import DeviceRegistration
 from trust_center.services import RegistrationError, device_registrations_decommission_for_gateway
 
 View = Callable[..., HttpResponse]
@@ -91,9 +92,7 @@ def my_home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
-    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
-    if premise is None:
-        raise Http404("No such premise.")
+    premise = _premise_or_404(request, premise_id)
     devices = selectors.premise_han_devices(user=request.user, premise=premise)
     services.han_data_access_record(
         user=request.user, customer=premise.customer, premise=premise, what="premise page"
@@ -126,9 +125,7 @@ def _staff(request: HttpRequest) -> bool:
 
 @require_POST
 def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
-    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
-    if premise is None:
-        raise Http404("No such premise.")
+    premise = _premise_or_404(request, premise_id)
     user = _signed_in(request)
     try:
         run = han_tests.han_test_start(
@@ -149,9 +146,7 @@ def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
 
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    if run is None:
-        raise Http404("No such test run.")
+    run = _run_or_404(request, run_id)
     staff = _staff(request)
     reveal = not selectors.customer_han_masked_for(user=request.user, customer=run.premise.customer)
     services.han_data_access_record(
@@ -176,9 +171,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    if run is None:
-        raise Http404("No such test run.")
+    run = _run_or_404(request, run_id)
     try:
         han_tests.han_test_cancel(run=run, user=_signed_in(request))
     except han_tests.HanTestError as error:
@@ -188,9 +181,7 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_POST
 def run_record_action(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    if run is None:
-        raise Http404("No such test run.")
+    run = _run_or_404(request, run_id)
     try:
         han_tests.recorded_action_create(
             run=run,
@@ -207,9 +198,7 @@ def run_record_action(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_POST
 def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    if run is None:
-        raise Http404("No such test run.")
+    run = _run_or_404(request, run_id)
     try:
         next_run = han_tests.han_test_retest(run=run, user=_signed_in(request))
     except han_tests.ActiveRunExists as error:
@@ -225,6 +214,29 @@ def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("run_detail", run_id=next_run.pk)
 
 
+def _premise_or_404(request: HttpRequest, premise_id: int) -> Premise:
+    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
+    if premise is None:
+        raise Http404("No such premise.")
+    return premise
+
+
+def _run_or_404(request: HttpRequest, run_id: int) -> HanTestRun:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    return run
+
+
+def _registration_or_404(
+    request: HttpRequest, registration_id: int
+) -> tuple[DeviceRegistration, Premise]:
+    found = selectors.registration_get_for_user(user=request.user, registration_id=registration_id)
+    if found is None:
+        raise Http404("No such registration.")
+    return found
+
+
 def _signed_in(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User):
@@ -233,9 +245,7 @@ def _signed_in(request: HttpRequest) -> User:
 
 
 def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
-    premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
-    if premise is None:
-        raise Http404("No such premise.")
+    premise = _premise_or_404(request, premise_id)
     if request.method == "POST":
         form = DeviceRegistrationForm(request.POST)
         if form.is_valid():
@@ -266,10 +276,7 @@ def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
 
 @require_POST
 def registration_reopen(request: HttpRequest, registration_id: int) -> HttpResponse:
-    found = selectors.registration_get_for_user(user=request.user, registration_id=registration_id)
-    if found is None:
-        raise Http404("No such registration.")
-    registration, premise = found
+    registration, premise = _registration_or_404(request, registration_id)
     try:
         commissioning.join_window_reopen(registration=registration, user=_signed_in(request))
     except RegistrationError as error:
@@ -281,10 +288,7 @@ def registration_reopen(request: HttpRequest, registration_id: int) -> HttpRespo
 
 @require_POST
 def registration_remove(request: HttpRequest, registration_id: int) -> HttpResponse:
-    found = selectors.registration_get_for_user(user=request.user, registration_id=registration_id)
-    if found is None:
-        raise Http404("No such registration.")
-    registration, premise = found
+    registration, premise = _registration_or_404(request, registration_id)
     commissioning.device_unregister(registration=registration, user=_signed_in(request))
     messages.success(request, "The device was removed from the meter's HAN.")
     return redirect("premise_detail", premise_id=premise.pk)
