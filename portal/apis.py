@@ -4,17 +4,25 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from han_gateway.models import HanDevice
-from portal import commissioning, han_tests, selectors
-from portal.models import HanTestRun, Premise, User
+from portal import commissioning, han_tests, reviews, selectors
+from portal.history import HistoryFilter, history_rows
+from portal.models import DiagnosisReview, Finding, HanTestRun, Premise, User
 from portal.presentation import run_snapshot
 from portal.services import han_data_access_record
 from trust_center.services import RegistrationError
@@ -385,3 +393,116 @@ class RegistrationDetailApi(APIView):
         commissioning.device_unregister(registration=registration, user=_signed_in_user(request))
         registration.refresh_from_db()
         return Response(_RegistrationSerializer(registration).data)
+
+
+class _HistoryCursorPagination(CursorPagination):
+    """Keyset pages, newest first: no COUNT over millions of runs."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "per_page"
+    max_page_size = 100
+
+
+class _RunSummarySerializer(serializers.Serializer[Any]):
+    class _FindingSerializer(serializers.Serializer[Any]):
+        id = serializers.IntegerField()
+        rule = serializers.CharField()
+        severity = serializers.CharField()
+        action = serializers.CharField()
+        title = serializers.CharField()
+        review = serializers.SerializerMethodField()
+
+        @extend_schema_field(
+            inline_serializer(
+                "FindingReview",
+                {"verdict": serializers.CharField(), "comment": serializers.CharField()},
+                allow_null=True,
+            )
+        )
+        def get_review(self, finding: Finding) -> dict[str, str] | None:
+            review = getattr(finding, "review", None) if self.context.get("reviews") else None
+            if review is None:
+                return None
+            return {"verdict": review.verdict, "comment": review.comment}
+
+    id = serializers.IntegerField()
+    case_id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    case_status = serializers.CharField(source="case.status")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    premise_id = serializers.IntegerField()
+    customer_id = serializers.IntegerField(source="premise.customer_id")
+    meter_number = serializers.CharField(
+        source="premise.premises_gateway.meter_number", default=None, allow_null=True
+    )
+    region = serializers.CharField()
+    gateway_model = serializers.CharField()
+    started_by = serializers.CharField(source="started_by.username", default=None, allow_null=True)
+    findings = _FindingSerializer(many=True)
+    actions_taken = serializers.SerializerMethodField()
+
+    def get_actions_taken(self, run: HanTestRun) -> list[str]:
+        return [action.action for action in run.actions.all()]
+
+
+class RunHistoryApi(generics.ListAPIView[HanTestRun]):
+    """Runs the caller may see, filtered like the history page, newest first, cursor-paged."""
+
+    serializer_class = _RunSummarySerializer
+    pagination_class = _HistoryCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = HistoryFilter
+
+    def get_queryset(self) -> QuerySet[HanTestRun]:
+        return history_rows(selectors.runs_visible_to(self.request.user))
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {
+            **super().get_serializer_context(),
+            "reviews": selectors.user_is_administrator(self.request.user),
+        }
+
+
+class FindingReviewApi(APIView):
+    """An administrator judges one finding right or wrong (a comment is required for wrong)."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        verdict = serializers.ChoiceField(choices=DiagnosisReview.Verdict.choices)
+        comment = serializers.CharField(
+            max_length=reviews.COMMENT_MAX_LENGTH, required=False, allow_blank=True
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiTypes.OBJECT, 400: None, 403: None, 404: None},
+    )
+    def put(self, request: Request, run_id: int, finding_id: int) -> Response:
+        if not selectors.user_is_administrator(request.user):
+            raise PermissionDenied("Only administrators review diagnoses.")
+        run = _run_or_404(request, run_id)
+        finding = reviews.finding_get_for_run(run=run, finding_id=finding_id)
+        if finding is None:
+            raise Http404
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            review = reviews.diagnosis_review_record(
+                finding=finding,
+                user=_signed_in_user(request),
+                verdict=data.validated_data["verdict"],
+                comment=data.validated_data.get("comment", ""),
+            )
+        except reviews.ReviewError as error:
+            raise ValidationError({"comment": [str(error)]}) from error
+        return Response(
+            {
+                "finding_id": finding.pk,
+                "rule": review.rule,
+                "verdict": review.verdict,
+                "comment": review.comment,
+                "reviewed_at": review.reviewed_at.isoformat(),
+            }
+        )

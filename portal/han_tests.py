@@ -83,6 +83,8 @@ def _run_create(*, case: HanTestCase, user: User) -> HanTestRun:
         number=(last or 0) + 1,
         started_by=user,
         queue=queue_for_region(gateway.region if gateway else ""),
+        region=gateway.region if gateway else "",
+        gateway_model=gateway.model if gateway else "",
         phase="Waiting for a worker",
     )
     transaction.on_commit(lambda: _enqueue(run))

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from han_gateway.models import HanDevice, PremisesGateway
+from portal.diagnosis import ACTION_LABELS, Action
 
 
 class User(AbstractUser):
@@ -127,6 +128,9 @@ class HanTestRun(models.Model):
         User, on_delete=models.SET_NULL, null=True, related_name="started_test_runs"
     )
     queue = models.CharField(max_length=64, default="default")
+    # The gateway as it was when the run started: a meter exchange must not rewrite history.
+    region = models.CharField(max_length=32, blank=True)
+    gateway_model = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(
         null=True, blank=True, help_text="When the task was last sent to the broker."
@@ -154,7 +158,11 @@ class HanTestRun(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "heartbeat_at"]),
-            models.Index(fields=["-created_at"]),
+            # History pages walk these newest first, one keyset page at a time.
+            models.Index(fields=["-created_at", "-id"], name="run_history_idx"),
+            models.Index(fields=["region", "-created_at", "-id"], name="run_region_history_idx"),
+            models.Index(fields=["started_by", "-created_at"], name="run_rep_history_idx"),
+            models.Index(fields=["premise", "-created_at"], name="run_premise_history_idx"),
         ]
 
     def __str__(self) -> str:
@@ -252,7 +260,10 @@ class ObservedDevice(models.Model):
                 fields=["run", "interface", "eui64"], name="unique_observed_device_per_run"
             ),
         ]
-        indexes = [models.Index(fields=["eui64"]), models.Index(fields=["model"])]
+        indexes = [
+            models.Index(fields=["eui64"]),
+            models.Index(fields=["model", "run"], name="observed_device_model_run_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_category_display() or 'Device'} {self.eui64} in run {self.run_id}"
@@ -271,7 +282,10 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["run", "position"]
-        indexes = [models.Index(fields=["rule"]), models.Index(fields=["action"])]
+        indexes = [
+            models.Index(fields=["rule", "run"], name="finding_rule_run_idx"),
+            models.Index(fields=["action", "run"], name="finding_action_run_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.title}"
@@ -290,9 +304,45 @@ class RecordedAction(models.Model):
 
     class Meta:
         ordering = ["run", "recorded_at"]
+        indexes = [models.Index(fields=["action", "run"], name="recorded_action_run_idx")]
 
     def __str__(self) -> str:
         return f"{self.action} on run {self.run_id}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return ACTION_LABELS[Action(self.action)]
+        except ValueError:
+            return "Other"
+
+
+class DiagnosisReview(models.Model):
+    """An administrator's judgement of one finding, so the rules can be tuned.
+
+    A "healthy" finding judged wrong is a problem the rules missed.
+    """
+
+    class Verdict(models.TextChoices):
+        RIGHT = "right", "Right"
+        WRONG = "wrong", "Wrong"
+
+    finding = models.OneToOneField(Finding, on_delete=models.CASCADE, related_name="review")
+    # Kept beside the finding so the report by rule needs no join.
+    rule = models.CharField(max_length=48)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="diagnosis_reviews"
+    )
+    reviewed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+        indexes = [models.Index(fields=["rule", "verdict"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()}: {self.rule} (finding {self.finding_id})"
 
 
 class HanDataAccess(models.Model):

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import apis, views
+from portal import apis, review_views, views
 
 api_v1 = [
     path("customers/", apis.CustomerListApi.as_view(), name="customer_list"),
@@ -22,7 +22,13 @@ api_v1 = [
         apis.RegistrationDetailApi.as_view(),
         name="registration_detail",
     ),
+    path("runs/", apis.RunHistoryApi.as_view(), name="run_history"),
     path("runs/<int:run_id>/", apis.RunDetailApi.as_view(), name="run_detail"),
+    path(
+        "runs/<int:run_id>/findings/<int:finding_id>/review/",
+        apis.FindingReviewApi.as_view(),
+        name="finding_review",
+    ),
     path("runs/<int:run_id>/actions/", apis.RunActionApi.as_view(), name="run_action"),
     path("runs/<int:run_id>/cancel/", apis.RunCancelApi.as_view(), name="run_cancel"),
     path("runs/<int:run_id>/retest/", apis.RunRetestApi.as_view(), name="run_retest"),
@@ -66,6 +72,17 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:run_id>/actions/", views.run_record_action, name="run_record_action"),
     path("runs/<int:run_id>/retest/", views.run_retest, name="run_retest"),
+    path(
+        "runs/<int:run_id>/findings/<int:finding_id>/review/",
+        review_views.finding_review,
+        name="finding_review",
+    ),
+    path("runs/<int:run_id>/picture/", views.run_picture, name="run_picture"),
+    path("history/", review_views.history_list, name="history"),
+    path("history/export.csv", review_views.history_export, name="history_export"),
+    path("dashboard/", review_views.dashboard, name="dashboard"),
+    path("reviews/", review_views.review_report, name="review_report"),
+    path("audit-log/", review_views.audit_log, name="audit_log"),
     path("health/", views.health, name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

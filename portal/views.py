@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal import commissioning, han_tests, selectors, services
 from portal.diagnosis import ACTION_LABELS
 from portal.forms import DeviceRegistrationForm
+from portal.han_picture import han_pictures_context
 from portal.health import health_report
 from portal.models import HanTestRun, Premise, User
 from portal.presentation import run_snapshot
@@ -144,17 +145,20 @@ def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
     return redirect("run_detail", run_id=run.pk)
 
 
+def _run_viewed(request: HttpRequest, run: HanTestRun, *, what: str) -> tuple[bool, bool]:
+    """Audit the view; say whether the viewer is staff and may see customer-owned devices."""
+    services.han_data_access_record(
+        user=request.user, customer=run.premise.customer, premise=run.premise, what=what
+    )
+    reveal = not selectors.customer_han_masked_for(user=request.user, customer=run.premise.customer)
+    return _staff(request), reveal
+
+
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_404(request, run_id)
-    staff = _staff(request)
-    reveal = not selectors.customer_han_masked_for(user=request.user, customer=run.premise.customer)
-    services.han_data_access_record(
-        user=request.user,
-        customer=run.premise.customer,
-        premise=run.premise,
-        what=f"HAN test run {run.pk}",
-    )
+    staff, reveal = _run_viewed(request, run, what=f"HAN test run {run.pk}")
+    administrator = selectors.user_is_administrator(request.user)
     return render(
         request,
         "portal/run_detail.html",
@@ -164,8 +168,26 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "case_runs": selectors.case_runs(case=run.case),
             "snapshot": run_snapshot(run, staff=staff, reveal_customer_han=reveal),
             "staff": staff,
+            "administrator": administrator,
             "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
+            "han_pictures": han_pictures_context(run, staff=staff, reveal_customer_han=reveal),
+            "timeline": selectors.case_timeline(case=run.case) if staff else [],
+            "findings_for_review": selectors.run_findings_for_review(run=run)
+            if administrator and not run.is_active
+            else [],
         },
+    )
+
+
+@require_GET
+def run_picture(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The HAN picture alone, for the live page to redraw once a run has finished."""
+    run = _run_or_404(request, run_id)
+    staff, reveal = _run_viewed(request, run, what=f"HAN picture of run {run.pk}")
+    return render(
+        request,
+        "portal/_han_picture.html",
+        {"han_pictures": han_pictures_context(run, staff=staff, reveal_customer_han=reveal)},
     )
 
 

@@ -1,7 +1,17 @@
 import factory
+from django.utils import timezone
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
-from portal.models import Customer, Premise, User
+from portal.models import (
+    Customer,
+    Finding,
+    HanTestCase,
+    HanTestRun,
+    ObservedDevice,
+    Premise,
+    RecordedAction,
+    User,
+)
 
 PASSWORD = "correct-horse-battery"
 
@@ -80,3 +90,59 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.customer_accounts.set(extracted)
         if create:
             self.save()
+
+
+class HanTestCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HanTestCase
+
+    premise = factory.SubFactory(PremiseFactory)
+    problem = "Thermostat stopped answering"
+
+
+class HanTestRunFactory(factory.django.DjangoModelFactory):
+    """A finished run; its region and meter model are taken from the premise's gateway."""
+
+    class Meta:
+        model = HanTestRun
+
+    premise = factory.SubFactory(PremiseFactory)
+    case = factory.SubFactory(HanTestCaseFactory, premise=factory.SelfAttribute("..premise"))
+    number = factory.Sequence(lambda n: n + 1)
+    status = HanTestRun.Status.FAILED
+    region = factory.LazyAttribute(lambda run: run.premise.premises_gateway.region)
+    gateway_model = factory.LazyAttribute(lambda run: run.premise.premises_gateway.model)
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Finding
+
+    run = factory.SubFactory(HanTestRunFactory)
+    rule = "weak_link"
+    severity = "warning"
+    action = "change_range"
+    title = "Weak link to the thermostat"
+
+
+class ObservedDeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ObservedDevice
+
+    run = factory.SubFactory(HanTestRunFactory)
+    interface = "han0"
+    sequence = factory.Sequence(lambda n: n)
+    eui64 = factory.Sequence(lambda n: f"00:0d:6f:00:00:01:{n // 256 % 256:02x}:{n % 256:02x}")
+    category = HanDevice.Category.PCT
+    manufacturer = "Ecobee"
+    model = "SmartSi"
+    link_quality = 180
+
+
+class RecordedActionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordedAction
+
+    run = factory.SubFactory(HanTestRunFactory)
+    action = "change_range"

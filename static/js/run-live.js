@@ -53,6 +53,26 @@
       if (caseStatus) caseStatus.textContent = "resolved";
     }
     $("[data-findings-pending]").hidden = !run.active || state.findings.length > 0;
+    if (!run.active) redrawPicture();
+  }
+
+  // The HAN picture is drawn by the server; a page opened mid-run redraws it once the run ends.
+  function redrawPicture() {
+    const holder = $("[data-han-pictures]");
+    if (!holder || holder.dataset.drawn !== "partial") return;
+    holder.dataset.drawn = "loading";
+    fetch(holder.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then((html) => {
+        holder.innerHTML = html;
+        holder.dataset.drawn = "final";
+      })
+      .catch(() => {
+        holder.dataset.drawn = "partial";
+      });
   }
 
   const STEP_ICONS = { running: "…", done: "✓", failed: "✗", skipped: "–" };
