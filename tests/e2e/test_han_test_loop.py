@@ -61,6 +61,10 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
     expect(devices).to_have_count(6)
     assert page.evaluate("window.__deviceEvents") >= 1, "no device arrived live"
+    # The picture, drawn empty when the page opened, is redrawn once the run has finished.
+    pictures = page.locator("[data-han-pictures]")
+    expect(pictures).to_have_attribute("data-drawn", "final")
+    expect(pictures.locator("svg g[data-node]")).to_have_count(7)
 
     finding = page.locator(".finding").first
     expect(finding).to_contain_text("weak link")
@@ -80,7 +84,7 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     scenario_switch("MTR-100002", "weak_link_fixed")
     page.get_by_role("button", name="Retest").click()
     expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
-    expect(page.get_by_text(re.compile("run 2"))).to_be_visible()
+    expect(page.get_by_text(re.compile("run 2")).first).to_be_visible()
     expect(page.locator("[data-comparison]")).to_contain_text("Resolved:")
     expect(page.locator("[data-comparison]")).to_contain_text("Signal better")
     expect(page.locator("[data-case-status]")).to_have_text("resolved")

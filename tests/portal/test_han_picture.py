@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 
 from portal.han_picture import (
     GATEWAY_NODE_ID,
-    LINK_STYLES,
     HanPicture,
     PictureLink,
     PictureNode,
@@ -18,6 +17,7 @@ from portal.han_picture import (
     han_pictures_context,
     han_pictures_for_run,
 )
+from portal.han_picture.draw import LINK_STYLES
 from portal.models import HanTestCase, HanTestRun, ObservedDevice, ObservedInterface
 from tests.factories import PremiseFactory
 
@@ -187,7 +187,7 @@ def _random_han(seed: int) -> tuple[dict[str, PictureNode], list[PictureLink]]:
 
 @pytest.mark.parametrize("shape", ["star-1", "star-3", "star-12", "star-13", "star-60", *range(40)])
 def test_no_label_overlaps_another_label_or_device(shape):
-    from portal.han_picture import _layout, _outlines, _overlap
+    from portal.han_picture.draw import _layout, _outlines, _overlap
 
     if isinstance(shape, int):
         nodes, links = _random_han(shape)

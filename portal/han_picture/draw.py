@@ -1,318 +1,25 @@
-"""A server-rendered picture of a run's HAN: the meter, its devices and their links.
-
-Two halves that meet in plain data. ``han_pictures_for_run`` reads a run's observations and
-applies the privacy rule of the device lists (a customer-owned device is only a category and
-a masked identifier for staff without the customer's consent); ``han_picture_svg`` draws one
-``HanPicture`` and never touches the database. ``han_pictures_context`` joins them for
-``templates/portal/_han_picture.html``.
-
-Everything in ``ObservedDevice.details`` came from a remote gateway: it is read defensively
-and drawn as far as it makes sense, never trusted to be well formed.
-"""
+"""Drawing one ``HanPicture`` as SVG: layout, links, labels, legend. No database here."""
 
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from han_gateway.models import HanDevice
-from portal.models import HanTestRun, ObservedDevice, ObservedInterface
+from portal.han_picture.data import (
+    GATEWAY_NODE_ID,
+    TREE_RELATIONSHIP,
+    WEAK_LINK_LABELS,
+    HanPicture,
+    PictureLink,
+    PictureNode,
+    gateway_node,
+)
 from portal.presentation import link_quality_label
-from portal.selectors import mask_eui64
-
-GATEWAY_NODE_ID = "gw"
-TREE_RELATIONSHIP = "parent"
-RELATIONSHIPS = frozenset({"parent", "child", "sibling", "neighbour"})
-WEAK_LINK_LABELS = frozenset({"poor", "bad"})
-
-
-# -- plain data ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PictureNode:
-    """One box or dot of the picture. ``id`` is synthetic ("gw", "n3"), never an EUI-64."""
-
-    id: str
-    label: str
-    sublabel: str
-    kind: str  # "gateway", "router", "end_device" or "unknown"
-    reachable: bool = True
-    masked: bool = False
-    link_quality: int | None = None
-    network: str = HanDevice.Network.UTILITY
-    # Longer words for the node's tooltip; the builder decides what the viewer may read.
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class PictureLink:
-    """A radio link. For ``relationship == "parent"``, ``source`` is the child."""
-
-    source: str
-    target: str
-    link_quality: int | None
-    relationship: str
-
-
-@dataclass(frozen=True)
-class HanPicture:
-    interface: str
-    channel: int | None
-    nodes: tuple[PictureNode, ...]
-    links: tuple[PictureLink, ...]
-    pan_id: int | None = None
-
-    @property
-    def device_count(self) -> int:
-        return sum(1 for node in self.nodes if node.kind != "gateway")
-
-
-@dataclass(frozen=True)
-class HanPictureView:
-    """What the template gets for one interface: the data, its drawing and a caption."""
-
-    picture: HanPicture
-    svg: SafeString
-    dom_id: str
-    caption: str
-
-    @property
-    def device_count(self) -> int:
-        return self.picture.device_count
-
-
-# -- from a run to pictures ----------------------------------------------------------------
-
-
-def han_pictures_for_run(
-    run: HanTestRun, *, staff: bool, reveal_customer_han: bool
-) -> list[HanPicture]:
-    """One picture per interface, ordered by identifier, in two queries (none if prefetched)."""
-    interfaces: dict[str, ObservedInterface] = {
-        interface.identifier: interface for interface in run.interfaces.all()
-    }
-    devices_by_interface: dict[str, list[ObservedDevice]] = {}
-    for device in run.devices.all():
-        devices_by_interface.setdefault(device.interface, []).append(device)
-    pictures = []
-    for identifier in sorted(interfaces.keys() | devices_by_interface.keys()):
-        devices = sorted(
-            devices_by_interface.get(identifier, []), key=lambda d: (d.sequence, d.pk or 0)
-        )
-        pictures.append(
-            _picture_for_interface(
-                identifier,
-                interfaces.get(identifier),
-                devices,
-                mask_customer_han=staff and not reveal_customer_han,
-                staff=staff,
-            )
-        )
-    return pictures
-
-
-def han_pictures_context(
-    run: HanTestRun, *, staff: bool, reveal_customer_han: bool
-) -> list[HanPictureView]:
-    """The ``han_pictures`` the ``portal/_han_picture.html`` fragment renders."""
-    views = []
-    for index, picture in enumerate(
-        han_pictures_for_run(run, staff=staff, reveal_customer_han=reveal_customer_han), 1
-    ):
-        dom_id = f"han-picture-{run.pk}-{index}-{_slug(picture.interface)}"
-        views.append(
-            HanPictureView(
-                picture=picture,
-                svg=han_picture_svg(picture, dom_id=dom_id),
-                dom_id=dom_id,
-                caption=_caption(picture),
-            )
-        )
-    return views
-
-
-@dataclass
-class _PairLinks:
-    """Everything both ends reported about one link, merged."""
-
-    values: list[int] = field(default_factory=list)
-    relationships: set[str] = field(default_factory=set)
-
-
-def _picture_for_interface(
-    identifier: str,
-    interface: ObservedInterface | None,
-    devices: list[ObservedDevice],
-    *,
-    mask_customer_han: bool,
-    staff: bool,
-) -> HanPicture:
-    node_ids = [f"n{index}" for index, _ in enumerate(devices, 1)]
-    id_by_eui: dict[str, str] = {}
-    for node_id, device in zip(node_ids, devices, strict=True):
-        id_by_eui.setdefault(_eui(device.eui64), node_id)
-
-    def node_for(reported: str) -> str:
-        # The coordinator is not an observed device: whatever the run did not observe is it.
-        return id_by_eui.get(_eui(reported), GATEWAY_NODE_ID)
-
-    nodes = [_gateway_node(identifier)]
-    parent_links: list[PictureLink] = []
-    pairs: dict[tuple[str, str], _PairLinks] = {}
-    parents: dict[str, tuple[str, int | None]] = {}
-    for node_id, device in zip(node_ids, devices, strict=True):
-        nodes.append(_device_node(node_id, device, mask=mask_customer_han, staff=staff))
-        details = device.details if isinstance(device.details, Mapping) else {}
-        for link in _reported_links(details.get("links")):
-            neighbour_id = node_for(link.neighbour)
-            if neighbour_id == node_id:
-                continue
-            pair = _pair_links(pairs, node_id, neighbour_id)
-            pair.values.extend(link.values)
-            pair.relationships.add(link.relationship)
-        parent = _reported_parent(details)
-        if parent is not None and node_for(parent) != node_id:
-            parents[node_id] = (node_for(parent), device.link_quality)
-
-    for node_id in node_ids:
-        if node_id not in parents:
-            continue
-        parent_id, fallback_quality = parents[node_id]
-        pair = pairs.pop(_pair_key(node_id, parent_id), _PairLinks())
-        quality = min(pair.values) if pair.values else fallback_quality
-        parent_links.append(PictureLink(node_id, parent_id, quality, TREE_RELATIONSHIP))
-    other_links = [
-        PictureLink(
-            source,
-            target,
-            min(pair.values) if pair.values else None,
-            "sibling" if pair.relationships == {"sibling"} else "neighbour",
-        )
-        for (source, target), pair in sorted(pairs.items(), key=lambda item: _pair_sort(item[0]))
-    ]
-    return HanPicture(
-        interface=identifier,
-        channel=interface.channel if interface is not None else None,
-        pan_id=interface.pan_id if interface is not None else None,
-        nodes=tuple(nodes),
-        links=(*parent_links, *other_links),
-    )
-
-
-def _gateway_node(identifier: str) -> PictureNode:
-    return PictureNode(
-        id=GATEWAY_NODE_ID,
-        label="Meter",
-        sublabel="Premises Gateway",
-        kind="gateway",
-        detail=f"Meter (Premises Gateway), coordinator of {identifier}",
-    )
-
-
-def _device_node(node_id: str, device: ObservedDevice, *, mask: bool, staff: bool) -> PictureNode:
-    category = device.get_category_display() or "Unknown device"
-    kind = device.device_type if device.device_type in ("router", "end_device") else "unknown"
-    vendor = " ".join(part for part in (device.manufacturer, device.model) if part)
-    masked = mask and device.network == HanDevice.Network.CUSTOMER
-    if masked:
-        # Category and masked identifier only: no vendor, model or full EUI-64.
-        sublabel = mask_eui64(device.eui64)
-        detail = f"{category} {sublabel}, customer-owned; details hidden without consent"
-    elif staff:
-        sublabel = device.eui64
-        detail = ", ".join(
-            part for part in (category, vendor, device.eui64, device.get_network_display()) if part
-        )
-    else:
-        sublabel = vendor
-        detail = ", ".join(part for part in (category, vendor) if part)
-    return PictureNode(
-        id=node_id,
-        label=category,
-        sublabel=sublabel,
-        kind=kind,
-        reachable=device.reachable,
-        masked=masked,
-        link_quality=device.link_quality,
-        network=device.network,
-        detail=detail,
-    )
-
-
-@dataclass(frozen=True)
-class _ReportedLink:
-    neighbour: str
-    relationship: str
-    values: tuple[int, ...]
-
-
-def _reported_links(links: object) -> list[_ReportedLink]:
-    if not isinstance(links, list):
-        return []
-    reported = []
-    for link in links:
-        if not isinstance(link, Mapping) or not isinstance(link.get("neighbor"), str):
-            continue
-        relationship = link.get("relationship")
-        values = tuple(
-            value
-            for value in (_lqi(link.get("lqi_inbound")), _lqi(link.get("lqi_outbound")))
-            if value is not None
-        )
-        reported.append(
-            _ReportedLink(
-                neighbour=link["neighbor"],
-                relationship=relationship if relationship in RELATIONSHIPS else "neighbour",
-                values=values,
-            )
-        )
-    return reported
-
-
-def _reported_parent(details: Mapping[object, object]) -> str | None:
-    parent = details.get("parent")
-    if isinstance(parent, str) and parent.strip():
-        return parent
-    # No parent field: the device's own table may still name it.
-    for link in _reported_links(details.get("links")):
-        if link.relationship == "parent":
-            return link.neighbour
-    return None
-
-
-def _lqi(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255:
-        return value
-    return None
-
-
-def _eui(text: str) -> str:
-    return text.strip().lower()
-
-
-def _pair_key(one: str, other: str) -> tuple[str, str]:
-    return (one, other) if _node_sort(one) <= _node_sort(other) else (other, one)
-
-
-def _pair_links(pairs: dict[tuple[str, str], _PairLinks], one: str, other: str) -> _PairLinks:
-    return pairs.setdefault(_pair_key(one, other), _PairLinks())
-
-
-def _node_sort(node_id: str) -> tuple[int, str]:
-    """The gateway first, then n1, n2, … n10 in number order."""
-    if node_id == GATEWAY_NODE_ID:
-        return (0, "")
-    digits = node_id[1:]
-    return (int(digits), "") if digits.isdigit() else (1 << 30, node_id)
-
-
-def _pair_sort(pair: tuple[str, str]) -> tuple[tuple[int, str], tuple[int, str]]:
-    return (_node_sort(pair[0]), _node_sort(pair[1]))
 
 
 def _slug(text: str) -> str:
@@ -440,7 +147,7 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
     prefix = dom_id or f"han-picture-{_slug(picture.interface)}"
     nodes = {node.id: node for node in picture.nodes}
     if GATEWAY_NODE_ID not in nodes:
-        nodes[GATEWAY_NODE_ID] = _gateway_node(picture.interface)
+        nodes[GATEWAY_NODE_ID] = gateway_node(picture.interface)
     device_ids = [
         node_id
         for node_id in dict.fromkeys(node.id for node in picture.nodes)
