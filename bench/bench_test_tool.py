@@ -2,7 +2,7 @@
 
 Runs in the mode the environment selects: the embedded default, or with DATABASE_URL and
 REDIS_URL set, PostgreSQL, Redis and a separate Celery worker process (the production shape).
-It uses its own database (``han_bench`` on PostgreSQL, a temporary SQLite file otherwise),
+It uses its own database (``han_bench_tool`` on PostgreSQL, a temporary SQLite file otherwise),
 its own HAN gateway service with simulated healthy meters, and the portal's ASGI server, all
 on 127.0.0.1. It prints:
 
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-BENCH_DATABASE = "han_bench"
+BENCH_DATABASE = os.environ.get("HAN_BENCH_DATABASE", "han_bench_tool")
 DEADLINE_S = 600
 
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 
@@ -28,6 +29,8 @@ class PremisesGatewayAdmin(admin.ModelAdmin[PremisesGateway]):
     ]
     inlines = [NetworkInterfaceInline]
     show_full_result_count = False
+    # A service URL typed without a scheme is an https one (and Django 6 will assume so too).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(NetworkInterface)

@@ -7,6 +7,7 @@ the gateway sends that is not the documented shape becomes a ``GatewayProtocolEr
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 MAX_EVENT_BYTES = 256 * 1024
 SCAN_EVENTS = {"started", "progress", "device", "finished", "error"}
 SCAN_GRACE_S = 3.0
+# What the service's configuration allows as an interface id, within the portal's 32-character
+# columns: it is stored with every device the run finds and goes back into request paths.
+_INTERFACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
 
 
 class GatewayError(Exception):
@@ -91,7 +95,10 @@ class GatewayClient:
         body = self._request("GET", self._path("/interfaces"))
         interfaces = body.get("interfaces")
         if not isinstance(interfaces, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("id"), str) for item in interfaces
+            isinstance(item, dict)
+            and isinstance(item.get("id"), str)
+            and _INTERFACE_ID.fullmatch(item["id"])
+            for item in interfaces
         ):
             raise GatewayProtocolError("bad_reply", "The gateway's interface list is malformed.")
         return interfaces
@@ -103,7 +110,7 @@ class GatewayClient:
             raise GatewayProtocolError("bad_reply", "The gateway's energy scan is malformed.")
         try:
             return {int(channel): int(level) for channel, level in energy.items()}
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:  # int(Infinity) overflows
             raise GatewayProtocolError(
                 "bad_reply", "The gateway's energy scan is malformed."
             ) from error
@@ -153,7 +160,7 @@ class GatewayClient:
                         "bad_reply", f"Unexpected HTTP {response.status_code} to a scan."
                     )
                 ended = False
-                for line in response.iter_lines():
+                for line in _lines(response):
                     if not line.strip():
                         continue
                     event = _scan_event(line)
@@ -173,10 +180,23 @@ class GatewayClient:
             ) from error
 
 
+def _lines(response: httpx.Response) -> Iterator[str]:
+    """The body's lines as they arrive; one longer than an event may be is refused unread."""
+    pending = b""
+    for chunk in response.iter_bytes():
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", "replace")
+        if len(pending) > MAX_EVENT_BYTES:
+            raise GatewayProtocolError("bad_reply", "The gateway sent an oversized scan event.")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         body = None
     if response.status_code >= 400:
         error = body.get("error") if isinstance(body, dict) else None
@@ -200,7 +220,7 @@ def _scan_event(line: str) -> dict[str, Any]:
         raise GatewayProtocolError("bad_reply", "The gateway sent an oversized scan event.")
     try:
         event = json.loads(line)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise GatewayProtocolError(
             "bad_reply", "The gateway sent a scan event that is not JSON."
         ) from error

@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
@@ -26,6 +27,24 @@ from portal.models import DiagnosisReview, Finding, HanTestRun, Premise, User
 from portal.presentation import run_snapshot
 from portal.services import han_data_access_record
 from trust_center.services import RegistrationError
+
+
+class _ErrorSerializer(serializers.Serializer[Any]):
+    """DRF's answer to a request it refuses: one reason for people."""
+
+    detail = serializers.CharField()
+
+
+def _errors(*statuses: int) -> dict[int, Any]:
+    """The documented error answers of an endpoint.
+
+    Every endpoint needs a signed-in caller (401) and is throttled (429). A 400 names the
+    fields at fault (``{"field": ["reason"]}``); the others carry ``detail``.
+    """
+    return {
+        code: OpenApiTypes.OBJECT if code == 400 else _ErrorSerializer
+        for code in (401, 429, *statuses)
+    }
 
 
 class _GatewaySerializer(serializers.Serializer[Any]):
@@ -97,9 +116,12 @@ class CustomerListApi(APIView):
     @extend_schema(
         operation_id="customers_search",
         parameters=[OpenApiParameter("search", str, description="Name, account, address or meter")],
-        responses=inline_serializer(
-            "CustomerSearchResults", {"results": _CustomerWithPremisesSerializer(many=True)}
-        ),
+        responses={
+            200: inline_serializer(
+                "CustomerSearchResults", {"results": _CustomerWithPremisesSerializer(many=True)}
+            ),
+            **_errors(403),
+        },
     )
     def get(self, request: Request) -> Response:
         if not selectors.user_works_for_utility(request.user):
@@ -114,7 +136,7 @@ class CustomerDetailApi(APIView):
         email = serializers.EmailField()
         phone = serializers.CharField()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
     def get(self, request: Request, customer_id: int) -> Response:
         customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
         if customer is None:
@@ -128,6 +150,12 @@ class CustomerDetailApi(APIView):
         return Response(data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("customer", int, description="Only this customer's")],
+        responses={200: _PremiseSummarySerializer(many=True), **_errors(400)},
+    )
+)
 class PremiseListApi(generics.ListAPIView[Premise]):
     """The premises the caller may see: a customer's own; every premise for staff (paged)."""
 
@@ -144,7 +172,7 @@ class PremiseListApi(generics.ListAPIView[Premise]):
 
 
 class PremiseDetailApi(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
@@ -193,6 +221,14 @@ def _active_conflict(error: han_tests.ActiveRunExists) -> Response:
     )
 
 
+def _start_limited(error: han_tests.StartLimitReached) -> Response:
+    return Response(
+        {"detail": str(error)},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(error.retry_after_s)},
+    )
+
+
 class RunStartApi(APIView):
     """Start the Utility HAN Test Tool on a premise (in its open case, or a new one)."""
 
@@ -201,7 +237,7 @@ class RunStartApi(APIView):
 
     @extend_schema(
         request=RunStartInputSerializer,
-        responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None},
+        responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409, 429)},
     )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
@@ -217,6 +253,8 @@ class RunStartApi(APIView):
             )
         except han_tests.ActiveRunExists as error:
             return _active_conflict(error)
+        except han_tests.StartLimitReached as error:
+            return _start_limited(error)
         except han_tests.HanTestError as error:
             raise ValidationError({"detail": str(error)}) from error
         return _run_response(request, run, status=status.HTTP_201_CREATED)
@@ -225,7 +263,7 @@ class RunStartApi(APIView):
 class RunDetailApi(APIView):
     """A run with its steps, interfaces, devices, findings, actions and changes."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
     def get(self, request: Request, run_id: int) -> Response:
         return _run_response(request, _run_or_404(request, run_id))
 
@@ -233,7 +271,7 @@ class RunDetailApi(APIView):
 class PremiseCaseListApi(APIView):
     """A premise's test cases, newest first, each with its runs."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
@@ -268,7 +306,7 @@ class RunActionApi(APIView):
 
     @extend_schema(
         request=RunActionInputSerializer,
-        responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None},
+        responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
@@ -287,9 +325,7 @@ class RunActionApi(APIView):
 
 
 class RunCancelApi(APIView):
-    @extend_schema(
-        request=None, responses={200: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None}
-    )
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, **_errors(400, 404, 409)})
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
         try:
@@ -301,7 +337,7 @@ class RunCancelApi(APIView):
 
 class RunRetestApi(APIView):
     @extend_schema(
-        request=None, responses={201: OpenApiTypes.OBJECT, 400: None, 404: None, 409: None}
+        request=None, responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409, 429)}
     )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
@@ -309,6 +345,8 @@ class RunRetestApi(APIView):
             next_run = han_tests.han_test_retest(run=run, user=_signed_in_user(request))
         except han_tests.ActiveRunExists as error:
             return _active_conflict(error)
+        except han_tests.StartLimitReached as error:
+            return _start_limited(error)
         except han_tests.HanTestError as error:
             raise ValidationError({"detail": str(error)}) from error
         return _run_response(request, next_run, status=status.HTTP_201_CREATED)
@@ -347,9 +385,12 @@ class RegistrationListApi(APIView):
         return premise
 
     @extend_schema(
-        responses=inline_serializer(
-            "RegistrationList", {"results": _RegistrationSerializer(many=True)}
-        )
+        responses={
+            200: inline_serializer(
+                "RegistrationList", {"results": _RegistrationSerializer(many=True)}
+            ),
+            **_errors(404),
+        }
     )
     def get(self, request: Request, premise_id: int) -> Response:
         premise = self._premise(request, premise_id)
@@ -357,7 +398,8 @@ class RegistrationListApi(APIView):
         return Response({"results": _RegistrationSerializer(registrations, many=True).data})
 
     @extend_schema(
-        request=RegistrationInputSerializer, responses={201: _RegistrationSerializer, 400: None}
+        request=RegistrationInputSerializer,
+        responses={201: _RegistrationSerializer, **_errors(400, 404)},
     )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = self._premise(request, premise_id)
@@ -383,11 +425,11 @@ class RegistrationDetailApi(APIView):
             raise Http404
         return found[0]
 
-    @extend_schema(responses={200: _RegistrationSerializer, 404: None})
+    @extend_schema(responses={200: _RegistrationSerializer, **_errors(404)})
     def get(self, request: Request, registration_id: int) -> Response:
         return Response(_RegistrationSerializer(self._registration(request, registration_id)).data)
 
-    @extend_schema(responses={200: _RegistrationSerializer, 404: None})
+    @extend_schema(responses={200: _RegistrationSerializer, **_errors(404)})
     def delete(self, request: Request, registration_id: int) -> Response:
         registration = self._registration(request, registration_id)
         commissioning.device_unregister(registration=registration, user=_signed_in_user(request))
@@ -448,6 +490,10 @@ class _RunSummarySerializer(serializers.Serializer[Any]):
         return [action.action for action in run.actions.all()]
 
 
+@extend_schema_view(
+    # 400: a filter value that is not one of its choices; 404: a cursor that is not valid.
+    get=extend_schema(responses={200: _RunSummarySerializer(many=True), **_errors(400, 404)})
+)
 class RunHistoryApi(generics.ListAPIView[HanTestRun]):
     """Runs the caller may see, filtered like the history page, newest first, cursor-paged."""
 
@@ -477,7 +523,7 @@ class FindingReviewApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OpenApiTypes.OBJECT, 400: None, 403: None, 404: None},
+        responses={200: OpenApiTypes.OBJECT, **_errors(400, 403, 404)},
     )
     def put(self, request: Request, run_id: int, finding_id: int) -> Response:
         if not selectors.user_is_administrator(request.user):

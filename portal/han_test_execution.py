@@ -7,6 +7,7 @@ twice.
 """
 
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
@@ -22,7 +23,7 @@ from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from portal import diagnosis
 from portal.commissioning import registrations_follow_run
-from portal.han_tests import run_state
+from portal.han_tests import run_state, run_steps_stop
 from portal.live import publish_run_event
 from portal.models import (
     Finding,
@@ -45,6 +46,7 @@ MESSAGING_CLUSTER = 0x0703
 DRLC_CLUSTER = 0x0701
 HEARTBEAT_EVERY_S = 2.0
 OPERATIONAL_CHECK_TIMEOUT_S = 5.0
+DATABASE_RETRY_EVERY_S = 1.0
 FINISHED_PHASES: dict[str, str] = {
     HanTestRun.Status.PASSED: "Passed",
     HanTestRun.Status.FAILED: "Problems found",
@@ -134,12 +136,12 @@ class _Recorder:
 
     def interface(self, reported: dict[str, Any], energy: dict[int, int] | None = None) -> None:
         defaults: dict[str, Any] = {
-            "technology": str(reported.get("technology") or "zigbee")[:16],
-            "channel": _int_or_none(reported.get("channel")),
+            "technology": _text(reported.get("technology"), 16) or "zigbee",
+            "channel": _int_in(reported.get("channel"), 0, 255),
             "pan_id": _pan_id(reported.get("pan_id")),
             "extended_pan_id": _eui64_or_blank(reported.get("extended_pan_id")),
-            "security_level": _int_or_none(reported.get("security_level")),
-            "device_count": _int_or_none(reported.get("device_count")),
+            "security_level": _int_in(reported.get("security_level"), 0, 7),
+            "device_count": _int_in(reported.get("device_count"), 0, 0xFFFF),
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
@@ -229,9 +231,14 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _pan_id(value: Any) -> int | None:
+def _int_in(value: Any, low: int, high: int) -> int | None:
+    """A reported integer, or None (unknown) when it is not one or lies outside [low, high]."""
     number = _int_or_none(value)
-    return number if number is not None and 0 <= number <= 0xFFFF else None
+    return number if number is not None and low <= number <= high else None
+
+
+def _pan_id(value: Any) -> int | None:
+    return _int_in(value, 0, 0xFFFF)
 
 
 def _eui64_or_blank(value: Any) -> str:
@@ -241,8 +248,45 @@ def _eui64_or_blank(value: Any) -> str:
         return ""
 
 
+def _storable_text(text: str) -> str:
+    """Text every database stores: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    return _storable_text(value)[:limit] if isinstance(value, str) else ""
+
+
+_MAX_DETAIL_DEPTH = 8
+
+
+def _storable_json(value: Any, depth: int = 0) -> Any:
+    """A reported JSON value as the database will take it.
+
+    Python's json accepts NaN and Infinity, which no database's JSON does; nesting is cut off
+    at a depth no honest report reaches.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, list | dict) and depth >= _MAX_DETAIL_DEPTH:
+        return None
+    if isinstance(value, list):
+        return [_storable_json(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {
+            _storable_text(str(key)): _storable_json(item, depth + 1) for key, item in value.items()
+        }
+    return value
+
+
+def _clusters(endpoint: Any, key: str) -> set[int]:
+    """The cluster ids an endpoint lists under `key`, ignoring anything that is not one."""
+    listed = endpoint.get(key) if isinstance(endpoint, dict) else None
+    if not isinstance(listed, list):
+        return set()
+    return {c for c in listed if isinstance(c, int) and not isinstance(c, bool) and c >= 0}
 
 
 def _link_quality(reported: dict[str, Any]) -> int | None:
@@ -254,21 +298,20 @@ def _link_quality(reported: dict[str, Any]) -> int | None:
             values = [
                 value
                 for value in (link.get("lqi_inbound"), link.get("lqi_outbound"))
-                if isinstance(value, int)
+                if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
             ]
             if values:
                 return min(values)
     lqi = reported.get("lqi")
-    return lqi if isinstance(lqi, int) and not isinstance(lqi, bool) else None
+    return lqi if isinstance(lqi, int) and not isinstance(lqi, bool) and 0 <= lqi <= 255 else None
 
 
 def _infer_category(reported: dict[str, Any]) -> str:
     """A best guess for a device the utility has no record of, from its clusters."""
     clusters: set[int] = set()
-    for endpoint in reported.get("endpoints") or []:
-        if isinstance(endpoint, dict):
-            for key in ("input_clusters", "output_clusters"):
-                clusters.update(c for c in endpoint.get(key) or [] if isinstance(c, int))
+    endpoints = reported.get("endpoints")
+    for endpoint in endpoints if isinstance(endpoints, list) else []:
+        clusters |= _clusters(endpoint, "input_clusters") | _clusters(endpoint, "output_clusters")
     if 0x0201 in clusters:
         return HanDevice.Category.PCT
     if MESSAGING_CLUSTER in clusters and 0x0702 in clusters:
@@ -281,35 +324,34 @@ def _infer_category(reported: dict[str, Any]) -> str:
 
 
 def _device_fields(reported: dict[str, Any], known: _Known) -> dict[str, Any]:
-    profile_id = _int_or_none(reported.get("profile_id"))
+    profile_id = _int_in(reported.get("profile_id"), 0, 0xFFFF)
     customer_owned = known.customer_owned or (
         not known.registered and profile_id == HOME_AUTOMATION_PROFILE
     )
-    rssi = _int_or_none(reported.get("rssi"))
+    links = reported.get("links")
+    endpoints = reported.get("endpoints")
     return {
-        "network_address": _int_or_none(reported.get("nwk")),
+        "network_address": _int_in(reported.get("nwk"), 0, 0xFFFF),
         "device_type": _text(reported.get("device_type"), 16),
         "category": known.category or _infer_category(reported),
         "network": HanDevice.Network.CUSTOMER if customer_owned else HanDevice.Network.UTILITY,
         "manufacturer": _text(reported.get("manufacturer"), 64),
         "model": _text(reported.get("model"), 64),
         "firmware_version": _text(reported.get("sw_build_id"), 32),
-        "ota_file_version": _int_or_none(reported.get("ota_file_version")),
+        "ota_file_version": _int_in(reported.get("ota_file_version"), 0, 0xFFFFFFFF),
         "power_source": _text(reported.get("power_source"), 32),
         "profile_id": profile_id,
         "reachable": reported.get("reachable") is not False,
         "link_quality": _link_quality(reported),
-        "rssi": rssi if rssi is not None and -128 <= rssi <= 127 else None,
+        "rssi": _int_in(reported.get("rssi"), -128, 127),
         "join_method": _text(reported.get("join_method"), 16) or "unknown",
         "registered": known.registered,
         "details": {
-            "parent": reported.get("parent"),
-            "depth": reported.get("depth"),
-            "interview": reported.get("interview"),
-            "links": reported.get("links") if isinstance(reported.get("links"), list) else [],
-            "endpoints": reported.get("endpoints")
-            if isinstance(reported.get("endpoints"), list)
-            else [],
+            "parent": _storable_json(reported.get("parent")),
+            "depth": _storable_json(reported.get("depth")),
+            "interview": _storable_json(reported.get("interview")),
+            "links": _storable_json(links) if isinstance(links, list) else [],
+            "endpoints": _storable_json(endpoints) if isinstance(endpoints, list) else [],
             "registered_elsewhere": known.registered_elsewhere,
         },
     }
@@ -320,9 +362,9 @@ def _check_for(device: ObservedDevice) -> str | None:
     if not device.reachable or device.network != HanDevice.Network.UTILITY:
         return None
     output_clusters: set[int] = set()
-    for endpoint in device.details.get("endpoints") or []:
-        if isinstance(endpoint, dict):
-            output_clusters.update(endpoint.get("output_clusters") or [])
+    endpoints = device.details.get("endpoints") if isinstance(device.details, dict) else None
+    for endpoint in endpoints if isinstance(endpoints, list) else []:
+        output_clusters |= _clusters(endpoint, "output_clusters")
     if DRLC_CLUSTER in output_clusters and device.category != HanDevice.Category.IN_HOME_DISPLAY:
         return "drlc"
     if MESSAGING_CLUSTER in output_clusters:
@@ -375,7 +417,7 @@ def han_test_run_execute(
             HanTestRun.Status.ERROR,
             f"Sorry, the test failed on our side (reference {reference}). Please retest.",
         )
-    _finish(recorder, *outcome)
+    _finish_despite_database_outage(recorder, *outcome)
     try:
         registrations_follow_run(run=run)
     except Exception:
@@ -443,7 +485,7 @@ def _scan_everything(
         observations.interfaces.append(
             diagnosis.InterfaceObservation(
                 identifier=interface_id,
-                channel=_int_or_none(reported.get("channel")),
+                channel=_int_in(reported.get("channel"), 0, 255),
                 energy_by_channel=energy,
             )
         )
@@ -478,6 +520,9 @@ def _scan_interface(
             done = min(found / planned, 1.0)
             recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
         elif kind == "error":
+            if event.get("code") == "scan_timeout":
+                # The gateway stopped at the time it was given: what was left of the run's limit.
+                raise RunTimedOut
             message = str(event.get("message") or "The scan failed.")[:300]
             raise GatewayError(str(event.get("code") or "scan_failed"), message)
     return found
@@ -526,10 +571,10 @@ def _remember_interface(gateway: PremisesGateway, reported: dict[str, Any]) -> N
         premises_gateway=gateway,
         identifier=str(reported["id"])[:32],
         defaults={
-            "channel": _int_or_none(reported.get("channel")),
+            "channel": _int_in(reported.get("channel"), 0, 255),
             "pan_id": _pan_id(reported.get("pan_id")),
             "extended_pan_id": _eui64_or_blank(reported.get("extended_pan_id")),
-            "security_level": _int_or_none(reported.get("security_level")),
+            "security_level": _int_in(reported.get("security_level"), 0, 7),
         },
     )
 
@@ -613,6 +658,28 @@ def _diagnose(recorder: _Recorder, observations: _Observations) -> tuple[str, st
     return HanTestRun.Status.FAILED, observations.error
 
 
+def _finish_despite_database_outage(recorder: _Recorder, status: str, error: str) -> None:
+    """Record the outcome, waiting out a short database outage (a restart, a fail-over).
+
+    A run whose connection broke mid-scan could not record its failure on that connection and
+    stayed "running" until the reaper failed it as if its worker had died. Give up in half the
+    reaper's time, so the reaper's verdict never overwrites this one or the other way round.
+    """
+    give_up_at = time.monotonic() + settings.HAN_RUN_STALE_AFTER_S / 2
+    while True:
+        try:
+            _finish(recorder, status, error)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > give_up_at:
+                raise
+            logger.warning(
+                "run %s: database unavailable; recording its outcome again", recorder.run.pk
+            )
+            connection.close()  # a broken connection is never reused; the next query reconnects
+            time.sleep(DATABASE_RETRY_EVERY_S)
+
+
 def _finish(recorder: _Recorder, status: str, error: str) -> None:
     run = recorder.run
     now = timezone.now()
@@ -624,6 +691,7 @@ def _finish(recorder: _Recorder, status: str, error: str) -> None:
             run.progress = 100
         run.estimated_seconds = None
         run.phase = FINISHED_PHASES.get(status, "Could not complete")
+        run_steps_stop(run=run, moment=now)
         run.save(
             update_fields=[
                 "status",

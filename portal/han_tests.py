@@ -1,16 +1,18 @@
 """Writes of the Utility HAN Test Tool loop: start, cancel, record an action, retest, reap."""
 
 import logging
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from portal.diagnosis import Action
 from portal.live import publish_run_event
-from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, User
+from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, RunStep, User
+from portal.presentation import step_payload
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,18 @@ class ActiveRunExists(HanTestError):
     def __init__(self, run: HanTestRun) -> None:
         super().__init__("A HAN test is already running for this premise.")
         self.run = run
+
+
+class StartLimitReached(HanTestError):
+    """Too many runs started in the last hour, for the premise or by the user."""
+
+    def __init__(self, message: str, *, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+    @property
+    def retry_after_s(self) -> int:
+        return max(1, math.ceil((self.retry_at - timezone.now()).total_seconds()))
 
 
 def queue_for_region(region: str) -> str:
@@ -53,6 +67,7 @@ def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTes
             ).first()
             if active is not None:
                 raise ActiveRunExists(active)
+            _start_limits_check(premise=premise, user=user)
             case = (
                 HanTestCase.objects.select_for_update()
                 .filter(premise=premise, status=HanTestCase.Status.OPEN)
@@ -71,6 +86,67 @@ def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTes
             raise
         raise ActiveRunExists(active) from None
     return run
+
+
+START_LIMIT_WINDOW = timedelta(hours=1)
+
+
+def _start_limits_check(*, premise: Premise, user: User) -> None:
+    """Refuse a start beyond the hourly limits (settings ``HAN_START_LIMIT_*``).
+
+    Counted from the runs themselves, so every web process agrees and nothing expires
+    separately. Every run counts, whatever its outcome: each one reached the meter.
+    """
+    now = timezone.now()
+    premise_limit: int = settings.HAN_START_LIMIT_PER_PREMISE_PER_HOUR
+    retry_at = _limit_reached_until(
+        HanTestRun.objects.filter(premise=premise), limit=premise_limit, now=now
+    )
+    if retry_at is not None:
+        raise StartLimitReached(
+            f"This premise has been tested {premise_limit} times in the last hour; "
+            f"try again after {_clock(retry_at)}.",
+            retry_at=retry_at,
+        )
+    user_limit: int = (
+        settings.HAN_START_LIMIT_PER_STAFF_PER_HOUR
+        if user.works_for_utility
+        else settings.HAN_START_LIMIT_PER_USER_PER_HOUR
+    )
+    retry_at = _limit_reached_until(
+        HanTestRun.objects.filter(started_by=user), limit=user_limit, now=now
+    )
+    if retry_at is not None:
+        raise StartLimitReached(
+            f"You have started {user_limit} HAN tests in the last hour; "
+            f"try again after {_clock(retry_at)}.",
+            retry_at=retry_at,
+        )
+
+
+def _limit_reached_until(
+    runs: QuerySet[HanTestRun], *, limit: int, now: datetime
+) -> datetime | None:
+    """When the oldest of the last ``limit`` runs leaves the window, if all are inside it."""
+    if limit <= 0:
+        return None
+    # Served by the (premise, -created_at) and (started_by, -created_at) indexes.
+    recent = list(
+        runs.filter(created_at__gt=now - START_LIMIT_WINDOW)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return None
+    # Whole minutes, so "try again after 14:05" is true at 14:05.
+    until = recent[-1] + START_LIMIT_WINDOW
+    if until.second or until.microsecond:
+        until = until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return until
+
+
+def _clock(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
 
 
 def _run_create(*, case: HanTestCase, user: User) -> HanTestRun:
@@ -160,6 +236,24 @@ def run_state(run: HanTestRun) -> dict[str, object]:
     }
 
 
+def run_steps_stop(*, run: HanTestRun, moment: datetime) -> None:
+    """Close the steps of a run that ended early (time limit, error, lost worker, cancel).
+
+    Without this, a finished run kept showing the step it was in as still running.
+    """
+    status = (
+        RunStep.Status.SKIPPED
+        if run.status == HanTestRun.Status.CANCELLED
+        else RunStep.Status.FAILED
+    )
+    for step in RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING):
+        step.status = status
+        step.detail = "Stopped before it finished."
+        step.finished_at = moment
+        step.save(update_fields=["status", "detail", "finished_at"])
+        publish_run_event(run.pk, {"kind": "step", "step": step_payload(step)})
+
+
 def han_test_runs_reap() -> int:
     """Fail runs whose worker died: running without a heartbeat, or never picked up.
 
@@ -197,6 +291,7 @@ def han_test_runs_reap() -> int:
             ):
                 continue
             run.refresh_from_db()
+            run_steps_stop(run=run, moment=moment)
             publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
         logger.warning("reaped run %s: %s", run.pk, message)
         reaped += 1

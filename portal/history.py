@@ -116,10 +116,16 @@ class HistoryFilter(django_filters.FilterSet):
         for name in ("region", "gateway_model", "device_model"):
             self.form.fields[name].widget.attrs.update(list=f"known-{name}", autocomplete="off")
 
+    # The first and last days a date can name bound nothing, and their midnights may not exist
+    # in UTC: they are left out rather than computed.
     def filter_date_from(self, queryset: Runs, name: str, value: dt.date) -> Runs:
+        if value <= dt.date.min + dt.timedelta(days=1):
+            return queryset
         return queryset.filter(created_at__gte=start_of(value))
 
     def filter_date_to(self, queryset: Runs, name: str, value: dt.date) -> Runs:
+        if value >= dt.date.max - dt.timedelta(days=1):
+            return queryset
         return queryset.filter(created_at__lt=start_of(value + dt.timedelta(days=1)))
 
     def filter_finding(self, queryset: Runs, name: str, value: str) -> Runs:
@@ -218,8 +224,10 @@ class Cursor:
             moment = dt.datetime.fromisoformat(at)
             if direction not in {"a", "b"} or moment.tzinfo is None:
                 raise ValueError(token)
+            # A moment the database cannot hold (it must exist in UTC) is no row's.
+            moment.astimezone(dt.UTC)
             return cls(at=moment, row_id=int(row_id), before=direction == "b")
-        except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+        except (ValueError, OverflowError, binascii.Error) as error:
             raise InvalidCursor("That page link is not valid.") from error
 
 

@@ -122,14 +122,33 @@ def history_export(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-def _date_range(filters: history.HistoryFilter) -> tuple[dt.date, dt.date]:
-    """The dashboard's range: the filters' dates, else the last 30 days."""
+DASHBOARD_DEFAULT_DAYS = 30
+DASHBOARD_MAX_DAYS = 731
+DASHBOARD_EARLIEST = dt.date(2000, 1, 1)
+
+
+def _date_range(request: HttpRequest, filters: history.HistoryFilter) -> tuple[dt.date, dt.date]:
+    """The dashboard's range: the filters' dates, else the last 30 days; at most two years.
+
+    Nothing ran after today, and a chart of centuries would be a bar per day of them.
+    """
     data = filters.form.cleaned_data
     today = timezone.localdate()
-    date_to = data.get("date_to") or today
-    date_from = data.get("date_from") or date_to - dt.timedelta(days=29)
+
+    def bounded(day: dt.date) -> dt.date:
+        return max(min(day, today), DASHBOARD_EARLIEST)
+
+    date_to = bounded(data.get("date_to") or today)
+    date_from = bounded(
+        data.get("date_from") or date_to - dt.timedelta(days=DASHBOARD_DEFAULT_DAYS - 1)
+    )
     if date_from > date_to:
         date_from, date_to = date_to, date_from
+    if (date_to - date_from).days >= DASHBOARD_MAX_DAYS:
+        date_from = date_to - dt.timedelta(days=DASHBOARD_MAX_DAYS - 1)
+        messages.info(
+            request, "The dashboard covers at most two years: showing the last two of the range."
+        )
     return date_from, date_to
 
 
@@ -149,7 +168,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
             status=400,
         )
-    date_from, date_to = _date_range(filters)
+    date_from, date_to = _date_range(request, filters)
     runs = filters.qs.filter(
         created_at__gte=history.start_of(date_from),
         created_at__lt=history.start_of(date_to + dt.timedelta(days=1)),

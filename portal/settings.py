@@ -14,6 +14,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets the generic admin and queryset classes used for typing be subscripted at run time.
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "portal.apps.PortalConfig",
     "trust_center.apps.TrustCenterConfig",
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above WhiteNoise and the sign-in checks, so every response carries the policy.
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.SignInThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -131,6 +136,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED_WORKER = not REDIS_URL
 
 if REDIS_URL:
+    from redis.asyncio.retry import Retry as RedisRetry
+    from redis.backoff import ExponentialBackoff
+
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     # redis-py 8 gives up on a socket read after 5 s by default; a busy worker can take longer
@@ -146,7 +154,15 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, the same length as the
                 # layer's blocking pop: a quiet channel would then tear its WebSocket down.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Its pooled connections do not retry by default, so after a Redis restart the
+                # first command on each one failed (a viewer's reconnect was refused with 500).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "retry": RedisRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+                    }
+                ],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "han"),
                 # A viewer of a large HAN receives a few hundred events; room to spare.
                 "capacity": 1000,
@@ -165,6 +181,25 @@ else:
         }
     }
 
+# The cache holds the sign-in failure counts and the API's throttle history. Embedded: this
+# process's memory (it is the only web process). With Redis: shared, so every web process
+# agrees on who is locked out. Never call cache.clear() on it: Redis may hold the broker too.
+if REDIS_URL:
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("PORTAL_CACHE_URL", "") or REDIS_URL,
+            "KEY_PREFIX": os.environ.get("PORTAL_CACHE_PREFIX", "portal"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "portal",
+        }
+    }
+
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -174,8 +209,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The reaper's pace is HAN_REAPER_INTERVAL_S in both modes (beat here, a timer when embedded).
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-han-test-runs": {"task": "portal.reap_stale_han_test_runs", "schedule": 30.0},
+    "reap-stale-han-test-runs": {
+        "task": "portal.reap_stale_han_test_runs",
+        "schedule": float(os.environ.get("HAN_REAPER_INTERVAL_S", "30")),
+    },
     "expire-join-windows": {"task": "portal.expire_join_windows", "schedule": 60.0},
 }
 # Threads in the embedded worker: enough for the web process's own background work.
@@ -199,6 +238,17 @@ HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOU
 HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))
 # Overrides of portal.diagnosis.Thresholds, as JSON: '{"weak_link_quality": 110}'.
 HAN_DIAGNOSIS_THRESHOLDS = json.loads(os.environ.get("HAN_DIAGNOSIS_THRESHOLDS", "{}"))
+# Runs started in the last hour, counted from the database; 0 turns a limit off. A premise's
+# meter and HAN need no more than a few tests an hour. Reps and administrators (and the API
+# integrations acting as them) test for many customers, so they get more than a customer,
+# who tests only their own premises.
+HAN_START_LIMIT_PER_PREMISE_PER_HOUR = int(
+    os.environ.get("HAN_START_LIMIT_PER_PREMISE_PER_HOUR", "6")
+)
+HAN_START_LIMIT_PER_USER_PER_HOUR = int(os.environ.get("HAN_START_LIMIT_PER_USER_PER_HOUR", "20"))
+HAN_START_LIMIT_PER_STAFF_PER_HOUR = int(
+    os.environ.get("HAN_START_LIMIT_PER_STAFF_PER_HOUR", "120")
+)
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -228,6 +278,61 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# Failed sign-ins (the portal's and the admin's sign-in pages) lock out a user name, or a client
+# address, for PORTAL_SIGN_IN_LOCKOUT_S once they reach the limit within that time; 0 turns a
+# limit off. An address gets more tries than a user name: a call centre or a household signs in
+# from one public address. Behind a proxy, the server must be told to trust its
+# X-Forwarded-For (uvicorn: FORWARDED_ALLOW_IPS) or every client shares the proxy's address.
+PORTAL_SIGN_IN_FAILURE_LIMIT = int(os.environ.get("PORTAL_SIGN_IN_FAILURE_LIMIT", "5"))
+PORTAL_SIGN_IN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("PORTAL_SIGN_IN_ADDRESS_FAILURE_LIMIT", "50")
+)
+PORTAL_SIGN_IN_LOCKOUT_S = int(os.environ.get("PORTAL_SIGN_IN_LOCKOUT_S", "900"))
+
+# --- Security headers -----------------------------------------------------------------------
+# Django's defaults, stated so that a change to them is a visible decision.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+if env_flag("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not DEBUG:
+    # Off only where the proxy in front already redirects plain HTTP to HTTPS.
+    SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe the health check over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # An operator who turned these off said so in the environment: no warning every start.
+    if not SECURE_SSL_REDIRECT:
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# Content-Security-Policy on every response, in development too (django-csp; the run page's
+# WebSocket to this host is added per request by portal.middleware). Pages load scripts and
+# styles only from static files; data for scripts travels in json_script blocks.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -237,9 +342,33 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own three, with a JSON parser that answers a too-deeply nested body with a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The browsable API (HTML forms, inline styles) only in development; /api/docs/ documents
+    # the API in production.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 25,
+    # Generous: they stop a runaway script, not a person or an integration at work.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("PORTAL_API_ANON_RATE", "60/minute"),
+        "user": os.environ.get("PORTAL_API_USER_RATE", "600/minute"),
+    },
+    # The client address is REMOTE_ADDR, which the ASGI server has already taken from a trusted
+    # proxy's X-Forwarded-For; DRF must not believe a header any client can send.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Utility HAN Test Tool API",

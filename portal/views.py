@@ -139,10 +139,25 @@ def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
             {"premise": premise, "run": error.run},
             status=409,
         )
+    except han_tests.StartLimitReached as error:
+        return _start_limited(request, premise=premise, error=error)
     except han_tests.HanTestError as error:
         messages.error(request, str(error))
         return redirect("premise_detail", premise_id=premise.pk)
     return redirect("run_detail", run_id=run.pk)
+
+
+def _start_limited(
+    request: HttpRequest, *, premise: Premise, error: han_tests.StartLimitReached
+) -> HttpResponse:
+    response = render(
+        request,
+        "portal/han_test_limited.html",
+        {"premise": premise, "message": str(error)},
+        status=429,
+    )
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def _run_viewed(request: HttpRequest, run: HanTestRun, *, what: str) -> tuple[bool, bool]:
@@ -230,6 +245,8 @@ def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
             {"premise": run.premise, "run": error.run},
             status=409,
         )
+    except han_tests.StartLimitReached as error:
+        return _start_limited(request, premise=run.premise, error=error)
     except han_tests.HanTestError as error:
         messages.error(request, str(error))
         return redirect("run_detail", run_id=run.pk)

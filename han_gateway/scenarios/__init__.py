@@ -32,23 +32,30 @@ def library_names() -> list[str]:
 
 
 def _read_document(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError([f"{path}: cannot read scenario file: {error.strerror}"]) from error
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            [f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})"]
+        ) from error
+    except ValueError as error:  # a file name no file can have, e.g. with a NUL in it
+        raise ScenarioError([f"{path!r}: cannot read scenario file: {error}"]) from error
+    kind = path.suffix[1:].upper()
     try:
         if path.suffix == ".json":
             return json.loads(text)
         return yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise ScenarioError(
-            [f"{path.name}: not valid {path.suffix[1:].upper()}: {error}"]
-        ) from error
+        raise ScenarioError([f"{path.name}: not valid {kind}: {error}"]) from error
+    except RecursionError:
+        raise ScenarioError([f"{path.name}: not valid {kind}: nested too deeply"]) from None
 
 
 def load_scenario_file(path: Path) -> Scenario:
     """Load and validate a scenario file (YAML, or JSON when it ends in .json)."""
-    try:
-        document = _read_document(path)
-    except OSError as error:
-        raise ScenarioError([f"{path}: cannot read scenario file: {error.strerror}"]) from error
+    document = _read_document(path)
     try:
         return parse_scenario(document, default_name=path.stem)
     except ScenarioError as error:

@@ -63,6 +63,10 @@ async def read_json_object(request: web.Request, *, required: bool) -> dict[str,
         raise ApiError(
             400, "invalid_json", f"The request body is not valid JSON: {error}"
         ) from None
+    except RecursionError:
+        raise ApiError(
+            400, "invalid_json", "The request body is not valid JSON: nested too deeply."
+        ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
     return body

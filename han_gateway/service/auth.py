@@ -34,7 +34,9 @@ def authenticate(request: web.Request, gateway: GatewayConfig) -> None:
     if secret is None:
         reason = "no bearer token"
     else:
-        digest = hashlib.sha256(secret.encode("utf-8")).digest()
+        # A header that is not UTF-8 arrives with surrogates standing for its bytes; it
+        # cannot match, but it must still be hashed rather than crash the request.
+        digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
         if hmac.compare_digest(digest, gateway.secret_sha256):
             return
         reason = "wrong secret"

@@ -33,6 +33,7 @@ DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
 DEFAULT_SCAN_TIMEOUT_S: Final = 120.0
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_INTERFACE_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -100,6 +101,15 @@ def _identifier(value: Any) -> str:
     return value
 
 
+def _interface_identifier(value: Any) -> str:
+    """An interface id: as a gateway id, but at most 32 characters (what the portal keeps)."""
+    if not isinstance(value, str) or not _INTERFACE_IDENTIFIER.match(value):
+        raise ValueError(
+            "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return value
+
+
 def _secret_digest(value: Any) -> bytes:
     if not isinstance(value, str) or not _SHA256_HEX.match(value):
         raise ValueError("must be the 64 hex digits of the SHA-256 of the gateway secret")
@@ -121,7 +131,7 @@ def _parse_interface(reader: DocumentReader, value: object, path: str) -> Interf
         {"id", "radio", "scenario", "device", "zigpy", "scan_timeout_s", "coordinator_eui64"},
         path,
     )
-    interface_id = reader.field(data, "id", path, _identifier, required=True)
+    interface_id = reader.field(data, "id", path, _interface_identifier, required=True)
     radio = reader.field(data, "radio", path, choice_field(RADIOS), required=True)
     scenario = reader.field(data, "scenario", path, text_field)
     device: dict[str, Any] = reader.field(data, "device", path, _mapping_field) or {}
@@ -225,6 +235,14 @@ def load_service_config(path: Path) -> ServiceConfig:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError([f"{path}: cannot read config file: {error.strerror}"]) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"]
+        ) from error
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
+    except ValueError as error:  # a file name no file can have, e.g. with a NUL in it
+        raise ConfigError([f"{path!r}: cannot read config file: {error}"]) from error
     return parse_service_config(document, base_directory=path.resolve().parent)

@@ -177,7 +177,7 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
         f' aria-labelledby="{_attr(prefix)}-title {_attr(prefix)}-desc"'
         f' viewBox="{_n(min_x)} {_n(min_y)} {_n(width)} {_n(height)}"'
         f' width="{math.ceil(width)}" height="{math.ceil(height)}"'
-        ' style="max-width:100%;height:auto"'
+        ' class="han-picture__drawing"'
         ' font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif">',
         f'<title id="{_attr(prefix)}-title">{_text(title)}</title>',
         f'<desc id="{_attr(prefix)}-desc">{_text(desc)}</desc>',

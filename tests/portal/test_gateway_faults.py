@@ -3,8 +3,8 @@
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -36,35 +36,6 @@ def _identify_and_one_interface(handler: BaseHTTPRequestHandler) -> bool:
         _json(handler, {"id": "MTR-100001"})
         return True
     return False
-
-
-@pytest.fixture
-def fake_gateway() -> Iterator[Callable[[Behaviour], str]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(behaviour: Behaviour) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                behaviour(self)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                behaviour(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def _run_against(url: str) -> HanTestRun:

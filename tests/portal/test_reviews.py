@@ -209,3 +209,22 @@ def test_api_review_by_administrator(client, administrator, rep, finding):
     ok = client.put(url, {"verdict": "wrong", "comment": "missed"}, content_type="application/json")
     assert ok.status_code == 200
     assert ok.json()["verdict"] == "wrong"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_to": "0001-01-01"},
+        {"date_from": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+    ],
+)
+def test_dashboard_keeps_any_date_range_within_bounds(client, administrator, params):
+    HanTestRunFactory()
+    client.force_login(administrator)
+    response = client.get(reverse("dashboard"), params)
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.date_to <= timezone.localdate()
+    assert (report.date_to - report.date_from).days < 731
