@@ -47,12 +47,22 @@ NDJSON: Final = "application/x-ndjson"
 MAX_JOIN_WINDOW_S: Final = 30 * 24 * 3600  # utilities open windows of up to 30 days
 MAX_SCAN_TIMEOUT_S: Final = 600.0
 DEFAULT_CHECK_TIMEOUT_S: Final = 10.0
+BODY_READ_TIMEOUT_S: Final = 10.0
 
 # -- request helpers -----------------------------------------------------------------
 
 
 async def read_json_object(request: web.Request, *, required: bool) -> dict[str, Any]:
-    raw = await request.read()
+    try:
+        # A client that promises a body and never sends it must not hold a handler forever.
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(
+            408,
+            "body_timeout",
+            f"The request body did not arrive within {BODY_READ_TIMEOUT_S:g} s.",
+        ) from None
     if not raw.strip():
         if required:
             raise ApiError(400, "invalid_body", "A JSON object is required in the request body.")

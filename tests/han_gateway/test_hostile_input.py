@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -638,5 +639,39 @@ async def test_huge_or_malformed_headers_are_a_400_not_a_hang(service, headers):
     status, head, body = await _raw_request(service, _get(f"/gateways/{GATEWAY}", *headers))
     assert status == 400
     assert b"text/plain" in head and body
+    status, _ = await _send(service, "GET", f"/gateways/{GATEWAY}")
+    assert status == 200
+
+
+@pytest.mark.asyncio
+async def test_a_body_that_never_arrives_is_a_408_not_a_hang(service, monkeypatch):
+    monkeypatch.setattr("han_gateway.service.app.BODY_READ_TIMEOUT_S", 0.3)
+    token = SECRETS[GATEWAY].encode()
+    request = b"\r\n".join(
+        [
+            f"PUT /api/v1{INTERFACE}/scenario HTTP/1.1".encode(),
+            b"Host: 127.0.0.1",
+            b"Authorization: Bearer " + token,
+            b"Content-Type: application/json",
+            b"Content-Length: 100",
+            b"Connection: close",
+            b"",
+            b'{"scena',  # and then nothing more
+        ]
+    )
+    host, port = service.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        # The answer comes at once; the server then lingers a while for the rest of the body
+        # before closing, so read the answer by its length, not to the end of the stream.
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+        length = int(re.search(rb"Content-Length: (\d+)", head, re.IGNORECASE).group(1))
+        body = await asyncio.wait_for(reader.readexactly(length), timeout=5)
+    finally:
+        writer.close()
+    assert int(head.split(b" ", 2)[1]) == 408
+    assert json.loads(body)["error"]["code"] == "body_timeout"
     status, _ = await _send(service, "GET", f"/gateways/{GATEWAY}")
     assert status == 200
