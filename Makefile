@@ -29,6 +29,8 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py load_demo_data
+	# A few months of history, so the history, dashboard and reviews have something to show.
+	$(BIN)/python manage.py generate_history_data --premises 400 --runs 1500 --days 90 --reps 12 --unless-present
 
 run: demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --with-demo-gateways

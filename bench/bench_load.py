@@ -86,6 +86,8 @@ class PortalProcess:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--timeout-graceful-shutdown",
+                "5",
             ],
             cwd=ROOT,
             env=os.environ.copy(),
@@ -105,7 +107,11 @@ class PortalProcess:
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
         self.log.close()
 
 

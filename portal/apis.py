@@ -443,7 +443,7 @@ class _HistoryCursorPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 50
     page_size_query_param = "per_page"
-    max_page_size = 100
+    max_page_size = 50
 
 
 class _RunSummarySerializer(serializers.Serializer[Any]):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal import history, reviews, selectors
 from portal.models import HanDataAccess, User
+from portal.presentation import history_table_rows
 from portal.reporting import dashboard_charts, dashboard_report
 from trust_center.models import KeyAuditEvent
 
@@ -68,12 +69,20 @@ def history_list(request: HttpRequest) -> HttpResponse:
     valid = filters.is_valid()
     page: history.KeysetPage[Any] = history.KeysetPage([], None, None)
     if valid:
-        page = history.history_page(
-            filters.qs,
-            cursor=_cursor(request),
-            newest_first=filters.newest_first,
-            page_size=filters.page_size,
-        )
+        cursor = _cursor(request)
+        try:
+            page = history.history_page_within_time_limit(
+                filters.qs,
+                cursor=cursor,
+                newest_first=filters.newest_first,
+                page_size=filters.page_size,
+            )
+        except history.HistoryTooSlow:
+            messages.warning(
+                request,
+                "These filters match too few of the runs to find them quickly: "
+                "add a date range, or remove a filter.",
+            )
     return render(
         request,
         "portal/history.html",
@@ -84,6 +93,9 @@ def history_list(request: HttpRequest) -> HttpResponse:
             "filtered_query": _without(request.GET, "cursor"),
             "suggestions": history.filter_suggestions(),
             "is_administrator": selectors.user_is_administrator(request.user),
+            "table_rows": history_table_rows(
+                page.rows, administrator=selectors.user_is_administrator(request.user)
+            ),
             "no_omits": (),
         },
         status=200 if valid else 400,

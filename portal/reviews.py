@@ -33,6 +33,7 @@ def diagnosis_review_record(
         review, _ = DiagnosisReview.objects.update_or_create(
             finding=finding,
             defaults={
+                "run_id": finding.run_id,
                 "rule": finding.rule,
                 "verdict": verdict,
                 "comment": comment,

@@ -242,6 +242,8 @@ HAN_DIAGNOSIS_THRESHOLDS = json.loads(os.environ.get("HAN_DIAGNOSIS_THRESHOLDS",
 # meter and HAN need no more than a few tests an hour. Reps and administrators (and the API
 # integrations acting as them) test for many customers, so they get more than a customer,
 # who tests only their own premises.
+# A history page on PostgreSQL gives up after this, and asks for a date range instead.
+HAN_HISTORY_QUERY_TIMEOUT_MS = int(os.environ.get("HAN_HISTORY_QUERY_TIMEOUT_MS", "1000"))
 HAN_START_LIMIT_PER_PREMISE_PER_HOUR = int(
     os.environ.get("HAN_START_LIMIT_PER_PREMISE_PER_HOUR", "6")
 )
