@@ -1,6 +1,9 @@
 """Serve the portal over ASGI; on the embedded default also run its worker in-process."""
 
+import contextlib
+import ctypes
 import logging
+import signal
 import subprocess
 import sys
 from argparse import ArgumentParser
@@ -55,6 +58,21 @@ class Command(BaseCommand):
         process = subprocess.Popen(  # noqa: S603 - fixed argument list
             [sys.executable, "-m", "han_gateway", "serve", "--config", str(DEMO_GATEWAYS_CONFIG)],
             cwd=settings.BASE_DIR,
+            preexec_fn=_die_with_parent,  # set before any thread of ours starts
         )
         self.stdout.write(f"Simulated Premises Gateways starting (pid {process.pid}).")
         return process
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux for SIGTERM when the portal process ends, however it ends.
+
+    uvicorn re-raises the SIGTERM it handled once it has shut down, so the portal process
+    ends without running its ``finally``; the simulated gateways must not outlive it.
+    """
+    # Elsewhere than Linux there is no prctl, and the ``finally`` above is all there is.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
