@@ -19,6 +19,7 @@ from portal import history, reviews, selectors
 from portal.models import HanDataAccess, User
 from portal.presentation import history_table_rows
 from portal.reporting import dashboard_charts, dashboard_report
+from portal.views import utility_staff_required
 from trust_center.models import KeyAuditEvent
 
 View = Callable[..., HttpResponseBase]
@@ -29,16 +30,6 @@ def administrator_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not selectors.user_is_administrator(request.user):
             raise PermissionDenied("This page is for administrators.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def staff_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not selectors.user_works_for_utility(request.user):
-            raise PermissionDenied("This page is for the utility's staff.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -63,7 +54,7 @@ def _cursor(request: HttpRequest) -> history.Cursor | None:
 
 
 @require_GET
-@staff_required
+@utility_staff_required
 def history_list(request: HttpRequest) -> HttpResponse:
     filters = history.history_filter(request.GET, runs=selectors.runs_visible_to(request.user))
     valid = filters.is_valid()
