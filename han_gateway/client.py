@@ -8,6 +8,7 @@ the gateway sends that is not the documented shape becomes a ``GatewayProtocolEr
 import json
 import logging
 import re
+import ssl
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
@@ -35,7 +36,7 @@ class GatewayError(Exception):
 
 
 class GatewayUnreachable(GatewayError):
-    """No answer: connection refused, DNS, time-out."""
+    """No answer: connection refused, DNS, time-out, or a failed TLS handshake (`tls_error`)."""
 
 
 class GatewayProtocolError(GatewayError):
@@ -51,13 +52,23 @@ class GatewayClient:
         secret: str,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 30.0,
+        ca_file: str | None = None,
     ) -> None:
+        """A client of one gateway. Raises GatewayError("tls_setup") for an unusable CA file.
+
+        Over https the service's certificate is checked against `ca_file` (PEM) if given,
+        else against the system's CA store.
+        """
         self.gateway_id = gateway_id
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            verify = _ca_context(ca_file)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
+            verify=verify,
         )
 
     def __enter__(self) -> Self:
@@ -83,8 +94,8 @@ class GatewayClient:
         except httpx.TimeoutException as error:
             raise GatewayUnreachable("timeout", "The gateway did not answer in time.") from error
         except httpx.HTTPError as error:
-            raise GatewayUnreachable(
-                "unreachable", f"The gateway could not be reached ({type(error).__name__})."
+            raise _connection_failed(
+                error, f"The gateway could not be reached ({type(error).__name__})."
             ) from error
         return _json_object(response)
 
@@ -175,9 +186,49 @@ class GatewayClient:
         except httpx.TimeoutException as error:
             raise GatewayUnreachable("timeout", "The gateway stopped answering.") from error
         except httpx.HTTPError as error:
-            raise GatewayUnreachable(
-                "unreachable", f"The connection to the gateway failed ({type(error).__name__})."
+            raise _connection_failed(
+                error, f"The connection to the gateway failed ({type(error).__name__})."
             ) from error
+
+
+def _ca_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except ssl.SSLError:
+        reason = "it holds no PEM certificate"
+    except (OSError, ValueError) as error:  # ValueError: a name with a NUL in it
+        reason = getattr(error, "strerror", None) or "it cannot be read"
+    raise GatewayError(
+        "tls_setup", f"The CA file {ca_file!r} for the gateway service cannot be used: {reason}."
+    )
+
+
+def _tls_failure(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind an httpx error, if there is one (httpx wraps httpcore's)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _connection_failed(error: httpx.HTTPError, message: str) -> GatewayUnreachable:
+    tls = _tls_failure(error)
+    if tls is None:
+        return GatewayUnreachable("unreachable", message)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        # e.g. "self-signed certificate", "Hostname mismatch, certificate is not valid for 'x'."
+        reason = (tls.verify_message or "the certificate was not accepted").rstrip(".")
+    elif tls.reason == "WRONG_VERSION_NUMBER":
+        reason = "the service does not speak TLS here (is it serving plain HTTP?)"
+    else:
+        reason = (tls.reason or type(tls).__name__).replace("_", " ").lower()
+    return GatewayUnreachable(
+        "tls_error", f"TLS handshake with the gateway service failed: {reason}."
+    )
 
 
 def _lines(response: httpx.Response) -> Iterator[str]:

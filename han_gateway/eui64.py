@@ -36,3 +36,8 @@ def parse_eui64(text: str) -> zigpy_types.EUI64:
 def normalise_eui64(text: str) -> str:
     """The canonical form stored and shown everywhere: lower-case bytes joined by colons."""
     return str(parse_eui64(text))
+
+
+def mask_eui64(eui64: str) -> str:
+    """Keep only the last two bytes: enough to tell a customer's devices apart on the phone."""
+    return ":".join(["••"] * 6 + eui64.split(":")[6:])

@@ -3,7 +3,9 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from han_gateway.eui64 import mask_eui64
 from han_gateway.fields import EUI64Field
+from han_gateway.validators import validate_service_url
 
 
 class PremisesGateway(models.Model):
@@ -24,7 +26,9 @@ class PremisesGateway(models.Model):
     )
     service_url = models.URLField(
         "HAN gateway service URL",
-        help_text="Where the gateway's HAN service answers, e.g. https://ami.example/han/",
+        help_text="Where the gateway's HAN service answers, e.g. https://ami.example/han/. "
+        "Only at an origin listed in HAN_GATEWAY_SERVICE_ORIGINS: the gateway's secret goes there.",
+        validators=[validate_service_url],
     )
     service_gateway_id = models.CharField(
         "gateway id at the service",
@@ -117,6 +121,7 @@ class HanDevice(models.Model):
 
     class Meta:
         ordering = ["premises_gateway", "category", "eui64"]
+        verbose_name = "HAN device"
         constraints = [
             models.UniqueConstraint(
                 fields=["premises_gateway", "eui64"], name="unique_device_per_gateway"
@@ -125,4 +130,6 @@ class HanDevice(models.Model):
         indexes = [models.Index(fields=["eui64"]), models.Index(fields=["model"])]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} {self.eui64}"
+        # Titles, history and pickers show this: a customer-owned device's identity stays masked.
+        shown = mask_eui64(self.eui64) if self.network == self.Network.CUSTOMER else self.eui64
+        return f"{self.get_category_display()} {shown}"

@@ -374,7 +374,11 @@ class RegistrationListApi(APIView):
         eui64 = serializers.CharField(max_length=64, required=False, allow_blank=True)
         install_code = serializers.CharField(max_length=80, required=False, allow_blank=True)
         qr_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
-        category = serializers.ChoiceField(choices=HanDevice.Category.choices)
+        category = serializers.ChoiceField(
+            choices=HanDevice.Category.choices,
+            # DRF's own message repeats the value sent, which could be a misplaced install code.
+            error_messages={"invalid_choice": "Choose one of the kinds of device listed."},
+        )
         manufacturer = serializers.CharField(max_length=64, required=False, allow_blank=True)
         model = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -410,7 +414,8 @@ class RegistrationListApi(APIView):
                 premise=premise, user=_signed_in_user(request), **data.validated_data
             )
         except RegistrationError as error:
-            raise ValidationError({error.field or "non_field_errors": [error.message]}) from error
+            message = error.message_for(staff=selectors.user_works_for_utility(request.user))
+            raise ValidationError({error.field or "non_field_errors": [message]}) from error
         return Response(_RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
 
 

@@ -7,6 +7,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from portal import selectors
 from portal.live import run_group
+from portal.middleware import session_idle_expired
 from portal.presentation import event_for_viewer, run_snapshot
 from portal.services import han_data_access_record
 
@@ -34,6 +35,16 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json(snapshot)
 
     def _allowed(self, user: Any, run_id: int) -> bool:
+        session = self.scope.get("session")
+        # The HTTP side signs an idle session out at its next request; a stream must not open
+        # on it meanwhile. Opening one is not activity: it does not keep the session alive.
+        if (
+            session is not None
+            and user is not None
+            and user.is_authenticated
+            and session_idle_expired(session=session, user=user)
+        ):
+            return False
         run = selectors.run_get_for_user(user=user, run_id=run_id)
         if run is None:
             return False

@@ -9,12 +9,17 @@ from django.db import transaction
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.scenarios import Scenario, resolve_scenario
 from han_gateway.service.config import GatewayConfig, InterfaceConfig, load_service_config
+from han_gateway.validators import service_url_refusal
 from portal.models import Customer, Premise, User
 from portal.services import user_create
 from trust_center.models import ApprovedDevice, GatewayModelCapacity
-from trust_center.services import gateway_credential_issue
+from trust_center.services import gateway_credential_issue, gateway_service_url_record
 
 DEMO_SERVICE_URL = os.environ.get("HAN_DEMO_SERVICE_URL", "http://127.0.0.1:8470")
+
+
+class DemoDataError(Exception):
+    """The demo cannot be loaded as configured; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,9 @@ def _load_han_from_scenarios(
 def demo_data_load(config_path: Path = DEMO_GATEWAYS_CONFIG) -> list[tuple[str, str, str]]:
     """Create the demo data set if it is not there yet; returns (role, username, password)."""
     config = load_service_config(config_path)
+    refusal = service_url_refusal(DEMO_SERVICE_URL)
+    if refusal is not None:
+        raise DemoDataError(f"HAN_DEMO_SERVICE_URL={DEMO_SERVICE_URL}: {refusal}")
     configured = {gateway.gateway_id: gateway for gateway in config.gateways}
     for gateway_config in config.gateways:
         GatewayModelCapacity.objects.get_or_create(
@@ -258,6 +266,7 @@ def demo_data_load(config_path: Path = DEMO_GATEWAYS_CONFIG) -> list[tuple[str, 
             },
         )
         if created:
+            gateway_service_url_record(premises_gateway=gateway, previous_url="", by=None)
             gateway_credential_issue(
                 premises_gateway=gateway, secret=demo_gateway_secret(item.meter_number)
             )

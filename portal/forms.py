@@ -1,12 +1,75 @@
+import re
 from typing import Any
 
 from django import forms
+from django.forms.boundfield import BoundField
 
 from han_gateway.models import HanDevice
+from trust_center.install_codes import InvalidInstallCode, parse_install_code
+
+# Anything but letters and digits: people write install codes with spaces, dashes, colons, dots.
+_NOT_LETTER_OR_DIGIT = re.compile(r"[^0-9A-Za-z]")
+# 12 hexadecimal digits are 6 bytes, the shortest install code without its checksum; a longer
+# run may hold a whole code (18 bytes with the checksum) with other text around it.
+_INSTALL_CODE_LIKE = re.compile(r"[0-9A-Fa-f]{12,}")
+
+
+def looks_like_install_code(text: str) -> bool:
+    """Whether the text holds 12 or more hexadecimal digits in a row, separators aside."""
+    return _INSTALL_CODE_LIKE.search(_NOT_LETTER_OR_DIGIT.sub("", text)) is not None
+
+
+def _is_an_eui64_but_no_install_code(text: str) -> bool:
+    """16 hexadecimal digits and nothing else, the last four not a checksum of the others.
+
+    A 48-bit install code is as long as an EUI-64, but one pasted whole ends in its checksum,
+    which an EUI-64 matches once in 65,536: such an address is held back too.
+    """
+    digits = _NOT_LETTER_OR_DIGIT.sub("", text)
+    if len(digits) != 16 or not _INSTALL_CODE_LIKE.fullmatch(digits):
+        return False
+    try:
+        parse_install_code(digits)
+    except InvalidInstallCode:
+        return True
+    return False
+
+
+class _InstallCodeSafeBoundField(BoundField):
+    """A field whose typed value is written back into the page unless it could be a secret."""
+
+    def value(self) -> Any:
+        if self.held_back:
+            return None
+        return super().value()
+
+    @property
+    def held_back(self) -> bool:
+        """Typed, but not to be written back into the page."""
+        if not self.form.is_bound:
+            return False
+        typed = self.data
+        if not isinstance(typed, str) or not typed.strip():
+            return False
+        if self.name in DeviceRegistrationForm.NEVER_WRITTEN_BACK:
+            return True
+        # The EUI-64 typed comes back after an error elsewhere (a mistyped install code is the
+        # usual one), unless it could itself be an install code.
+        if self.name == "eui64" and _is_an_eui64_but_no_install_code(typed):
+            return False
+        return looks_like_install_code(typed)
 
 
 class DeviceRegistrationForm(forms.Form):
-    """Register a Utility HAN device by EUI-64 and install code, or by its QR text."""
+    """Register a Utility HAN device by EUI-64 and install code, or by its QR text.
+
+    Redisplayed after an error, it writes back no install code: never the install code or the
+    QR text, and no other field whose value could be one pasted into the wrong box (12 or more
+    hexadecimal digits), except an EUI-64 that cannot be an install code.
+    """
+
+    NEVER_WRITTEN_BACK = frozenset({"install_code", "qr_text"})
+    bound_field_class = _InstallCodeSafeBoundField
 
     eui64 = forms.CharField(
         label="EUI-64 (MAC address)",
@@ -26,7 +89,12 @@ class DeviceRegistrationForm(forms.Form):
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    category = forms.ChoiceField(label="Kind of device", choices=HanDevice.Category.choices)
+    category = forms.ChoiceField(
+        label="Kind of device",
+        choices=HanDevice.Category.choices,
+        # Django's own message repeats the value sent.
+        error_messages={"invalid_choice": "Choose the kind of device from the list."},
+    )
     manufacturer = forms.CharField(required=False, max_length=64)
     model = forms.CharField(required=False, max_length=64)
 

@@ -21,7 +21,9 @@ from django.utils import timezone
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from han_gateway.validators import service_url_refusal
 from portal import diagnosis
+from portal.attribution import InterfaceAttribution, Placement, PremiseOwnership
 from portal.commissioning import registrations_follow_run
 from portal.han_tests import run_state, run_steps_stop
 from portal.live import publish_run_event
@@ -34,7 +36,7 @@ from portal.models import (
     RunStep,
 )
 from portal.presentation import finding_payload, observed_device_payload, step_payload
-from portal.selectors import premise_expectations
+from portal.selectors import premise_device_ownership, premise_expectations
 from trust_center.models import DeviceRegistration
 from trust_center.selectors import gateway_secret_get
 
@@ -65,6 +67,15 @@ class RunTimedOut(Exception):
 
 
 def gateway_client_for(gateway: PremisesGateway) -> GatewayClient:
+    """A client for the gateway's service, carrying its secret: only to an allowed origin.
+
+    The URL was checked when it was written, but a row may predate today's settings or have
+    been written around the forms; the secret is not sent until it passes again.
+    """
+    refusal = service_url_refusal(gateway.service_url)
+    if refusal is not None:
+        logger.warning("gateway %s: service URL refused: %s", gateway.meter_number, refusal)
+        raise GatewayError("service_url_refused", refusal)
     secret = gateway_secret_get(premises_gateway=gateway)
     if secret is None:
         raise GatewayError("no_credentials", "The Trust Center holds no secret for this gateway.")
@@ -74,6 +85,7 @@ def gateway_client_for(gateway: PremisesGateway) -> GatewayClient:
         secret=secret,
         connect_timeout_s=settings.HAN_GATEWAY_CONNECT_TIMEOUT_S,
         read_timeout_s=settings.HAN_GATEWAY_READ_TIMEOUT_S,
+        ca_file=settings.HAN_GATEWAY_CA_FILE or None,
     )
 
 
@@ -134,14 +146,23 @@ class _Recorder:
             step.save(update_fields=["status", "detail", "finished_at"])
             publish_run_event(self.run.pk, {"kind": "step", "step": step_payload(step)})
 
-    def interface(self, reported: dict[str, Any], energy: dict[int, int] | None = None) -> None:
+    def interface(
+        self,
+        reported: dict[str, Any],
+        energy: dict[int, int] | None = None,
+        *,
+        device_count: int | None = None,
+    ) -> None:
+        """Record an interface; ``device_count`` replaces the gateway's count when given."""
         defaults: dict[str, Any] = {
             "technology": _text(reported.get("technology"), 16) or "zigbee",
             "channel": _int_in(reported.get("channel"), 0, 255),
             "pan_id": _pan_id(reported.get("pan_id")),
             "extended_pan_id": _eui64_or_blank(reported.get("extended_pan_id")),
             "security_level": _int_in(reported.get("security_level"), 0, 7),
-            "device_count": _int_in(reported.get("device_count"), 0, 0xFFFF),
+            "device_count": device_count
+            if device_count is not None
+            else _int_in(reported.get("device_count"), 0, 0xFFFF),
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
@@ -203,6 +224,7 @@ class _Expectations:
     gateway_id: int
     utility: dict[str, HanDevice]
     customer: dict[str, HanDevice]
+    ownership: PremiseOwnership
 
     def for_device(self, eui64: str) -> _Known:
         if eui64 in self.utility:
@@ -239,6 +261,10 @@ def _int_in(value: Any, low: int, high: int) -> int | None:
 
 def _pan_id(value: Any) -> int | None:
     return _int_in(value, 0, 0xFFFF)
+
+
+def _eui64_or_none(value: Any) -> str | None:
+    return _eui64_or_blank(value) or None
 
 
 def _eui64_or_blank(value: Any) -> str:
@@ -446,8 +472,10 @@ def _scan_everything(
     recorder.step_end(step, RunStep.Status.DONE, f"{len(interfaces)} HAN interface(s)")
 
     step = recorder.step_start("enumerate", "Enumerate HAN interfaces")
+    shared = known.ownership.shared
     for reported in interfaces:
-        recorder.interface(reported)
+        # A shared gateway's count includes other premises' devices: counted after the scan.
+        recorder.interface(reported, device_count=0 if shared else None)
         _remember_interface(gateway, reported)
     recorder.planned_devices = sum(_int_or_none(i.get("device_count")) or 0 for i in interfaces)
     recorder.step_end(
@@ -462,8 +490,11 @@ def _scan_everything(
         base = 10 + share * index
         recorder.checkpoint()
         step = recorder.step_start(f"scan:{interface_id}", f"Scan interface {interface_id}")
+        attribution = InterfaceAttribution(
+            known.ownership, coordinator=_eui64_or_none(reported.get("coordinator_eui64"))
+        )
         try:
-            found = _scan_interface(recorder, client, interface_id, known, base, share)
+            found = _scan_interface(recorder, client, interface_id, known, attribution, base, share)
         except GatewayError as error:
             recorder.step_end(step, RunStep.Status.FAILED, error.message)
             if isinstance(error, GatewayUnreachable):
@@ -481,7 +512,7 @@ def _scan_everything(
             recorder.step_end(step, RunStep.Status.DONE, detail)
         except GatewayError as error:
             recorder.step_end(step, RunStep.Status.FAILED, error.message)
-        recorder.interface(reported, energy)
+        recorder.interface(reported, energy, device_count=found if shared else None)
         observations.interfaces.append(
             diagnosis.InterfaceObservation(
                 identifier=interface_id,
@@ -499,25 +530,34 @@ def _scan_interface(
     client: GatewayClient,
     interface_id: str,
     known: _Expectations,
+    attribution: InterfaceAttribution,
     base: float,
     share: float,
 ) -> int:
-    found = 0
+    """Record the devices of this premise the scan finds; returns how many."""
+    seen = 0
     planned = max(recorder.planned_devices, 1)
     timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
+    reports: dict[str, dict[str, Any]] = {}
     for event in client.scan(interface_id, timeout_s=timeout_s):
         recorder.checkpoint()
         kind = event["event"]
         if kind == "device":
-            if event["device"].get("device_type") == "coordinator":
-                continue  # the gateway itself, not a device on its HAN
-            try:
-                recorder.device(interface_id, event["device"], known)
-            except InvalidEUI64:
+            reported = event["device"]
+            eui64 = _eui64_or_none(reported.get("eui64"))
+            if eui64 is None:
                 logger.warning("run %s: device with a bad EUI-64 skipped", recorder.run.pk)
                 continue
-            found += 1
-            done = min(found / planned, 1.0)
+            if reported.get("device_type") == "coordinator":
+                attribution.coordinator = eui64  # the gateway itself, not a device on its HAN
+                continue
+            reported = _with_normalised_addresses(reported)
+            reports[eui64] = reported
+            seen += 1
+            if attribution.arrive(eui64, _eui64_or_none(reported.get("parent"))) is Placement.HERE:
+                recorder.device(interface_id, attribution.without_other_premises(reported), known)
+            done = min(seen / planned, 1.0)
+            found = len(attribution.kept())
             recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
         elif kind == "error":
             if event.get("code") == "scan_timeout":
@@ -525,7 +565,51 @@ def _scan_interface(
                 raise RunTimedOut
             message = str(event.get("message") or "The scan failed.")[:300]
             raise GatewayError(str(event.get("code") or "scan_failed"), message)
-    return found
+    _record_settled(recorder, interface_id, known, attribution, reports)
+    return sum(1 for eui64 in reports if attribution.placed.get(eui64) is Placement.HERE)
+
+
+def _record_settled(
+    recorder: _Recorder,
+    interface_id: str,
+    known: _Expectations,
+    attribution: InterfaceAttribution,
+    reports: dict[str, dict[str, Any]],
+) -> None:
+    """Record the devices placed here once the scan ended, and the links that leads to them.
+
+    A device recorded as it arrived lost its links to devices not yet placed; those that turn
+    out to be this premise's are given back.
+    """
+    recorded_early = attribution.kept()
+    settled = attribution.settle()
+    newly_kept = {eui64 for eui64, place in settled.items() if place is Placement.HERE}
+    if not newly_kept:
+        return
+    for eui64, reported in reports.items():
+        linked = eui64 in recorded_early and _mentions(reported, newly_kept)
+        if eui64 in newly_kept or linked:
+            recorder.device(interface_id, attribution.without_other_premises(reported), known)
+
+
+def _mentions(reported: dict[str, Any], eui64s: set[str]) -> bool:
+    neighbours = {link["neighbor"] for link in reported["links"]}
+    return bool(neighbours & eui64s) or reported["parent"] in eui64s
+
+
+def _with_normalised_addresses(reported: dict[str, Any]) -> dict[str, Any]:
+    """The report with its parent and neighbours in the stored EUI-64 form, so they compare."""
+    links = reported.get("links")
+    return {
+        **reported,
+        "parent": _eui64_or_none(reported.get("parent")),
+        "links": [
+            {**link, "neighbor": neighbour}
+            for link in (links if isinstance(links, list) else [])
+            if isinstance(link, dict)
+            and (neighbour := _eui64_or_none(link.get("neighbor"))) is not None
+        ],
+    }
 
 
 def _operational_checks(recorder: _Recorder, client: GatewayClient) -> None:
@@ -585,6 +669,7 @@ def _expectations(run: HanTestRun) -> _Expectations:
         gateway_id=run.premise.premises_gateway_id or 0,
         utility={device.eui64: device for device in expected.utility_devices},
         customer={device.eui64: device for device in expected.customer_devices},
+        ownership=premise_device_ownership(premise=run.premise),
     )
 
 

@@ -7,15 +7,23 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib import messages
+from django.contrib.auth import get_user_model, logout
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import Resolver404, resolve
 from redis.exceptions import RedisError
+
+from portal import selectors
+from portal.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -61,16 +69,126 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         return parts
 
 
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer that may carry customer data.
+
+    That is every answer to a user signed in before or after the view (signing out or in), and
+    every API answer (a token's user is known only inside DRF). Nothing a browser, a proxy or a
+    shared computer's cache keeps can then show one person's data to the next. Static files
+    are served before this runs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        signed_in = request.user.is_authenticated
+        response = self.get_response(request)
+        if signed_in or request.user.is_authenticated or request.path_info.startswith("/api/"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def _now() -> float:
+    return time.time()
+
+
+# --- Idle sessions ----------------------------------------------------------------------------
+LAST_ACTIVITY_SESSION_KEY = "portal_last_activity"
+# Saving the session on every request would be a database write per page; within a limit of
+# half an hour or more, a minute's uncertainty is nothing.
+ACTIVITY_RESOLUTION_S = 60.0
+
+
+def session_idle_limit_s(user: AbstractBaseUser | AnonymousUser) -> int:
+    if isinstance(user, User) and selectors.user_works_for_utility(user):
+        return int(settings.PORTAL_STAFF_SESSION_IDLE_S)
+    return int(settings.PORTAL_CUSTOMER_SESSION_IDLE_S)
+
+
+def session_idle_expired(*, session: SessionBase, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether the signed-in user's session has been idle longer than their role allows.
+
+    A session with no activity recorded yet (signed in before the limit existed) is not.
+    """
+    last_activity = session.get(LAST_ACTIVITY_SESSION_KEY)
+    if last_activity is None:
+        return False
+    return _now() - float(last_activity) > session_idle_limit_s(user)
+
+
+def idle_sign_out_message(limit_s: int) -> str:
+    minutes = max(1, round(limit_s / 60))
+    if minutes >= 120 and minutes % 60 == 0:
+        length = f"{minutes // 60} hours"
+    else:
+        length = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"You were signed out after {length} without activity."
+
+
+def _is_script_read(request: HttpRequest) -> bool:
+    """A page's script reading something (fetch or XHR), not a person opening or sending it."""
+    return request.method in {"GET", "HEAD"} and request.headers.get("Sec-Fetch-Dest") == "empty"
+
+
+class IdleSessionExpiryMiddleware:
+    """Signs out a session left idle: staff after ``PORTAL_STAFF_SESSION_IDLE_S``, customers
+    after ``PORTAL_CUSTOMER_SESSION_IDLE_S``; the session's cookie and row end then too.
+
+    A page is sent to the sign-in page, which says why; an API call or a script's read gets a
+    401. What a page's script reads by itself (the run page redrawing its picture) is not
+    activity, so an open tab does not keep a session alive; its WebSocket does not count either.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = request.user
+        if user.is_authenticated and session_idle_expired(session=request.session, user=user):
+            return self._signed_out(request, idle_sign_out_message(session_idle_limit_s(user)))
+        response = self.get_response(request)
+        # After the view: the user it signed in, or none if it signed them out.
+        if request.user.is_authenticated:
+            self._activity_record(request)
+        return response
+
+    def _activity_record(self, request: HttpRequest) -> None:
+        session = request.session
+        last_activity = session.get(LAST_ACTIVITY_SESSION_KEY)
+        if last_activity is not None and _is_script_read(request):
+            return
+        limit_s = session_idle_limit_s(request.user)
+        now = _now()
+        resolution_s = min(ACTIVITY_RESOLUTION_S, limit_s / 10)
+        if last_activity is not None and now - float(last_activity) < resolution_s:
+            return
+        session[LAST_ACTIVITY_SESSION_KEY] = now
+        # The cookie and the stored session end when the idle limit would: a browser left
+        # open holds nothing that still works.
+        session.set_expiry(limit_s)
+
+    def _signed_out(self, request: HttpRequest, message: str) -> HttpResponseBase:
+        logger.info("Signed out user %s after an idle session", request.user.pk)
+        logout(request)
+        if request.path_info.startswith("/api/") or _is_script_read(request):
+            return JsonResponse(
+                {"detail": message}, status=401, headers={"WWW-Authenticate": "Token"}
+            )
+        messages.info(request, message)
+        sign_in = resolve_url(settings.LOGIN_URL)
+        # Back to the page after signing in again; a form's target is no page to go back to.
+        if request.method == "GET" and request.path_info != sign_in:
+            return redirect_to_login(request.get_full_path())
+        return redirect(sign_in)
+
+
 # --- Sign-in throttling -----------------------------------------------------------------------
 # Counted in the cache (shared through Redis when there are several web processes). Keys hold a
 # hash, never the user name or address itself.
 SIGN_IN_URL_NAMES = {"login", "admin:login"}
 # What the Redis cache raises while Redis is unreachable (the local-memory cache never does).
 CACHE_ERRORS = (RedisError, OSError)
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _cache_key(kind: str, what: str, value: str) -> str:

@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 from han_gateway.models import HanDevice, PremisesGateway
 from portal.diagnosis import ACTION_LABELS, Action
@@ -365,7 +367,33 @@ class HanDataAccess(models.Model):
     class Meta:
         ordering = ["-at"]
         verbose_name = "HAN data access"
+        verbose_name_plural = "HAN data accesses"
         indexes = [models.Index(fields=["customer", "-at"]), models.Index(fields=["user", "-at"])]
 
     def __str__(self) -> str:
         return f"{self.user} viewed {self.what} of {self.customer} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An integration's API token (django-rest-knox): only a digest of the token is stored.
+
+    The token is shown once, when an administrator issues it; it stops working when it expires
+    or is revoked. A revoked token is kept, so the list shows what was revoked and when.
+    """
+
+    # Not the primary key, as in knox: admin URLs and the admin's history then name a token by
+    # a plain id rather than by its digest.
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100, help_text="What uses the token, e.g. “CRM production”.")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

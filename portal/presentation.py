@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
 from portal.diagnosis import ACTION_LABELS, Action, Thresholds
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
-from portal.selectors import mask_eui64
 
 Payload = dict[str, Any]
 

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
+from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice, NetworkInterface
+from portal.attribution import PremiseOwnership, device_serves_premise
 from portal.diagnosis import ApprovedModel
 from portal.models import (
     Customer,
@@ -54,7 +56,7 @@ def customer_get_for_user(*, user: User | AnonymousUser, customer_id: int) -> Cu
 
 def premise_get_for_user(*, user: User | AnonymousUser, premise_id: int) -> Premise | None:
     return (
-        premises_visible_to(user)
+        _with_premises_on_gateway(premises_visible_to(user))
         .select_related("customer", "premises_gateway")
         .prefetch_related(
             Prefetch(
@@ -110,6 +112,19 @@ def customer_search(*, user: User | AnonymousUser, query: str) -> QuerySet[Custo
 
 # Where customer_premises leaves each gateway's devices for premise_han_devices.
 DEVICES_ON_RECORD = "devices_on_record"
+# Where customer_premises leaves how many premises each premise's gateway serves.
+PREMISES_ON_GATEWAY = "premises_on_gateway"
+
+
+def _with_premises_on_gateway(premises: QuerySet[Premise]) -> QuerySet[Premise]:
+    on_same_gateway = (
+        Premise.objects.filter(premises_gateway_id=OuterRef("premises_gateway_id"))
+        .order_by()
+        .values("premises_gateway_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return premises.annotate(**{PREMISES_ON_GATEWAY: Subquery(on_same_gateway)})
 
 
 def customer_premises(*, customer: Customer) -> QuerySet[Premise]:
@@ -119,7 +134,7 @@ def customer_premises(*, customer: Customer) -> QuerySet[Premise]:
     devices from here instead of querying for each premise.
     """
     return (
-        customer.premises.select_related("premises_gateway")
+        _with_premises_on_gateway(customer.premises.select_related("premises_gateway"))
         .prefetch_related(
             Prefetch(
                 "premises_gateway__interfaces",
@@ -154,11 +169,6 @@ def customer_han_masked_for(*, user: User | AnonymousUser, customer: Customer) -
     return user_works_for_utility(user) and not customer.customer_han_consent
 
 
-def mask_eui64(eui64: str) -> str:
-    """Keep only the last two bytes, enough to tell devices apart on the phone."""
-    return ":".join(["••"] * 6 + eui64.split(":")[6:])
-
-
 def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list[DeviceForViewer]:
     """The devices on the premise's HAN, with customer-owned devices masked for staff.
 
@@ -169,17 +179,12 @@ def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list
     devices: Iterable[HanDevice]
     gateway = premise.premises_gateway if Premise.premises_gateway.is_cached(premise) else None
     if gateway is not None and hasattr(gateway, DEVICES_ON_RECORD):  # from customer_premises
-        devices = [
-            device
-            for device in getattr(gateway, DEVICES_ON_RECORD)
-            if device.service_point_id in {"", premise.service_point_id}
-        ]
+        devices = getattr(gateway, DEVICES_ON_RECORD)
     else:
-        devices = (
-            HanDevice.objects.filter(premises_gateway_id=premise.premises_gateway_id)
-            .filter(Q(service_point_id="") | Q(service_point_id=premise.service_point_id))
-            .order_by("network", "category", "eui64")
-        )
+        devices = HanDevice.objects.filter(
+            premises_gateway_id=premise.premises_gateway_id
+        ).order_by("network", "category", "eui64")
+    devices = _devices_of_premise(premise, devices)
     mask_customer_han = customer_han_masked_for(user=user, customer=premise.customer)
     shown = []
     for device in devices:
@@ -210,16 +215,55 @@ class PremiseExpectations:
     registration_status: dict[str, str] = field(default_factory=dict)
 
 
+def gateway_premise_count(*, premise: Premise) -> int:
+    """How many premises the premise's gateway serves: more than one on a shared pole-top."""
+    if premise.premises_gateway_id is None:
+        return 0
+    count = getattr(premise, PREMISES_ON_GATEWAY, None)  # from customer_premises
+    if count is None:
+        count = Premise.objects.filter(premises_gateway_id=premise.premises_gateway_id).count()
+    return int(count)
+
+
+def _devices_of_premise(premise: Premise, devices: Iterable[HanDevice]) -> list[HanDevice]:
+    """The gateway's devices on record that serve this premise (a pole-top serves several)."""
+    shared = gateway_premise_count(premise=premise) > 1
+    return [
+        device
+        for device in devices
+        if device_serves_premise(device.service_point_id, premise.service_point_id, shared=shared)
+    ]
+
+
+def premise_device_ownership(*, premise: Premise) -> PremiseOwnership:
+    """Which devices on the premise's gateway the records place here, and which elsewhere."""
+    shared = gateway_premise_count(premise=premise) > 1
+    if premise.premises_gateway_id is None or not shared:
+        return PremiseOwnership(shared=False)
+    here: set[str] = set()
+    elsewhere: set[str] = set()
+    on_record = HanDevice.objects.filter(premises_gateway_id=premise.premises_gateway_id)
+    for eui64, service_point_id in on_record.values_list("eui64", "service_point_id"):
+        if service_point_id == premise.service_point_id:
+            here.add(eui64)
+        elif service_point_id:
+            elsewhere.add(eui64)
+    registered = trust_selectors.device_registrations_for_gateway(
+        premises_gateway_id=premise.premises_gateway_id
+    )
+    for eui64, service_point_id in registered.values_list("eui64", "service_point_id"):
+        (here if service_point_id == premise.service_point_id else elsewhere).add(eui64)
+    return PremiseOwnership(
+        shared=True, here=frozenset(here), elsewhere=frozenset(elsewhere - here)
+    )
+
+
 def premise_expectations(*, premise: Premise) -> PremiseExpectations:
     """Devices on record (and registered with the Trust Center), approved list and capacity."""
     gateway = premise.premises_gateway
     if gateway is None:
         return PremiseExpectations([], [])
-    devices = list(
-        HanDevice.objects.filter(premises_gateway=gateway).filter(
-            Q(service_point_id="") | Q(service_point_id=premise.service_point_id)
-        )
-    )
+    devices = _devices_of_premise(premise, HanDevice.objects.filter(premises_gateway=gateway))
     utility = [d for d in devices if d.network == HanDevice.Network.UTILITY]
     on_record = {d.eui64 for d in devices}
     registration_status = {}

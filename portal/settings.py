@@ -9,6 +9,7 @@ channel layer, with Celery workers as separate processes.
 import json
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -75,8 +76,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Where the user is known; static files were served before it and stay cacheable.
+    "portal.middleware.NoStoreMiddleware",
     "portal.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages, to leave the sign-in page a message when it signs someone out.
+    "portal.middleware.IdleSessionExpiryMiddleware",
     "portal.middleware.SignInThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -234,6 +239,29 @@ HAN_RUN_REQUEUE_AFTER_S = int(os.environ.get("HAN_RUN_REQUEUE_AFTER_S", "30"))
 # How long a join window stays open for a newly registered device (utilities: hours to days).
 HAN_JOIN_WINDOW_S = int(os.environ.get("HAN_JOIN_WINDOW_S", str(24 * 3600)))
 HAN_REAPER_INTERVAL_S = float(os.environ.get("HAN_REAPER_INTERVAL_S", "30"))
+# Where a gateway's service URL may point: each gateway's secret goes there with every request.
+# Origins, comma-separated: "https://ami-north.example,https://ami-south.example:8443"; a port of
+# * allows any port on that host. Development defaults to this machine's loopback addresses;
+# production has none until they are set, and requires https.
+HAN_GATEWAY_SERVICE_ORIGINS = env_list(
+    "HAN_GATEWAY_SERVICE_ORIGINS",
+    [
+        f"{scheme}://{host}:*"
+        for scheme in ("http", "https")
+        for host in ("127.0.0.1", "localhost", "[::1]")
+    ]
+    if DEBUG
+    else [],
+)
+try:
+    from han_gateway.service_origins import parse_origins
+
+    parse_origins(HAN_GATEWAY_SERVICE_ORIGINS)
+except ValueError as error:
+    raise ImproperlyConfigured(f"HAN_GATEWAY_SERVICE_ORIGINS: {error}") from None
+HAN_GATEWAY_REQUIRE_HTTPS = not DEBUG
+# Certificate authorities the worker trusts for gateway services (PEM file); empty: the system's.
+HAN_GATEWAY_CA_FILE = os.environ.get("HAN_GATEWAY_CA_FILE", "")
 HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOUT_S", "5"))
 HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))
 # Overrides of portal.diagnosis.Thresholds, as JSON: '{"weak_link_quality": 110}'.
@@ -279,6 +307,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A session left idle this long is signed out, and its cookie ends with it. Staff sessions open
+# every customer's data, so they end sooner than a customer's session with only their own.
+PORTAL_STAFF_SESSION_IDLE_S = int(os.environ.get("PORTAL_STAFF_SESSION_IDLE_S", "1800"))
+PORTAL_CUSTOMER_SESSION_IDLE_S = int(
+    os.environ.get("PORTAL_CUSTOMER_SESSION_IDLE_S", str(8 * 3600))
+)
+if min(PORTAL_STAFF_SESSION_IDLE_S, PORTAL_CUSTOMER_SESSION_IDLE_S) < 60:
+    raise ImproperlyConfigured(
+        "PORTAL_STAFF_SESSION_IDLE_S and PORTAL_CUSTOMER_SESSION_IDLE_S must be at least 60."
+    )
 
 # Failed sign-ins (the portal's and the admin's sign-in pages) lock out a user name, or a client
 # address, for PORTAL_SIGN_IN_LOCKOUT_S once they reach the limit within that time; 0 turns a
@@ -340,7 +378,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Integrations (CRM, CIS): "Authorization: Token <key>", keys issued in the admin.
         # First, so that a client without credentials is told 401 and how to authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -371,6 +409,26 @@ REST_FRAMEWORK = {
     # The client address is REMOTE_ADDR, which the ASGI server has already taken from a trusted
     # proxy's X-Forwarded-For; DRF must not believe a header any client can send.
     "NUM_PROXIES": 0,
+}
+# API tokens (django-rest-knox): the database keeps only a SHA-512 digest of each token; the
+# token itself is shown once, when an administrator issues it in the admin. Tokens expire.
+KNOX_TOKEN_MODEL = "portal.ApiToken"  # noqa: S105 - a model, not a secret
+PORTAL_API_TOKEN_TTL_DAYS = int(os.environ.get("PORTAL_API_TOKEN_TTL_DAYS", "90"))
+# The longest an administrator may make a token valid for, so every token has to be renewed.
+PORTAL_API_TOKEN_MAX_TTL_DAYS = 365
+if not 1 <= PORTAL_API_TOKEN_TTL_DAYS <= PORTAL_API_TOKEN_MAX_TTL_DAYS:
+    raise ImproperlyConfigured(
+        f"PORTAL_API_TOKEN_TTL_DAYS must be 1 to {PORTAL_API_TOKEN_MAX_TTL_DAYS} days."
+    )
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=PORTAL_API_TOKEN_TTL_DAYS),
+    # The header integrations already send, from the DRF tokens these replaced.
+    "AUTH_HEADER_PREFIX": "Token",
+    # Recognisable in a leaked file or a secret scanner's findings.
+    "TOKEN_PREFIX": "han_",
+    # An expiry is a promise to the administrator who set it: use does not extend it.
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Utility HAN Test Tool API",

@@ -183,6 +183,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "case_runs": selectors.case_runs(case=run.case),
             "snapshot": run_snapshot(run, staff=staff, reveal_customer_han=reveal),
             "staff": staff,
+            "gateway_premises": selectors.gateway_premise_count(premise=run.premise)
+            if staff
+            else 0,
             "administrator": administrator,
             "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
             "han_pictures": han_pictures_context(run, staff=staff, reveal_customer_han=reveal),
@@ -293,7 +296,10 @@ def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
                     premise=premise, user=_signed_in(request), **form.cleaned_data
                 )
             except RegistrationError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form.add_error(
+                    error.field if error.field in form.fields else None,
+                    error.message_for(staff=_staff(request)),
+                )
             else:
                 messages.success(
                     request,
@@ -319,7 +325,7 @@ def registration_reopen(request: HttpRequest, registration_id: int) -> HttpRespo
     try:
         commissioning.join_window_reopen(registration=registration, user=_signed_in(request))
     except RegistrationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.message_for(staff=_staff(request)))
     else:
         messages.success(request, "The meter is opening a new join window for the device.")
     return redirect("premise_detail", premise_id=premise.pk)

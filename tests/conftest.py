@@ -1,5 +1,7 @@
 import os
+import ssl
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -240,7 +242,9 @@ def fake_gateway():
 
     servers: list[ThreadingHTTPServer] = []
 
-    def start(behaviour) -> str:
+    def start(behaviour, *, tls: tuple[Path, Path] | None = None) -> str:
+        """The server's URL; with ``tls`` (certificate, key) it answers over https."""
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
@@ -256,9 +260,15 @@ def fake_gateway():
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            scheme = "https"
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        return f"{scheme}://127.0.0.1:{server.server_address[1]}"
 
     yield start
     for server in servers:

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from portal.api_tokens import api_token_issue
 from portal.models import (
     Customer,
     Finding,
@@ -146,3 +149,9 @@ class RecordedActionFactory(factory.django.DjangoModelFactory):
 
     run = factory.SubFactory(HanTestRunFactory)
     action = "change_range"
+
+
+def api_token_for(user: User, *, name: str = "Test integration") -> str:
+    """Issue an API token for the user as the admin does; the clear token, for the header."""
+    _, token = api_token_issue(user=user, name=name, valid_for=timedelta(days=1), issued_by=None)
+    return token

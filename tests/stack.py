@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ from cryptography.fernet import Fernet
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
 from websockets.typing import Origin
+
+from han_gateway.service.tls import self_signed_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -221,7 +224,9 @@ class Stack:
         self.ports = {name: free_port() for name in ("postgres", "redis", "gateway", "portal")}
         self.database_url = f"postgres://postgres@127.0.0.1:{self.ports['postgres']}/han"
         self.redis_url = f"redis://127.0.0.1:{self.ports['redis']}/0"
-        self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
+        # DJANGO_DEBUG=0 below, as in production: the worker reaches gateways over TLS only.
+        self.tls = self_signed_certificate(["127.0.0.1"], directory / "tls")
+        self.gateway_url = f"https://127.0.0.1:{self.ports['gateway']}"
         self.portal_url = f"http://127.0.0.1:{self.ports['portal']}"
         self.region_queues = region_queues or {}
         self._pg_user = "postgres" if os.geteuid() == 0 else None
@@ -242,6 +247,8 @@ class Stack:
             "DJANGO_SECRET_KEY": "fault-tests-only",
             "HAN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "HAN_DEMO_SERVICE_URL": self.gateway_url,
+            "HAN_GATEWAY_SERVICE_ORIGINS": "https://127.0.0.1:*",
+            "HAN_GATEWAY_CA_FILE": str(self.tls[0]),
             "HAN_REGION_QUEUES": ",".join(f"{r}={q}" for r, q in self.region_queues.items()),
             "PYTHONUNBUFFERED": "1",
             # Timings that let the reaper act in seconds, not minutes.
@@ -285,12 +292,18 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(self.ports["gateway"]),
+                "--tls-certificate",
+                str(self.tls[0]),
+                "--tls-private-key",
+                str(self.tls[1]),
                 "--log-level",
                 "WARNING",
             ],
             env=self.env,
             log_path=self._log("gateway"),
-            ready=lambda: self._http_ok(f"{self.gateway_url}/api/v1/health"),
+            ready=lambda: self._http_ok(
+                f"{self.gateway_url}/api/v1/health", verify=str(self.tls[0])
+            ),
             supervised=True,
         )
         self.portal = Service(
@@ -519,9 +532,10 @@ class Stack:
             return False
 
     @staticmethod
-    def _http_ok(url: str) -> bool:
+    def _http_ok(url: str, *, verify: str | None = None) -> bool:
         try:
-            return httpx.get(url, timeout=2).status_code == 200
+            context = ssl.create_default_context(cafile=verify) if verify else True
+            return httpx.get(url, timeout=2, verify=context).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -778,6 +792,7 @@ class Stack:
             base_url=self.gateway_url,
             gateway_id=meter_number,
             secret=demo_gateway_secret(meter_number),
+            ca_file=str(self.tls[0]),
         ) as client:
             client.replace_scenario(interface, scenario)
 

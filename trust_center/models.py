@@ -163,6 +163,7 @@ class KeyAuditEvent(models.Model):
         DECOMMISSIONED = "decommissioned", "Registration decommissioned"
         CREDENTIAL_ISSUED = "credential_issued", "Gateway credential issued"
         CREDENTIAL_ROTATED = "credential_rotated", "Gateway credential rotated"
+        SERVICE_URL_CHANGED = "service_url_changed", "Gateway service URL changed"
         ENCRYPTION_KEY_ROTATED = "encryption_key_rotated", "Encryption key rotated"
 
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -35,17 +35,35 @@ MINIMUM_SECRET_LENGTH = 16
 MAXIMUM_SECRET_LENGTH = 256
 
 
+# What a customer is told about a device live at another premise: where it is registered
+# belongs to that premise's customer.
+REGISTERED_ELSEWHERE_FOR_CUSTOMERS = (
+    "This device is already registered at another address. Call us if it has moved to you."
+)
+
+
 class RegistrationError(ValueError):
     """A registration the utility cannot make, with the form field the reason belongs to.
 
     ``field`` is a form field name (``eui64``, ``install_code``, ``qr_text``, ``category``,
     ``manufacturer``, ``model``, ``service_point_id``) or None for the form as a whole.
+    ``message`` is written for the utility's staff; when it names another premise's meter,
+    ``customer_message`` says the same without it. Show one through ``message_for``.
+    No message repeats what was typed: a pasted install code must not come back in one.
     """
 
-    def __init__(self, *, field: str | None, message: str) -> None:
+    def __init__(
+        self, *, field: str | None, message: str, customer_message: str | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.customer_message = customer_message
+
+    def message_for(self, *, staff: bool) -> str:
+        if staff or self.customer_message is None:
+            return self.message
+        return self.customer_message
 
 
 class InvalidStatusTransition(ValueError):
@@ -127,6 +145,11 @@ def _check_capacity(premises_gateway: PremisesGateway) -> None:
                 f"for at most {capacity} HAN devices and already has {registered} registered. "
                 "Remove a device it no longer needs before adding another."
             ),
+            # A pole-top gateway's count includes other premises' devices.
+            customer_message=(
+                "Your meter cannot take any more devices. Remove a device you no longer need "
+                "before adding another, or call us."
+            ),
         )
 
 
@@ -149,7 +172,7 @@ def _approved_spelling(manufacturer: str, model: str) -> tuple[str, str]:
         raise RegistrationError(
             field="model",
             message=(
-                f"{manufacturer} {model} is not on the utility's approved device list; "
+                "This make and model are not on the utility's approved device list; "
                 "only approved devices can join the Utility HAN."
             ),
         )
@@ -157,7 +180,10 @@ def _approved_spelling(manufacturer: str, model: str) -> tuple[str, str]:
 
 
 def _end_stale_registration(
-    premises_gateway: PremisesGateway, eui64: str, by: AbstractBaseUser | None
+    premises_gateway: PremisesGateway,
+    service_point_id: str,
+    eui64: str,
+    by: AbstractBaseUser | None,
 ) -> None:
     """Make room for a new registration of the device at this gateway, or say why not.
 
@@ -172,12 +198,24 @@ def _end_stale_registration(
     )
     if existing is None:
         return
+    status = existing.get_status_display().lower()
+    if existing.service_point_id != service_point_id:
+        # A pole-top gateway serves several premises: this one is a neighbour's.
+        raise RegistrationError(
+            field="eui64",
+            message=(
+                f"This device is already registered at meter {premises_gateway.meter_number} "
+                f"for service point {existing.service_point_id} ({status}). "
+                "Remove it there first."
+            ),
+            customer_message=REGISTERED_ELSEWHERE_FOR_CUSTOMERS,
+        )
     if existing.status not in {Status.FAILED, Status.EXPIRED}:
         raise RegistrationError(
             field="eui64",
             message=(
-                f"Device {eui64} is already registered at meter {premises_gateway.meter_number} "
-                f"({existing.get_status_display().lower()}). Remove that registration first."
+                f"This device is already registered at meter {premises_gateway.meter_number} "
+                f"({status}). Remove that registration first."
             ),
         )
     _change_status(
@@ -203,9 +241,11 @@ def _check_not_registered_elsewhere(premises_gateway: PremisesGateway, eui64: st
         raise RegistrationError(
             field="eui64",
             message=(
-                f"Device {eui64} is registered at another meter "
-                f"({elsewhere.premises_gateway.meter_number}). Remove it there first."
+                "This device is registered at another meter "
+                f"({elsewhere.premises_gateway.meter_number}, service point "
+                f"{elsewhere.service_point_id}). Remove it there first."
             ),
+            customer_message=REGISTERED_ELSEWHERE_FOR_CUSTOMERS,
         )
 
 
@@ -241,10 +281,7 @@ def device_registration_create(
     if scanned is not None and typed_eui64 is not None and str(scanned.eui64) != typed_eui64:
         raise RegistrationError(
             field="eui64",
-            message=(
-                f"The EUI-64 typed ({typed_eui64}) is not the one in the QR code "
-                f"({scanned.eui64}); check the device's label."
-            ),
+            message="The EUI-64 typed is not the one in the QR code; check the device's label.",
         )
     if (
         scanned is not None
@@ -280,7 +317,7 @@ def device_registration_create(
             # cannot both take its last free place.
             gateway = PremisesGateway.objects.select_for_update().get(pk=premises_gateway.pk)
             _check_not_registered_elsewhere(gateway, device_eui64)
-            _end_stale_registration(gateway, device_eui64, registered_by)
+            _end_stale_registration(gateway, service_point_id, device_eui64, registered_by)
             _check_capacity(gateway)
             registration = DeviceRegistration(
                 premises_gateway=gateway,
@@ -322,8 +359,7 @@ def device_registration_create(
     except IntegrityError as error:
         # Another registration of the same device won the race for the unique constraint.
         raise RegistrationError(
-            field="eui64",
-            message=f"Device {device_eui64} was registered at this meter a moment ago.",
+            field="eui64", message="This device was registered at this meter a moment ago."
         ) from error
     logger.info(
         "Registered HAN device %s at gateway %s (registration %s)",
@@ -343,27 +379,40 @@ def _change_status(
     action: str,
     join_window_expires_at: datetime | None = None,
 ) -> None:
-    """Apply a status change already known to be allowed, and audit it. Caller holds the lock."""
+    """Apply a status change already known to be allowed, and audit it. Caller holds the lock.
+
+    Ending a registration deletes its install code and link key; the row and its audit stay.
+    """
     previous = registration.get_status_display()
     registration.status = status
     registration.status_reason = reason
     registration.status_changed_at = timezone.now()
     if join_window_expires_at is not None:
         registration.join_window_expires_at = join_window_expires_at
-    registration.save(
-        update_fields=[
-            "status",
-            "status_reason",
-            "status_changed_at",
-            "join_window_expires_at",
-            "updated_at",
-        ]
+    changed = [
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "join_window_expires_at",
+        "updated_at",
+    ]
+    keys_deleted = registration.is_ended and bool(
+        registration.install_code_ciphertext or registration.link_key_ciphertext
     )
+    if registration.is_ended:
+        # An ended registration's device never joins again (and a new registration brings its
+        # own code), so nothing needs these keys any more: kept, they could only leak.
+        registration.install_code_ciphertext = ""
+        registration.link_key_ciphertext = ""
+        changed += ["install_code_ciphertext", "link_key_ciphertext"]
+    registration.save(update_fields=changed)
     detail = f"{previous} → {registration.get_status_display()}"
     if join_window_expires_at is not None:
         detail += f", until {join_window_expires_at.isoformat()}"
     if reason:
         detail += f": {reason}"
+    if keys_deleted:
+        detail += " Its install code and link key were deleted."
     _audit(action, by=by, registration=registration, detail=detail)
 
 
@@ -417,6 +466,8 @@ def device_registration_mark(
         "status_changed_at",
         "join_window_expires_at",
         "updated_at",
+        "install_code_ciphertext",
+        "link_key_ciphertext",
     ):
         setattr(registration, field_name, getattr(current, field_name))
     return registration
@@ -591,3 +642,24 @@ def gateway_credential_rotate(
 def encryption_key_rotation_record(*, detail: str, by: AbstractBaseUser | None = None) -> None:
     """Audit a run of ``rotate_encryption_key`` (counts only)."""
     _audit(Action.ENCRYPTION_KEY_ROTATED, by=by, detail=detail)
+
+
+# --- Gateway service URLs ----------------------------------------------------------------------
+
+
+def gateway_service_url_record(
+    *, premises_gateway: PremisesGateway, previous_url: str, by: AbstractBaseUser | None
+) -> None:
+    """Audit a change of where the portal sends this gateway's credential (URLs hold no secret).
+
+    The URL itself was validated by the model field's validator on the way in.
+    """
+    if previous_url == premises_gateway.service_url:
+        return
+    detail = (
+        f"Service URL changed from {previous_url} to {premises_gateway.service_url}."
+        if previous_url
+        else f"Service URL set to {premises_gateway.service_url}."
+    )
+    _audit(Action.SERVICE_URL_CHANGED, by=by, premises_gateway=premises_gateway, detail=detail)
+    logger.info("Gateway %s: %s", premises_gateway.meter_number, detail)

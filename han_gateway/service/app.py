@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import re
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -48,11 +50,87 @@ MAX_JOIN_WINDOW_S: Final = 30 * 24 * 3600  # utilities open windows of up to 30 
 MAX_SCAN_TIMEOUT_S: Final = 600.0
 DEFAULT_CHECK_TIMEOUT_S: Final = 10.0
 BODY_READ_TIMEOUT_S: Final = 10.0
+MAX_INTEGER_DIGITS: Final = 32
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+_NOT_UNICODE: Final = "is text with an unpaired surrogate escape, which is not Unicode"
 
 # -- request helpers -----------------------------------------------------------------
 
 
+class _RefusedNumber:
+    """Stands in, while a body is decoded, for a number the API will not take."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _decode_integer(literal: str) -> int | _RefusedNumber:
+    # Python refuses to convert integers of more than 4300 digits (ValueError) and takes
+    # quadratic time below that; no field needs more than a few digits.
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        return _RefusedNumber(
+            f"is an integer of {digits} digits; numbers here have at most {MAX_INTEGER_DIGITS}"
+        )
+    return int(literal)
+
+
+def _decode_float(literal: str) -> float | _RefusedNumber:
+    value = float(literal)
+    if not math.isfinite(value):
+        return _RefusedNumber("is too large for a number (beyond a 64-bit float)")
+    return value
+
+
+def _decode_constant(name: str) -> _RefusedNumber:
+    return _RefusedNumber(f"is {name}, which is not a JSON number")
+
+
+def _member_path(path: str, key: str) -> str:
+    if not _PLAIN_KEY.fullmatch(key):
+        key = json.dumps(key if len(key) <= 40 else key[:40] + "...")
+    return f"{path}.{key}" if path else key
+
+
+def _is_unicode(text: str) -> bool:
+    # JSON's \u escapes can spell lone surrogates (\ud800), which no UTF-8 encoder (zigpy's
+    # ZCL strings, a log file) accepts.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _first_refused_value(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The path and problem of a value (or key) past the API's limits, if there is one."""
+    pending: list[tuple[str, object]] = [("", body)]
+    while pending:  # a loop, not recursion: the body may nest as deep as the decoder allows
+        path, value = pending.pop()
+        if isinstance(value, _RefusedNumber):
+            return path, value.problem
+        if isinstance(value, str) and not _is_unicode(value):
+            return path, _NOT_UNICODE
+        if isinstance(value, dict):
+            members = []
+            for key, item in value.items():
+                member = _member_path(path, key)
+                if not _is_unicode(key):
+                    return member, _NOT_UNICODE
+                members.append((member, item))
+            pending.extend(reversed(members))
+        elif isinstance(value, list):
+            pending.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
+    return None
+
+
 async def read_json_object(request: web.Request, *, required: bool) -> dict[str, Any]:
+    """The body as a JSON object of finite floats, bounded integers and Unicode text.
+
+    Anything else is a 400 ApiError naming the problem (and the field, for a value).
+    """
     try:
         # A client that promises a body and never sends it must not hold a handler forever.
         async with asyncio.timeout(BODY_READ_TIMEOUT_S):
@@ -63,12 +141,25 @@ async def read_json_object(request: web.Request, *, required: bool) -> dict[str,
             "body_timeout",
             f"The request body did not arrive within {BODY_READ_TIMEOUT_S:g} s.",
         ) from None
+    except web.RequestPayloadError:
+        # aiohttp's reason may quote the body; the client learns only what was wrong.
+        raise ApiError(
+            400,
+            "invalid_body",
+            "The request body could not be read: it broke off, or its chunked or compressed"
+            " encoding is broken.",
+        ) from None
     if not raw.strip():
         if required:
             raise ApiError(400, "invalid_body", "A JSON object is required in the request body.")
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(
+            raw,
+            parse_int=_decode_integer,
+            parse_float=_decode_float,
+            parse_constant=_decode_constant,
+        )
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(
             400, "invalid_json", f"The request body is not valid JSON: {error}"
@@ -79,6 +170,10 @@ async def read_json_object(request: web.Request, *, required: bool) -> dict[str,
         ) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    refused = _first_refused_value(body)
+    if refused is not None:
+        path, problem = refused
+        raise ApiError(400, "invalid_field", f"{path} {problem}.")
     return body
 
 
@@ -98,11 +193,10 @@ def _parse_path_eui64(text: str) -> t.EUI64:
 
 def _gateway(request: web.Request) -> GatewayRuntime:
     gateway_id = request.match_info["gateway_id"]
-    gateway = request.app[REGISTRY].gateways.get(gateway_id)
-    if gateway is None:
-        raise ApiError(404, "unknown_gateway", f"This service has no gateway {gateway_id!r}.")
-    authenticate(request, gateway.config)
-    return gateway
+    gateways = request.app[REGISTRY].gateways
+    gateway = gateways.get(gateway_id)
+    config = authenticate(request, gateway_id, None if gateway is None else gateway.config)
+    return gateways[config.gateway_id]
 
 
 def running_app(interface: HanInterface) -> zigpy.application.ControllerApplication:

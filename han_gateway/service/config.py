@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -74,12 +74,21 @@ class GatewayConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class TlsConfig:
+    """Where the service's TLS certificate (PEM, with its chain) and private key are."""
+
+    certificate: Path
+    private_key: Path
+
+
+@dataclasses.dataclass(frozen=True)
 class ServiceConfig:
     host: str
     port: int
     max_body_bytes: int
     gateways: tuple[GatewayConfig, ...]
     base_directory: Path
+    tls: TlsConfig | None = None  # None: plain HTTP
 
     def gateway(self, gateway_id: str) -> GatewayConfig | None:
         for gateway in self.gateways:
@@ -158,6 +167,34 @@ def _parse_interface(reader: DocumentReader, value: object, path: str) -> Interf
     )
 
 
+def _existing_file(base_directory: Path) -> Callable[[Any], Path]:
+    """A path relative to the config file's directory, naming a file that exists."""
+
+    def convert(value: Any) -> Path:
+        path = base_directory / text_field(value)
+        try:
+            if not path.is_file():
+                raise ValueError(f"no such file: {path}")
+        except OSError as error:  # e.g. a name too long for the file system
+            raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        return path
+
+    return convert
+
+
+def _parse_tls(reader: DocumentReader, value: object, base_directory: Path) -> TlsConfig | None:
+    data = reader.mapping(value, "tls")
+    if data is None:
+        return None
+    reader.unknown_keys(data, {"certificate", "private_key"}, "tls")
+    existing = _existing_file(base_directory)
+    certificate = reader.field(data, "certificate", "tls", existing, required=True)
+    private_key = reader.field(data, "private_key", "tls", existing, required=True)
+    if certificate is None or private_key is None:
+        return None
+    return TlsConfig(certificate=certificate, private_key=private_key)
+
+
 def _parse_gateway(reader: DocumentReader, value: object, path: str) -> GatewayConfig | None:
     data = reader.mapping(value, path)
     if data is None:
@@ -199,7 +236,7 @@ def parse_service_config(document: object, *, base_directory: Path) -> ServiceCo
     data = reader.mapping(document, "config")
     if data is None:
         raise ConfigError(reader.problems)
-    reader.unknown_keys(data, {"listen", "max_body_bytes", "gateways"}, "")
+    reader.unknown_keys(data, {"listen", "max_body_bytes", "tls", "gateways"}, "")
     listen = reader.mapping(data.get("listen", {}), "listen") or {}
     reader.unknown_keys(listen, {"host", "port"}, "listen")
     host = reader.field(listen, "host", "listen", text_field, DEFAULT_HOST) or DEFAULT_HOST
@@ -207,6 +244,7 @@ def parse_service_config(document: object, *, base_directory: Path) -> ServiceCo
     max_body_bytes = reader.field(
         data, "max_body_bytes", "", integer_field(1024, 1024 * 1024), DEFAULT_MAX_BODY_BYTES
     )
+    tls = None if data.get("tls") is None else _parse_tls(reader, data["tls"], base_directory)
     gateways: list[GatewayConfig] = []
     raw_gateways = data.get("gateways")
     if not isinstance(raw_gateways, list) or not raw_gateways:
@@ -227,6 +265,7 @@ def parse_service_config(document: object, *, base_directory: Path) -> ServiceCo
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         gateways=tuple(gateways),
         base_directory=base_directory,
+        tls=tls,
     )
 
 

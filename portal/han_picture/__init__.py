@@ -13,6 +13,7 @@ and drawn as far as it makes sense, never trusted to be well formed.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
 from portal.han_picture.data import (
     GATEWAY_NODE_ID,
@@ -27,7 +28,6 @@ from portal.han_picture.data import (
 )
 from portal.han_picture.draw import _caption, _slug, han_picture_svg
 from portal.models import HanTestRun, ObservedDevice, ObservedInterface
-from portal.selectors import mask_eui64
 
 __all__ = [
     "GATEWAY_NODE_ID",

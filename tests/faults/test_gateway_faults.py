@@ -147,7 +147,7 @@ def _garbage_from_the_start(handler: BaseHTTPRequestHandler) -> None:
 def test_garbled_gateway_replies_fail_the_run_clearly(
     stack, rep, fake_gateway, behaviour, evidence, devices
 ):
-    stack.point_gateway_at("MTR-100006", fake_gateway(behaviour))
+    stack.point_gateway_at("MTR-100006", fake_gateway(behaviour, tls=stack.tls))
     try:
         run_id = rep.start_run(stack.premise_id("MTR-100006"))
         run = stack.wait_for_run_end(run_id, timeout_s=30)

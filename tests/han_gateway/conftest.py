@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,6 +25,7 @@ from han_gateway.scenarios import Scenario, parse_scenario
 from han_gateway.service.app import REGISTRY, create_app
 from han_gateway.service.config import parse_service_config
 from han_gateway.service.runtime import GatewayRegistry
+from han_gateway.service.server import GatewayRunner
 
 COORDINATOR = CoordinatorIdentity(
     eui64=t.EUI64.convert("00:13:50:ff:fe:00:00:01"),
@@ -45,6 +48,28 @@ async def wait_for(condition: Callable[[], bool], *, timeout_s: float = 5.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s} s")
         await asyncio.sleep(0.005)
+
+
+async def raw_request(
+    base_url: str, request: bytes, *, ssl_context: ssl.SSLContext | None = None
+) -> tuple[int, bytes, bytes]:
+    """Send bytes as they are (no client library tidying them) and read the whole answer."""
+    host, port = base_url.split("://")[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port), ssl=ssl_context)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, head, body
+
+
+def raw_get(path: str, *headers: bytes) -> bytes:
+    lines = [f"GET /api/v1{path} HTTP/1.1".encode(), b"Host: 127.0.0.1", *headers]
+    return b"\r\n".join([*lines, b"Connection: close", b"", b""])
 
 
 def small_scenario(**overrides: Any) -> dict[str, Any]:
@@ -183,15 +208,33 @@ class Service:
             return [json.loads(line) async for line in response.content if line.strip()]
 
 
+@contextlib.asynccontextmanager
+async def running_service(document: dict[str, Any], directory: Path) -> AsyncIterator[Service]:
+    """The service for a config document, on a free port of 127.0.0.1, with a client session."""
+    config = parse_service_config(document, base_directory=directory)
+    app = create_app(config)
+    runner = GatewayRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as session:
+            yield Service(f"http://127.0.0.1:{port}", session, app)
+    finally:
+        await runner.cleanup()
+
+
 @pytest_asyncio.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    config = parse_service_config(service_document(tmp_path), base_directory=tmp_path)
-    app = create_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    async with aiohttp.ClientSession() as session:
-        yield Service(f"http://127.0.0.1:{port}", session, app)
-    await runner.cleanup()
+    async with running_service(service_document(tmp_path), tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def service_with_default_limits(tmp_path: Path) -> AsyncIterator[Service]:
+    """As `service`, but taking bodies up to the default `max_body_bytes` (64 KiB)."""
+    document = service_document(tmp_path)
+    del document["max_body_bytes"]
+    async with running_service(document, tmp_path) as running:
+        yield running

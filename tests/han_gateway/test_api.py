@@ -429,7 +429,6 @@ async def test_oversized_body_is_refused_and_the_service_keeps_serving(service):
 @pytest.mark.parametrize(
     ("method", "path", "gateway", "status", "code"),
     [
-        ("GET", "/gateways/MTR-999999", "MTR-200001", 404, "unknown_gateway"),
         (
             "POST",
             "/gateways/MTR-200001/interfaces/han7/scan",

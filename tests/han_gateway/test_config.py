@@ -13,10 +13,12 @@ import yaml
 from han_gateway.__main__ import main
 from han_gateway.service.config import (
     ConfigError,
+    TlsConfig,
     load_service_config,
     parse_service_config,
     secret_sha256_hex,
 )
+from han_gateway.service.tls import self_signed_certificate
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "han_gateway" / "demo" / "gateways.yaml"
 DEMO_GATEWAYS = {
@@ -162,3 +164,83 @@ def test_one_command_starts_the_service_on_127_0_0_1(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+def test_tls_paths_are_relative_to_the_config_file(tmp_path):
+    certificate, key = self_signed_certificate(["127.0.0.1"], tmp_path / "tls")
+    document = {**minimal(), "tls": {"certificate": "tls/certificate.pem", "private_key": str(key)}}
+    config = parse_service_config(document, base_directory=tmp_path)
+    assert config.tls == TlsConfig(certificate=certificate, private_key=key)
+    assert parse_service_config(minimal(), base_directory=tmp_path).tls is None
+
+
+@pytest.mark.parametrize(
+    ("tls", "expected"),
+    [
+        (
+            {"certificate": "missing.pem", "private_key": "key.pem"},
+            "tls.certificate: no such file: {directory}/missing.pem",
+        ),
+        (
+            {"certificate": "cert.pem", "private_key": "missing.pem"},
+            "tls.private_key: no such file: {directory}/missing.pem",
+        ),
+        ({"certificate": "cert.pem", "private_key": "."}, "tls.private_key: no such file:"),
+        ({"certificate": "cert.pem"}, "tls.private_key: is required"),
+        ({"private_key": "key.pem"}, "tls.certificate: is required"),
+        ({"certificate": 5, "private_key": "key.pem"}, "tls.certificate: must be text"),
+        ({"certificate": "cert.pem", "private_key": "key.pem", "password": "x"}, "tls.password:"),
+        ("cert.pem", "tls: must be a mapping"),
+    ],
+)
+def test_tls_config_problems_name_the_field(tmp_path, tls, expected):
+    (tmp_path / "cert.pem").write_text("certificate")
+    (tmp_path / "key.pem").write_text("key")
+    with pytest.raises(ConfigError) as raised:
+        parse_service_config({**minimal(), "tls": tls}, base_directory=tmp_path)
+    expected = expected.format(directory=tmp_path)
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value
+
+
+def _serve_failure(capsys, tmp_path, *flags, tls=None):
+    config_path = tmp_path / "gateways.yaml"
+    config_path.write_text(yaml.safe_dump({**minimal(), **({"tls": tls} if tls else {})}))
+    assert main(["serve", "--config", str(config_path), "--port", "1", *flags]) == 2
+    return capsys.readouterr().err
+
+
+def test_serve_with_a_missing_certificate_file_names_it(tmp_path, capsys):
+    _, key = self_signed_certificate(["127.0.0.1"], tmp_path)
+    error = _serve_failure(
+        capsys,
+        tmp_path,
+        "--tls-certificate",
+        str(tmp_path / "nowhere.pem"),
+        "--tls-private-key",
+        str(key),
+    )
+    assert f"cannot read the TLS certificate {tmp_path / 'nowhere.pem'}" in error
+    assert "No such file or directory" in error
+
+
+def test_serve_needs_both_tls_flags(tmp_path, capsys):
+    certificate, _ = self_signed_certificate(["127.0.0.1"], tmp_path)
+    error = _serve_failure(capsys, tmp_path, "--tls-certificate", str(certificate))
+    assert "--tls-certificate and --tls-private-key go together" in error
+
+
+def test_tls_flags_override_the_config(tmp_path, capsys):
+    in_config = self_signed_certificate(["127.0.0.1"], tmp_path / "a")
+    other_certificate, _ = self_signed_certificate(["127.0.0.1"], tmp_path / "b")
+    error = _serve_failure(
+        capsys,
+        tmp_path,
+        "--tls-certificate",
+        str(other_certificate),
+        tls={"certificate": str(in_config[0]), "private_key": str(in_config[1])},
+    )
+    # The flag's certificate with the config's key: the pair does not match.
+    assert f"{in_config[1]} does not belong to the certificate {other_certificate}" in error

@@ -38,7 +38,7 @@ from han_gateway.service.config import (
     load_service_config,
     parse_service_config,
 )
-from tests.han_gateway.conftest import SECRETS, service_document
+from tests.han_gateway.conftest import SECRETS, raw_get, raw_request, service_document
 
 FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 FILES = settings(
@@ -260,6 +260,7 @@ CONFIG_PATHS = [
     ("listen", "host"),
     ("listen", "port"),
     ("max_body_bytes",),
+    ("tls",),
     ("gateways",),
     ("gateways", 0),
     ("gateways", 0, "id"),
@@ -526,11 +527,11 @@ async def test_any_body_gets_an_answer_not_a_server_error(service, endpoint, bod
         (b"[" * 4_000, "invalid_json"),
         (b'{"eui64": "00:0d:6f:00:0a:00:00:02"}\n{"link_key": "00"}\n', "invalid_json"),
         (b"NaN", "invalid_body"),
-        (b'{"eui64": "00:0d:6f:00:0a:00:00:02", "link_key": NaN}', "invalid_link_key"),
+        (b'{"eui64": "00:0d:6f:00:0a:00:00:02", "link_key": NaN}', "invalid_field"),
         (
             b'{"eui64": "00:0d:6f:00:0a:00:00:02", "link_key": "' + b"0" * 32 + b'", '
             b'"duration_s": Infinity}',
-            "invalid_duration",
+            "invalid_field",
         ),
     ],
 )
@@ -575,26 +576,6 @@ async def test_a_chunked_body_over_the_limit_is_a_413(service):
     assert status == 200
 
 
-async def _raw_request(service, request: bytes) -> tuple[int, bytes, bytes]:
-    """Send bytes as they are (no client library tidying them) and read the whole answer."""
-    host, port = service.base_url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, head, body
-
-
-def _get(path: str, *headers: bytes) -> bytes:
-    lines = [f"GET /api/v1{path} HTTP/1.1".encode(), b"Host: 127.0.0.1", *headers]
-    return b"\r\n".join([*lines, b"Connection: close", b"", b""])
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     "authorization",
@@ -608,7 +589,9 @@ def _get(path: str, *headers: bytes) -> bytes:
     ],
 )
 async def test_a_garbled_bearer_token_is_a_401(service, authorization):
-    status, _, body = await _raw_request(service, _get(f"/gateways/{GATEWAY}", authorization))
+    status, _, body = await raw_request(
+        service.base_url, raw_get(f"/gateways/{GATEWAY}", authorization)
+    )
     assert status == 401
     assert _is_json_error(json.loads(body))
 
@@ -616,31 +599,11 @@ async def test_a_garbled_bearer_token_is_a_401(service, authorization):
 @pytest.mark.asyncio
 async def test_the_right_bearer_token_still_works_over_a_raw_socket(service):
     authorization = f"Authorization: Bearer {SECRETS[GATEWAY]}".encode()
-    status, _, body = await _raw_request(service, _get(f"/gateways/{GATEWAY}", authorization))
+    status, _, body = await raw_request(
+        service.base_url, raw_get(f"/gateways/{GATEWAY}", authorization)
+    )
     assert status == 200
     assert json.loads(body)["id"] == GATEWAY
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "headers",
-    [
-        (b"X-Padding: " + b"x" * 100_000,),
-        tuple(f"X-Header-{number}: {number}".encode() for number in range(500)),
-        (b"Content-Length: 99999999999999999999",),
-        (b"Content-Length: -1",),
-        (b"Transfer-Encoding: chunked, gzip",),
-    ],
-)
-async def test_huge_or_malformed_headers_are_a_400_not_a_hang(service, headers):
-    # aiohttp's HTTP parser refuses these before the application sees the request, so the
-    # reason is aiohttp's plain text, not the service's JSON; the portal's client reports any
-    # 4xx without a JSON reason as a protocol error.
-    status, head, body = await _raw_request(service, _get(f"/gateways/{GATEWAY}", *headers))
-    assert status == 400
-    assert b"text/plain" in head and body
-    status, _ = await _send(service, "GET", f"/gateways/{GATEWAY}")
-    assert status == 200
 
 
 @pytest.mark.asyncio

@@ -3,7 +3,7 @@
 
 Every object in a URL belongs to customer A (premise A, a finished run there, a finding of that
 run, a Trust Center registration at premise A's meter), so customer B must be turned away where
-customer A is let in. The integration actor is a CRM's API client: a representative's DRF token
+customer A is let in. The integration actor is a CRM's API client: a representative's API token
 sent as ``Authorization: Token <key>``, no cookies. Pages ignore the token, so it meets them as an
 anonymous visitor would, except that its form POSTs carry no CSRF token and are refused first.
 
@@ -25,7 +25,6 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.crypto import get_random_string
-from rest_framework.authtoken.models import Token
 
 from portal.models import (
     Customer,
@@ -36,7 +35,7 @@ from portal.models import (
     User,
 )
 from portal.routing import websocket_urlpatterns
-from tests.factories import FindingFactory, HanTestRunFactory, UserFactory
+from tests.factories import FindingFactory, HanTestRunFactory, UserFactory, api_token_for
 from trust_center.models import DeviceRegistration
 from trust_center.services import device_registration_create
 
@@ -212,7 +211,7 @@ class World:
 
     ids: dict[str, int]
     users: dict[str, User]
-    token_key: str
+    api_token: str
 
 
 def _premise_runs(world: World) -> int:
@@ -307,7 +306,7 @@ def world_build(*, premise_a: Premise, users: dict[str, User]) -> World:
             "registration_id": registration.pk,
         },
         users=users,
-        token_key=Token.objects.create(user=integration).key,
+        api_token=api_token_for(integration),
     )
 
 
@@ -324,7 +323,7 @@ def request_for(row: Row, actor: str, world: World, *, with_csrf: bool = True) -
     client = client_for(actor, world)
     headers: dict[str, Any] = {}
     if actor == TOKEN:
-        headers["HTTP_AUTHORIZATION"] = f"Token {world.token_key}"
+        headers["HTTP_AUTHORIZATION"] = f"Token {world.api_token}"
     elif with_csrf and row.method in UNSAFE_METHODS:
         secret = get_random_string(32)
         client.cookies[settings.CSRF_COOKIE_NAME] = secret
@@ -400,7 +399,7 @@ def test_http_cell(row: Row, actor: str, world: World, no_enqueue: None) -> None
 def _websocket_headers(actor: str, world: World) -> list[tuple[bytes, bytes]]:
     headers = [(b"origin", b"http://127.0.0.1")]
     if actor == TOKEN:
-        headers.append((b"authorization", f"Token {world.token_key}".encode()))
+        headers.append((b"authorization", f"Token {world.api_token}".encode()))
     elif actor in world.users:
         client = client_for(actor, world)
         sessionid = client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -17,7 +17,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -34,6 +33,7 @@ from tests.factories import (
     HanTestRunFactory,
     PremiseFactory,
     RecordedActionFactory,
+    api_token_for,
 )
 from tests.trust_center.factories import DeviceRegistrationFactory
 from trust_center.install_codes import install_code_with_crc
@@ -118,7 +118,7 @@ def caller_headers(request, api_world, administrator, user_a):
     # Ids repeat from test to test, and so would the user's throttle history: each test
     # starts with none, so that only throttling it caused itself could answer 429.
     cache.delete(UserRateThrottle.cache_format % {"scope": "user", "ident": user.pk})
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_token_for(user)}"}
 
 
 def _served_schema() -> dict[str, Any]:

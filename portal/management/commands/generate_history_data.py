@@ -47,6 +47,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from han_gateway.validators import service_url_refusal
+from portal.demo import DEMO_SERVICE_URL
 from portal.diagnosis import RULES, Action, Severity
 from portal.models import (
     Customer,
@@ -603,8 +605,10 @@ class HistoryGenerator:
         days: int,
         batch: int,
         progress: Progress,
+        service_url: str = DEMO_SERVICE_URL,
     ) -> None:
         self.rng = rng
+        self.service_url = service_url
         self.sink = sink
         self.now_s = now.timestamp()
         self.first_s = self.now_s - days * DAY_S
@@ -743,7 +747,7 @@ class HistoryGenerator:
                             model.model,
                             model.firmware,
                             region,
-                            f"https://ami-{region}.utility.example/han/",
+                            self.service_url,
                             f"{METER_PREFIX}{gateway_id:08d}",
                             created,
                         )
@@ -1479,6 +1483,12 @@ class Command(BaseCommand):
             help="delete previously generated data (and what refers to it) first",
         )
         parser.add_argument(
+            "--service-url",
+            default=DEMO_SERVICE_URL,
+            help="the HAN gateway service URL of every generated gateway; it must be at an "
+            "allowed origin (HAN_GATEWAY_SERVICE_ORIGINS), as every gateway's must",
+        )
+        parser.add_argument(
             "--unless-present",
             action="store_true",
             help="do nothing (and succeed) when generated data is already there, as `make run` "
@@ -1491,6 +1501,9 @@ class Command(BaseCommand):
         if premises < 1 or runs < 0 or days < 1 or reps < 1 or batch < 1:
             raise CommandError("--premises, --days, --reps and --batch must be at least 1.")
         check_tables_are_known()
+        refusal = service_url_refusal(options["service_url"])
+        if refusal is not None:
+            raise CommandError(refusal)
         if options["unless_present"] and any(generated_counts().values()):
             self.stdout.write("Generated history already present; nothing to do.")
             return
@@ -1507,6 +1520,7 @@ class Command(BaseCommand):
                 days=days,
                 batch=batch,
                 progress=Progress(self.stdout.write, time.monotonic(), sink),
+                service_url=options["service_url"],
             )
             self.stdout.write(
                 f"Generating {premises:,} premises and {runs:,} runs over {days} days "

@@ -1,0 +1,19 @@
+"""Drop the table knox's own migrations create for its AuthToken model.
+
+``KNOX_TOKEN_MODEL`` swaps that model for ``portal.ApiToken``, but knox's migrations create its
+table anyway. Left there, empty, it still references the users table, and PostgreSQL refuses to
+empty that table (as Django's test flush does) while another table points at it.
+"""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("portal", "0009_admin_names"),
+        ("knox", "0009_extend_authtoken_field"),
+    ]
+
+    operations = [
+        migrations.RunSQL("DROP TABLE IF EXISTS knox_authtoken", migrations.RunSQL.noop),
+    ]
