@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from han_gateway import networks
 from han_gateway.eui64 import mask_eui64
 from han_gateway.fields import EUI64Field
 from han_gateway.validators import validate_service_url
@@ -89,8 +90,8 @@ class HanDevice(models.Model):
     """A device on a gateway's HAN: the utility's own or the customer's."""
 
     class Network(models.TextChoices):
-        UTILITY = "utility", "Utility HAN"
-        CUSTOMER = "customer", "Customer HAN"
+        UTILITY = networks.UTILITY, "Utility HAN"
+        CUSTOMER = networks.CUSTOMER, "Customer HAN"
 
     class Category(models.TextChoices):
         PCT = "pct", "Programmable communicating thermostat"

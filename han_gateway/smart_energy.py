@@ -21,18 +21,9 @@ import zigpy.types as t
 from zigpy.zcl.clusters import smartenergy as zigpy_smartenergy
 from zigpy.zcl.foundation import BaseCommandDefs, ZCLCommandDef
 
-SMART_ENERGY_PROFILE_ID: Final = 0x0109
-HOME_AUTOMATION_PROFILE_ID: Final = 0x0104
-
 # The well-known Trust Center link key of the Smart Energy and Home Automation profiles.
 # A device holding this key instead of one derived from its install code joined insecurely.
 DEFAULT_TRUST_CENTER_LINK_KEY: Final = t.KeyData(b"ZigBeeAlliance09")
-
-PRICE_CLUSTER_ID: Final = 0x0700
-DRLC_CLUSTER_ID: Final = 0x0701
-METERING_CLUSTER_ID: Final = 0x0702
-MESSAGING_CLUSTER_ID: Final = 0x0703
-KEY_ESTABLISHMENT_CLUSTER_ID: Final = 0x0800
 
 
 class SmartEnergyDeviceType(enum.IntEnum):

@@ -22,7 +22,7 @@ Plain data in, plain data out: no ORM here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,3 @@ class InterfaceAttribution:
                 if isinstance(link, Mapping) and link.get("neighbor") in allowed
             ]
         return cleaned
-
-
-def placements_left_out(placements: Iterable[Placement]) -> int:
-    return sum(1 for placement in placements if placement is not Placement.HERE)

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 from han_gateway.client import GatewayError
 from han_gateway.models import NetworkInterface
+from portal import task_names
+from portal.celery import app
+from portal.gateway_clients import gateway_client_for
 from portal.models import HanTestRun, ObservedDevice, Premise, User
 from trust_center import selectors as trust_selectors
 from trust_center import services as trust_services
@@ -63,9 +66,8 @@ def device_register(
 
 
 def _enqueue_join_window(registration_id: int) -> None:
-    from portal.tasks import open_join_window
-
-    open_join_window.delay(registration_id)
+    # By task name: the tasks module imports this one.
+    app.signature(task_names.OPEN_JOIN_WINDOW, args=(registration_id,)).apply_async()
 
 
 def join_window_reopen(*, registration: DeviceRegistration, user: User) -> None:
@@ -89,8 +91,6 @@ def _interface_for(registration: DeviceRegistration) -> str:
 
 def join_window_open(registration_id: int) -> None:
     """Push the device's link key to its gateway for a join window (the task's body)."""
-    from portal.han_test_execution import gateway_client_for
-
     registration = (
         DeviceRegistration.objects.select_related("premises_gateway")
         .filter(pk=registration_id)
@@ -178,8 +178,6 @@ def join_windows_expire() -> int:
 
 def device_unregister(*, registration: DeviceRegistration, user: User) -> None:
     """End the registration and ask the gateway to remove the device from its HAN."""
-    from portal.han_test_execution import gateway_client_for
-
     trust_services.device_registration_remove(
         registration=registration, by=user, reason="Removed at the premise's request."
     )

@@ -7,12 +7,12 @@ through the ``HAN_DIAGNOSIS_THRESHOLDS`` setting.
 """
 
 import enum
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-SMART_ENERGY_PROFILE = 0x0109
+from han_gateway.firmware import firmware_meets_minimum
+from han_gateway.zigbee_ids import SMART_ENERGY_PROFILE_ID
 
 
 class Severity(enum.StrEnum):
@@ -256,11 +256,6 @@ def weak_link(data: DiagnosisInput) -> list[Finding]:
     return findings
 
 
-def _version_key(version: str) -> tuple[int, ...] | None:
-    numbers = re.findall(r"\d+", version)
-    return tuple(int(number) for number in numbers) if numbers else None
-
-
 def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedModel | None:
     for approved in data.approved:
         if (
@@ -278,8 +273,10 @@ def outdated_firmware(data: DiagnosisInput) -> list[Finding]:
         approved = _approved_for(data, device)
         if approved is None or not approved.minimum_firmware:
             continue
-        have, need = _version_key(device.firmware_version), _version_key(approved.minimum_firmware)
-        if have is None or need is None or have >= need:
+        meets = firmware_meets_minimum(
+            firmware_version=device.firmware_version, minimum_firmware=approved.minimum_firmware
+        )
+        if meets is None or meets:
             continue
         findings.append(
             Finding(
@@ -396,7 +393,7 @@ def unknown_device(data: DiagnosisInput) -> list[Finding]:
         if device.registered_elsewhere:
             title = f"{device.label} is registered to another premise's meter"
             evidence = "its registration belongs to a different gateway"
-        elif device.profile_id == SMART_ENERGY_PROFILE:
+        elif device.profile_id == SMART_ENERGY_PROFILE_ID:
             title = f"Unknown Smart Energy device {device.label} on the Utility HAN"
             evidence = (
                 f"{device.manufacturer} {device.model} speaks the Smart Energy profile but "

@@ -21,11 +21,19 @@ from django.utils import timezone
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
-from han_gateway.validators import service_url_refusal
+from han_gateway.zigbee_ids import (
+    DRLC_CLUSTER_ID,
+    HOME_AUTOMATION_PROFILE_ID,
+    MESSAGING_CLUSTER_ID,
+    METERING_CLUSTER_ID,
+    ON_OFF,
+    THERMOSTAT,
+)
 from portal import diagnosis
 from portal.attribution import InterfaceAttribution, Placement, PremiseOwnership
 from portal.commissioning import registrations_follow_run
-from portal.han_tests import run_state, run_steps_stop
+from portal.gateway_clients import gateway_client_for
+from portal.han_tests import run_steps_stop
 from portal.live import publish_run_event
 from portal.models import (
     Finding,
@@ -35,17 +43,17 @@ from portal.models import (
     ObservedInterface,
     RunStep,
 )
-from portal.presentation import finding_payload, observed_device_payload, step_payload
+from portal.presentation import (
+    finding_payload,
+    observed_device_payload,
+    run_state,
+    step_payload,
+)
 from portal.selectors import premise_device_ownership, premise_expectations
 from trust_center.models import DeviceRegistration
-from trust_center.selectors import gateway_secret_get
 
 logger = logging.getLogger(__name__)
 
-SMART_ENERGY_PROFILE = 0x0109
-HOME_AUTOMATION_PROFILE = 0x0104
-MESSAGING_CLUSTER = 0x0703
-DRLC_CLUSTER = 0x0701
 HEARTBEAT_EVERY_S = 2.0
 OPERATIONAL_CHECK_TIMEOUT_S = 5.0
 DATABASE_RETRY_EVERY_S = 1.0
@@ -64,29 +72,6 @@ class RunCancelled(Exception):
 
 class RunTimedOut(Exception):
     pass
-
-
-def gateway_client_for(gateway: PremisesGateway) -> GatewayClient:
-    """A client for the gateway's service, carrying its secret: only to an allowed origin.
-
-    The URL was checked when it was written, but a row may predate today's settings or have
-    been written around the forms; the secret is not sent until it passes again.
-    """
-    refusal = service_url_refusal(gateway.service_url)
-    if refusal is not None:
-        logger.warning("gateway %s: service URL refused: %s", gateway.meter_number, refusal)
-        raise GatewayError("service_url_refused", refusal)
-    secret = gateway_secret_get(premises_gateway=gateway)
-    if secret is None:
-        raise GatewayError("no_credentials", "The Trust Center holds no secret for this gateway.")
-    return GatewayClient(
-        base_url=gateway.service_url,
-        gateway_id=gateway.service_gateway_id,
-        secret=secret,
-        connect_timeout_s=settings.HAN_GATEWAY_CONNECT_TIMEOUT_S,
-        read_timeout_s=settings.HAN_GATEWAY_READ_TIMEOUT_S,
-        ca_file=settings.HAN_GATEWAY_CA_FILE or None,
-    )
 
 
 @dataclass
@@ -338,13 +323,13 @@ def _infer_category(reported: dict[str, Any]) -> str:
     endpoints = reported.get("endpoints")
     for endpoint in endpoints if isinstance(endpoints, list) else []:
         clusters |= _clusters(endpoint, "input_clusters") | _clusters(endpoint, "output_clusters")
-    if 0x0201 in clusters:
+    if THERMOSTAT in clusters:
         return HanDevice.Category.PCT
-    if MESSAGING_CLUSTER in clusters and 0x0702 in clusters:
+    if MESSAGING_CLUSTER_ID in clusters and METERING_CLUSTER_ID in clusters:
         return HanDevice.Category.IN_HOME_DISPLAY
-    if DRLC_CLUSTER in clusters:
+    if DRLC_CLUSTER_ID in clusters:
         return HanDevice.Category.LOAD_CONTROL_SWITCH
-    if 0x0006 in clusters:
+    if ON_OFF in clusters:
         return HanDevice.Category.SMART_PLUG
     return HanDevice.Category.OTHER_CUSTOMER_INTERFACE
 
@@ -352,7 +337,7 @@ def _infer_category(reported: dict[str, Any]) -> str:
 def _device_fields(reported: dict[str, Any], known: _Known) -> dict[str, Any]:
     profile_id = _int_in(reported.get("profile_id"), 0, 0xFFFF)
     customer_owned = known.customer_owned or (
-        not known.registered and profile_id == HOME_AUTOMATION_PROFILE
+        not known.registered and profile_id == HOME_AUTOMATION_PROFILE_ID
     )
     links = reported.get("links")
     endpoints = reported.get("endpoints")
@@ -391,9 +376,9 @@ def _check_for(device: ObservedDevice) -> str | None:
     endpoints = device.details.get("endpoints") if isinstance(device.details, dict) else None
     for endpoint in endpoints if isinstance(endpoints, list) else []:
         output_clusters |= _clusters(endpoint, "output_clusters")
-    if DRLC_CLUSTER in output_clusters and device.category != HanDevice.Category.IN_HOME_DISPLAY:
+    if DRLC_CLUSTER_ID in output_clusters and device.category != HanDevice.Category.IN_HOME_DISPLAY:
         return "drlc"
-    if MESSAGING_CLUSTER in output_clusters:
+    if MESSAGING_CLUSTER_ID in output_clusters:
         return "message"
     return None
 

@@ -9,10 +9,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from portal import task_names
+from portal.celery import app
 from portal.diagnosis import Action
 from portal.live import publish_run_event
 from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, RunStep, User
-from portal.presentation import step_payload
+from portal.presentation import run_state, step_payload
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +48,10 @@ def queue_for_region(region: str) -> str:
     return queues.get(region, settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-def _enqueue(run: HanTestRun) -> None:
-    from portal.tasks import execute_han_test_run
-
+def han_test_run_enqueue(run: HanTestRun) -> None:
+    """Send the run to a worker on its region's queue (by task name: services import no tasks)."""
     HanTestRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
-    execute_han_test_run.apply_async(args=(run.pk,), queue=run.queue)
+    app.signature(task_names.EXECUTE_HAN_TEST_RUN, args=(run.pk,)).apply_async(queue=run.queue)
 
 
 def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTestRun:
@@ -163,7 +164,7 @@ def _run_create(*, case: HanTestCase, user: User) -> HanTestRun:
         gateway_model=gateway.model if gateway else "",
         phase="Waiting for a worker",
     )
-    transaction.on_commit(lambda: _enqueue(run))
+    transaction.on_commit(lambda: han_test_run_enqueue(run))
     return run
 
 
@@ -219,23 +220,6 @@ def recorded_action_create(
     return recorded
 
 
-def run_state(run: HanTestRun) -> dict[str, object]:
-    """The run's own fields as pushed live (JSON only)."""
-    return {
-        "id": run.pk,
-        "number": run.number,
-        "status": run.status,
-        "status_label": run.get_status_display(),
-        "active": run.is_active,
-        "progress": run.progress,
-        "phase": run.phase,
-        "estimated_seconds": run.estimated_seconds,
-        "error": run.error_message,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
-
-
 def run_steps_stop(*, run: HanTestRun, moment: datetime) -> None:
     """Close the steps of a run that ended early (time limit, error, lost worker, cancel).
 
@@ -270,7 +254,7 @@ def han_test_runs_reap() -> int:
     ).filter(Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True)):
         # The claim in the task makes a second delivery harmless.
         logger.warning("run %s still queued: sending its task again", run.pk)
-        _enqueue(run)
+        han_test_run_enqueue(run)
     reaped = 0
     candidates = [
         *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING, heartbeat_at__lt=stale),

@@ -7,7 +7,6 @@ and a customer gets plain words instead of technical evidence.
 
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -15,24 +14,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
-from portal.diagnosis import ACTION_LABELS, Action, Thresholds
+from portal.diagnosis import ACTION_LABELS, Action
+from portal.link_quality import link_quality_label
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
 
 Payload = dict[str, Any]
-
-
-def link_quality_label(link_quality: int | None) -> str:
-    """Words for a link quality, on the same limits the diagnosis uses."""
-    if link_quality is None:
-        return "unknown"
-    thresholds = Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS)
-    if link_quality < thresholds.unreachable_link_quality:
-        return "bad"
-    if link_quality < thresholds.weak_link_quality:
-        return "poor"
-    if link_quality < 192:
-        return "fair"
-    return "good"
 
 
 JOIN_METHOD_LABELS = {
@@ -222,6 +208,23 @@ def comparison_for_viewer(
     }
 
 
+def run_state(run: HanTestRun) -> Payload:
+    """The run's own fields as pushed live (JSON only)."""
+    return {
+        "id": run.pk,
+        "number": run.number,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "active": run.is_active,
+        "progress": run.progress,
+        "phase": run.phase,
+        "estimated_seconds": run.estimated_seconds,
+        "error": run.error_message,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
 def recorded_action_payload(action: RecordedAction) -> Payload:
     try:
         label = ACTION_LABELS[Action(action.action)]
@@ -239,8 +242,6 @@ def recorded_action_payload(action: RecordedAction) -> Payload:
 
 def run_snapshot(run: HanTestRun, *, staff: bool, reveal_customer_han: bool = False) -> Payload:
     """The full state of a run, as a late or reconnecting viewer needs it."""
-    from portal.han_tests import run_state
-
     reveal = reveal_customer_han
 
     return {

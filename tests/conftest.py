@@ -212,7 +212,7 @@ def scenario_switch(gateway_service):
 @pytest.fixture
 def no_enqueue(monkeypatch):
     """Runs stay queued until the test executes them itself."""
-    monkeypatch.setattr("portal.han_tests._enqueue", lambda run: None)
+    monkeypatch.setattr("portal.han_tests.han_test_run_enqueue", lambda run: None)
 
 
 @pytest.fixture

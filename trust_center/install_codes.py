@@ -12,6 +12,8 @@ from typing import Literal
 import zigpy.types as zigpy_types
 import zigpy.util
 
+from han_gateway.install_code_crc import crc16_x25
+
 # Sizes in bytes including the 2-byte CRC (Zigbee Smart Energy / Zigbee 3.0 install codes).
 VALID_LENGTHS_IN_BYTES = (8, 10, 14, 18)
 VALID_LENGTHS_IN_DIGITS = tuple(2 * length for length in VALID_LENGTHS_IN_BYTES)
@@ -81,21 +83,6 @@ class ScannedInstallCode:
     @property
     def link_key_bytes(self) -> bytes:
         return bytes(self.link_key)
-
-
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25 (reflected 0x1021, init and final XOR 0xFFFF): the install code checksum."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
-
-
-def install_code_with_crc(payload: bytes) -> bytes:
-    """Append the checksum (little-endian, as printed on labels) to a 6, 8, 12 or 16 byte code."""
-    return payload + crc16_x25(payload).to_bytes(2, "little")
 
 
 def _digits_of(text: str) -> str:

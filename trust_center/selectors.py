@@ -1,6 +1,5 @@
 """Reads from the Trust Center, including the only places secrets are decrypted."""
 
-import re
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
@@ -114,19 +113,6 @@ def approved_device_find(*, manufacturer: str, model: str) -> ApprovedDevice | N
     return ApprovedDevice.objects.filter(
         manufacturer__iexact=manufacturer.strip(), model__iexact=model.strip()
     ).first()
-
-
-_VERSION_PARTS = re.compile(r"\d+")
-
-
-def firmware_meets_minimum(*, firmware_version: str, minimum_firmware: str) -> bool | None:
-    """Compare dotted firmware versions by their numbers; None when either has no numbers."""
-    have = [int(part) for part in _VERSION_PARTS.findall(firmware_version)]
-    need = [int(part) for part in _VERSION_PARTS.findall(minimum_firmware)]
-    if not have or not need:
-        return None
-    width = max(len(have), len(need))
-    return have + [0] * (width - len(have)) >= need + [0] * (width - len(need))
 
 
 def key_audit_events_for_gateway(*, premises_gateway_id: int) -> QuerySet[KeyAuditEvent]:

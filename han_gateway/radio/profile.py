@@ -16,7 +16,7 @@ from typing import Any
 
 import zigpy.types as t
 
-from han_gateway.smart_energy import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
+from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 
 ZDO_ENDPOINT = 0
 

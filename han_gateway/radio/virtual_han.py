@@ -25,7 +25,7 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Basic, Ota
 
-from han_gateway import smart_energy
+from han_gateway import smart_energy, zigbee_ids
 from han_gateway.scenarios.schema import DeviceSpec, Scenario
 
 LOGGER = logging.getLogger(__name__)
@@ -79,10 +79,6 @@ class VirtualNode:
 def channel_mask(channels: Iterable[int]) -> t.Channels:
     mask: t.Channels = t.Channels.from_channel_list(list(channels))  # type: ignore[misc]
     return mask
-
-
-def _rssi_from_link_quality(link_quality: int) -> int:
-    return round(-95 + link_quality * 60 / 255)
 
 
 class VirtualHan:
@@ -412,18 +408,18 @@ class VirtualHan:
     def _coordinator_endpoint(self) -> zdo_t.SizePrefixedSimpleDescriptor:
         return zdo_t.SizePrefixedSimpleDescriptor(
             endpoint=1,
-            profile=smart_energy.SMART_ENERGY_PROFILE_ID,
+            profile=zigbee_ids.SMART_ENERGY_PROFILE_ID,
             device_type=smart_energy.SmartEnergyDeviceType.ENERGY_SERVICE_INTERFACE,
             device_version=0,
             input_clusters=[
                 Basic.cluster_id,
                 0x0003,
                 0x000A,
-                smart_energy.PRICE_CLUSTER_ID,
-                smart_energy.DRLC_CLUSTER_ID,
-                smart_energy.METERING_CLUSTER_ID,
-                smart_energy.MESSAGING_CLUSTER_ID,
-                smart_energy.KEY_ESTABLISHMENT_CLUSTER_ID,
+                zigbee_ids.PRICE_CLUSTER_ID,
+                zigbee_ids.DRLC_CLUSTER_ID,
+                zigbee_ids.METERING_CLUSTER_ID,
+                zigbee_ids.MESSAGING_CLUSTER_ID,
+                zigbee_ids.KEY_ESTABLISHMENT_CLUSTER_ID,
                 Ota.cluster_id,
             ],
             output_clusters=[],
@@ -678,9 +674,7 @@ class VirtualHan:
         if node is not None and not self._has_cluster(node, endpoint_id, cluster_id):
             return []
         profile_id = (
-            smart_energy.SMART_ENERGY_PROFILE_ID
-            if node is None
-            else self._profile(node, endpoint_id)
+            zigbee_ids.SMART_ENERGY_PROFILE_ID if node is None else self._profile(node, endpoint_id)
         )
         reply_direction = header.frame_control.direction.flip()
 
@@ -774,7 +768,7 @@ class VirtualHan:
         if header.frame_control.direction != foundation.Direction.Server_to_Client:
             return None
         now = t.UTCTime(int(time.time()) - 946_684_800)  # seconds since 2000-01-01
-        if cluster_id == smart_energy.MESSAGING_CLUSTER_ID and header.command_id == 0x00:
+        if cluster_id == zigbee_ids.MESSAGING_CLUSTER_ID and header.command_id == 0x00:
             if "message" not in node.spec.acknowledges:
                 return None
             display = smart_energy.Messaging.ClientCommandDefs.display_message.schema
@@ -791,7 +785,7 @@ class VirtualHan:
                 ),
                 confirmation.serialize(),
             )
-        if cluster_id == smart_energy.DRLC_CLUSTER_ID and header.command_id == 0x00:
+        if cluster_id == zigbee_ids.DRLC_CLUSTER_ID and header.command_id == 0x00:
             if "drlc" not in node.spec.acknowledges:
                 return None
             event_schema = smart_energy.Drlc.ClientCommandDefs.load_control_event.schema

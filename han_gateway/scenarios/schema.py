@@ -19,16 +19,25 @@ import zigpy.types as zigpy_types
 import zigpy.util
 
 from han_gateway.eui64 import InvalidEUI64, parse_eui64
-from han_gateway.smart_energy import (
-    DEFAULT_TRUST_CENTER_LINK_KEY,
+from han_gateway.install_code_crc import install_code_with_crc
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY, SmartEnergyDeviceType
+from han_gateway.zigbee_ids import (
+    BASIC,
     DRLC_CLUSTER_ID,
+    ELECTRICAL_MEASUREMENT,
     HOME_AUTOMATION_PROFILE_ID,
+    IAS_ZONE,
+    IDENTIFY,
     KEY_ESTABLISHMENT_CLUSTER_ID,
     MESSAGING_CLUSTER_ID,
     METERING_CLUSTER_ID,
+    ON_OFF,
+    OTA,
+    POWER_CONFIGURATION,
     PRICE_CLUSTER_ID,
     SMART_ENERGY_PROFILE_ID,
-    SmartEnergyDeviceType,
+    THERMOSTAT,
+    TIME,
 )
 
 CATEGORIES: Final = (
@@ -47,15 +56,6 @@ OPERATIONAL_CHECKS: Final = ("message", "drlc")
 COORDINATOR: Final = "coordinator"
 ZIGBEE_CHANNELS: Final = range(11, 27)
 
-BASIC = 0x0000
-POWER_CONFIGURATION = 0x0001
-IDENTIFY = 0x0003
-ON_OFF = 0x0006
-TIME = 0x000A
-OTA = 0x0019
-THERMOSTAT = 0x0201
-IAS_ZONE = 0x0500
-ELECTRICAL_MEASUREMENT = 0x0B04
 
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 
@@ -269,17 +269,7 @@ def _install_code(value: Any) -> str:
 def derived_install_code(eui64: zigpy_types.EUI64) -> str:
     """A stable, valid 16-byte install code (CRC included) for a device that names none."""
     code = hashlib.sha256(b"han-gateway-simulated-install-code" + bytes(eui64)).digest()[:16]
-    return (code + _crc16_x25(code).to_bytes(2, "little")).hex().upper()
-
-
-def _crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25, the checksum closing an install code."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
+    return install_code_with_crc(code).hex().upper()
 
 
 def parse_link_key(text: str) -> zigpy_types.KeyData:

@@ -24,7 +24,7 @@ import zigpy.types as t
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl import Cluster, ClusterType, foundation
 
-from han_gateway import smart_energy
+from han_gateway import smart_energy, zigbee_ids
 
 CHECKS: Final = ("message", "drlc")
 DEFAULT_MESSAGE: Final = "Utility HAN test: please press OK to confirm."
@@ -45,11 +45,6 @@ def _client_cluster(device: ZigbeeDevice, cluster_id: int, name: str) -> Cluster
         ) from None
 
 
-def _utc_now() -> t.UTCTime:
-    # Zigbee UTCTime counts seconds since 2000-01-01 00:00:00 UTC.
-    return t.UTCTime(int(time.time()) - 946_684_800)
-
-
 async def run_operational_check(
     app: zigpy.application.ControllerApplication,
     device: ZigbeeDevice,
@@ -59,7 +54,7 @@ async def run_operational_check(
     message_text: str = DEFAULT_MESSAGE,
 ) -> dict[str, Any]:
     if check == "message":
-        cluster = _client_cluster(device, smart_energy.MESSAGING_CLUSTER_ID, "Messaging")
+        cluster = _client_cluster(device, zigbee_ids.MESSAGING_CLUSTER_ID, "Messaging")
         message_id = secrets.randbits(32)
         command_name = "display_message"
         acknowledgement_name = "message_confirmation"
@@ -89,7 +84,7 @@ async def run_operational_check(
         issued = {"message_id": message_id}
     elif check == "drlc":
         cluster = _client_cluster(
-            device, smart_energy.DRLC_CLUSTER_ID, "Demand Response and Load Control"
+            device, zigbee_ids.DRLC_CLUSTER_ID, "Demand Response and Load Control"
         )
         event_id = secrets.randbits(32)
         command_name = "load_control_event"

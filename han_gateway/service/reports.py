@@ -12,11 +12,8 @@ import zigpy.zdo.types as zdo_t
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl.clusters.general import Basic, Ota
 
-from han_gateway.smart_energy import (
-    DEFAULT_TRUST_CENTER_LINK_KEY,
-    HOME_AUTOMATION_PROFILE_ID,
-    SMART_ENERGY_PROFILE_ID,
-)
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
+from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 
 PROFILE_NAMES = {
     SMART_ENERGY_PROFILE_ID: "smart_energy",

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from han_gateway.models import HanDevice
+from han_gateway import networks
 
 GATEWAY_NODE_ID = "gw"
 TREE_RELATIONSHIP = "parent"
@@ -26,7 +26,7 @@ class PictureNode:
     reachable: bool = True
     masked: bool = False
     link_quality: int | None = None
-    network: str = HanDevice.Network.UTILITY
+    network: str = networks.UTILITY
     # Longer words for the node's tooltip; the builder decides what the viewer may read.
     detail: str = ""
 

@@ -9,7 +9,7 @@ from typing import Literal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from han_gateway.models import HanDevice
+from han_gateway import networks
 from portal.han_picture.data import (
     GATEWAY_NODE_ID,
     TREE_RELATIONSHIP,
@@ -19,7 +19,7 @@ from portal.han_picture.data import (
     PictureNode,
     gateway_node,
 )
-from portal.presentation import link_quality_label
+from portal.link_quality import link_quality_label
 
 
 def _slug(text: str) -> str:
@@ -44,8 +44,8 @@ MUTED = "#4f5b69"
 HALO = "#ffffff"
 UNREACHABLE = "#c8102e"
 NETWORK_COLOURS: dict[str, str] = {
-    HanDevice.Network.UTILITY: "#0b4f8a",
-    HanDevice.Network.CUSTOMER: "#6b3fa0",
+    networks.UTILITY: "#0b4f8a",
+    networks.CUSTOMER: "#6b3fa0",
 }
 GATEWAY_COLOUR = "#1b2430"
 MASKED_ATTRIBUTE = ' data-masked="true"'
@@ -560,7 +560,7 @@ def _legend_sample(kind: str, x: float, y: float) -> str:
             f' stroke="{style.colour}" stroke-width="{_n(width)}"{dash}{opacity}'
             ' stroke-linecap="round"/>'
         )
-    cx, utility = x + 12, NETWORK_COLOURS[HanDevice.Network.UTILITY]
+    cx, utility = x + 12, NETWORK_COLOURS[networks.UTILITY]
     if kind == "unreachable":
         return (
             f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="7" fill="#ffffff" stroke="{UNREACHABLE}"'
@@ -575,7 +575,7 @@ def _legend_sample(kind: str, x: float, y: float) -> str:
             f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="6.5" fill="#ffffff" stroke="{utility}"'
             ' stroke-width="3"/>'
         )
-    customer = NETWORK_COLOURS[HanDevice.Network.CUSTOMER]
+    customer = NETWORK_COLOURS[networks.CUSTOMER]
     return f'<circle cx="{_n(cx)}" cy="{_n(y)}" r="8" fill="{customer}"/>'
 
 

@@ -12,7 +12,7 @@ import zigpy.zdo.types as zdo_t
 from han_gateway.radio.profile import as_zigpy_decodable
 from han_gateway.scenarios import parse_scenario
 from han_gateway.scenarios.schema import install_code_link_key
-from han_gateway.smart_energy import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
+from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 from tests.han_gateway.conftest import small_scenario, wait_for
 
 THERMOSTAT = t.EUI64.convert("00:0d:6f:00:0a:00:00:01")

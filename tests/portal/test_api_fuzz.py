@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from han_gateway.install_code_crc import install_code_with_crc
 from han_gateway.models import HanDevice
 from portal.diagnosis import Action
 from portal.models import DiagnosisReview, HanTestRun
@@ -36,7 +37,6 @@ from tests.factories import (
     api_token_for,
 )
 from tests.trust_center.factories import DeviceRegistrationFactory
-from trust_center.install_codes import install_code_with_crc
 
 pytestmark = pytest.mark.django_db
 

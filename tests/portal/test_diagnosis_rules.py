@@ -82,6 +82,15 @@ def test_outdated_firmware_against_the_approved_list_recommends_an_upgrade():
     assert passed(diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=current)))
 
 
+def test_a_version_without_its_trailing_zero_is_the_same_release_not_an_older_one():
+    device = _with(firmware_version="3.4")
+    same = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.0"),)
+    assert passed(diagnose(DiagnosisInput(devices=(device,), approved=same)))
+    newer = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.1"),)
+    findings = diagnose(DiagnosisInput(devices=(device,), approved=newer))
+    assert _rules(findings) == [("outdated_firmware", Action.UPGRADE_DEVICE)]
+
+
 def test_default_key_join_recommends_changing_security_settings():
     findings = diagnose(DiagnosisInput(devices=(_with(join_method="default_key"),)))
     assert _rules(findings) == [("insecure_join", Action.CHANGE_SECURITY_SETTINGS)]

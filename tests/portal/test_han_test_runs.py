@@ -113,7 +113,7 @@ def test_task_is_enqueued_only_after_commit(rep_user, django_capture_on_commit_c
             assert not apply_async.called
         for callback in callbacks:
             callback()
-    apply_async.assert_called_once_with(args=(run.pk,), queue="default")
+    apply_async.assert_called_once_with((run.pk,), {}, queue="default")
 
 
 def test_runs_go_to_the_queue_of_their_region(rep_user, settings):
@@ -270,7 +270,7 @@ def test_a_queued_run_whose_message_was_lost_is_sent_again(rep_user, settings):
     HanTestRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(seconds=31))
     with mock.patch("portal.tasks.execute_han_test_run.apply_async") as apply_async:
         assert han_test_runs_reap() == 0
-    apply_async.assert_called_once_with(args=(run.pk,), queue="default")
+    apply_async.assert_called_once_with((run.pk,), {}, queue="default")
     run.refresh_from_db()
     assert run.status == HanTestRun.Status.QUEUED
     assert run.enqueued_at > timezone.now() - timedelta(seconds=5)

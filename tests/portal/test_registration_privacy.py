@@ -10,10 +10,10 @@ import re
 
 import pytest
 
+from han_gateway.install_code_crc import install_code_with_crc
 from portal.forms import DeviceRegistrationForm, looks_like_install_code
 from tests.factories import PremiseFactory
 from tests.trust_center.factories import ApprovedDeviceFactory
-from trust_center.install_codes import install_code_with_crc
 from trust_center.services import REGISTERED_ELSEWHERE_FOR_CUSTOMERS, device_registration_create
 
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ def _start_weak_link_run() -> int:
     premise = Premise.objects.get(premises_gateway__meter_number="MTR-100002")
     from unittest import mock
 
-    with mock.patch("portal.han_tests._enqueue"):
+    with mock.patch("portal.han_tests.han_test_run_enqueue"):
         run = han_test_start(premise=premise, user=User.objects.get(username="rep"))
     return run.pk
 

@@ -209,7 +209,7 @@ def test_the_live_stream_carries_no_neighbours_device(shared_gateway):
     premise = shared_gateway["a"]
     from unittest import mock
 
-    with mock.patch("portal.han_tests._enqueue"):
+    with mock.patch("portal.han_tests.han_test_run_enqueue"):
         run = han_test_start(premise=premise, user=User.objects.get(username="rep"))
     client = Client()
     client.force_login(User.objects.get(username="rep"))

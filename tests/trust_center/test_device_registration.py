@@ -235,24 +235,6 @@ def test_with_an_approved_list_only_listed_devices_register(premises_gateway):
     assert (registration.manufacturer, registration.model) == ("Rainforest Automation", "EMU-2")
 
 
-@pytest.mark.parametrize(
-    ("firmware", "minimum", "meets"),
-    [
-        ("1.1.7", "1.1.7", True),
-        ("1.2", "1.1.7", True),
-        ("1.1.6", "1.1.7", False),
-        ("2.0.0", "10.0", False),
-        ("v3.4 build 12", "3.4", True),
-        ("", "1.0", None),
-    ],
-)
-def test_firmware_versions_compare_by_their_numbers(firmware, minimum, meets):
-    assert (
-        selectors.firmware_meets_minimum(firmware_version=firmware, minimum_firmware=minimum)
-        is meets
-    )
-
-
 # --- Lifecycle -----------------------------------------------------------------------------
 
 

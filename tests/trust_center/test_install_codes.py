@@ -4,10 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from han_gateway.install_code_crc import crc16_x25, install_code_with_crc
 from trust_center.install_codes import (
     InvalidInstallCode,
-    crc16_x25,
-    install_code_with_crc,
     parse_install_code,
     parse_install_code_qr_text,
 )

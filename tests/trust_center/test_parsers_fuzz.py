@@ -12,13 +12,12 @@ import zigpy.util
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from han_gateway.install_code_crc import crc16_x25, install_code_with_crc
 from trust_center.install_codes import (
     VALID_LENGTHS_IN_BYTES,
     InstallCode,
     InvalidInstallCode,
     ScannedInstallCode,
-    crc16_x25,
-    install_code_with_crc,
     parse_install_code,
     parse_install_code_qr_text,
 )

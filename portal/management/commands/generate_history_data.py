@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.validators import service_url_refusal
+from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 from portal.demo import DEMO_SERVICE_URL
 from portal.diagnosis import RULES, Action, Severity
 from portal.models import (
@@ -199,9 +200,6 @@ POLE_TOP_MODELS = Weighted(
 )
 SE_CHANNELS = Weighted([(11, 20), (15, 35), (20, 30), (25, 15)])
 
-SMART_ENERGY = 0x0109
-HOME_AUTOMATION = 0x0104
-
 
 @dataclass(frozen=True)
 class DeviceKind:
@@ -223,7 +221,7 @@ class DeviceKind:
 
     @cached_property
     def profile_id(self) -> int:
-        return SMART_ENERGY if self.utility else HOME_AUTOMATION
+        return SMART_ENERGY_PROFILE_ID if self.utility else HOME_AUTOMATION_PROFILE_ID
 
     @cached_property
     def category_label(self) -> str:

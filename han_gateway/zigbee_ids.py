@@ -1,0 +1,28 @@
+"""Zigbee profile and cluster ids the project names, one copy for the gateway and the portal.
+
+Plain numbers from the Zigbee Cluster Library and the Smart Energy Profile (ZigBee 07-5356);
+no zigpy and no Django, so the diagnosis and the worker can import them freely.
+"""
+
+from typing import Final
+
+SMART_ENERGY_PROFILE_ID: Final = 0x0109
+HOME_AUTOMATION_PROFILE_ID: Final = 0x0104
+
+# General clusters (ZCL)
+BASIC: Final = 0x0000
+POWER_CONFIGURATION: Final = 0x0001
+IDENTIFY: Final = 0x0003
+ON_OFF: Final = 0x0006
+TIME: Final = 0x000A
+OTA: Final = 0x0019
+THERMOSTAT: Final = 0x0201
+IAS_ZONE: Final = 0x0500
+ELECTRICAL_MEASUREMENT: Final = 0x0B04
+
+# Smart Energy clusters
+PRICE_CLUSTER_ID: Final = 0x0700
+DRLC_CLUSTER_ID: Final = 0x0701
+METERING_CLUSTER_ID: Final = 0x0702
+MESSAGING_CLUSTER_ID: Final = 0x0703
+KEY_ESTABLISHMENT_CLUSTER_ID: Final = 0x0800
