@@ -25,7 +25,8 @@ from portal import commissioning, han_tests, reviews, selectors
 from portal.history import HistoryFilter, history_rows
 from portal.models import DiagnosisReview, Finding, HanTestRun, Premise, User
 from portal.presentation import run_snapshot
-from portal.services import han_data_access_record
+from portal.services import han_data_view_open
+from portal.viewers import Viewer
 from trust_center.services import RegistrationError
 
 
@@ -92,14 +93,14 @@ class _CustomerSerializer(serializers.Serializer[Any]):
     account_number = serializers.CharField()
 
 
-def _premise_payload(request: Request, premise: Premise) -> dict[str, Any]:
+def _premise_payload(viewer: Viewer, premise: Premise) -> dict[str, Any]:
     gateway = premise.premises_gateway
     data: dict[str, Any] = dict(_PremiseSummarySerializer(premise).data)
     data["premises_gateway"] = _GatewaySerializer(gateway).data if gateway else None
     data["interfaces"] = (
         _InterfaceSerializer(gateway.interfaces.all(), many=True).data if gateway else []
     )
-    devices = selectors.premise_han_devices(user=request.user, premise=premise)
+    devices = selectors.premise_han_devices(viewer=viewer, premise=premise)
     data["devices"] = _DeviceSerializer(devices, many=True).data
     return data
 
@@ -141,10 +142,10 @@ class CustomerDetailApi(APIView):
         customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
         if customer is None:
             raise Http404
-        han_data_access_record(user=request.user, customer=customer, what="API: customer")
+        viewer = han_data_view_open(user=request.user, customer=customer, what="API: customer")
         data: dict[str, Any] = dict(self.OutputSerializer(customer).data)
         data["premises"] = [
-            _premise_payload(request, premise)
+            _premise_payload(viewer, premise)
             for premise in selectors.customer_premises(customer=customer)
         ]
         return Response(data)
@@ -177,10 +178,10 @@ class PremiseDetailApi(APIView):
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
             raise Http404
-        han_data_access_record(
+        viewer = han_data_view_open(
             user=request.user, customer=premise.customer, premise=premise, what="API: premise"
         )
-        return Response(_premise_payload(request, premise))
+        return Response(_premise_payload(viewer, premise))
 
 
 def _run_or_404(request: Request, run_id: int) -> HanTestRun:
@@ -198,17 +199,13 @@ def _signed_in_user(request: Request) -> User:
 
 def _run_response(request: Request, run: HanTestRun, status: int = 200) -> Response:
     run.refresh_from_db()
-    customer = run.premise.customer
-    snapshot = run_snapshot(
-        run,
-        staff=selectors.user_works_for_utility(request.user),
-        reveal_customer_han=not selectors.customer_han_masked_for(
-            user=request.user, customer=customer
-        ),
+    viewer = han_data_view_open(
+        user=request.user,
+        customer=run.premise.customer,
+        premise=run.premise,
+        what=f"API: run {run.pk}",
     )
-    han_data_access_record(
-        user=request.user, customer=customer, premise=run.premise, what=f"API: run {run.pk}"
-    )
+    snapshot = run_snapshot(run, viewer=viewer)
     snapshot.pop("kind")
     snapshot["case"] = {"id": run.case_id, "status": run.case.status}
     snapshot["premise_id"] = run.premise_id

@@ -9,15 +9,16 @@ from portal import selectors
 from portal.live import run_group
 from portal.middleware import session_idle_expired
 from portal.presentation import event_for_viewer, run_snapshot
-from portal.services import han_data_access_record
+from portal.services import han_data_view_open
+from portal.viewers import Viewer
 
 CLOSE_NOT_ALLOWED = 4403
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
-    staff = False
-    reveal_customer_han = False
+    # Until the access check says otherwise, the most restricted view.
+    viewer = Viewer(staff=False, sees_customer_han=False)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -48,13 +49,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         run = selectors.run_get_for_user(user=user, run_id=run_id)
         if run is None:
             return False
-        self.staff = selectors.user_works_for_utility(user)
-        customer = run.premise.customer
-        self.reveal_customer_han = not selectors.customer_han_masked_for(
-            user=user, customer=customer
-        )
-        han_data_access_record(
-            user=user, customer=customer, premise=run.premise, what=f"live HAN test run {run.pk}"
+        self.viewer = han_data_view_open(
+            user=user,
+            customer=run.premise.customer,
+            premise=run.premise,
+            what=f"live HAN test run {run.pk}",
         )
         return True
 
@@ -62,7 +61,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         run = selectors.run_get_for_user(user=user, run_id=run_id)
         if run is None:
             return {"kind": "gone"}
-        return run_snapshot(run, staff=self.staff, reveal_customer_han=self.reveal_customer_han)
+        return run_snapshot(run, viewer=self.viewer)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
@@ -72,7 +71,5 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Viewers only listen; anything sent is ignored."""
 
     async def run_event(self, message: dict[str, Any]) -> None:
-        payload = event_for_viewer(
-            message["event"], staff=self.staff, reveal_customer_han=self.reveal_customer_han
-        )
+        payload = event_for_viewer(message["event"], viewer=self.viewer)
         await self.send_json({**payload, "published_at": message.get("published_at")})

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from portal.models import Customer, HanDataAccess, Premise, User
+from portal.viewers import Viewer
 from trust_center import services as trust_services
 
 MASKED = "hidden without the customer's consent"
@@ -120,10 +121,9 @@ def with_owner(devices: models.QuerySet[HanDevice]) -> models.QuerySet[HanDevice
 
 
 def masked(device: HanDevice) -> bool:
-    """The rule of every staff view: a customer-owned device in full only with consent."""
-    return device.network == HanDevice.Network.CUSTOMER and not getattr(
-        device, "owner_consents", False
-    )
+    """The rule of every staff view (``Viewer``), with the consent of the device's customer."""
+    viewer = Viewer(staff=True, sees_customer_han=bool(getattr(device, "owner_consents", False)))
+    return device.network == HanDevice.Network.CUSTOMER and viewer.masks_customer_han
 
 
 @admin.register(HanDevice)

@@ -17,6 +17,7 @@ from han_gateway.models import HanDevice
 from portal.diagnosis import ACTION_LABELS, Action
 from portal.link_quality import link_quality_label
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
+from portal.viewers import Viewer
 
 Payload = dict[str, Any]
 
@@ -96,12 +97,10 @@ CUSTOMER_DEVICE_FIELDS = (
 )
 
 
-def device_for_viewer(
-    payload: Payload, *, staff: bool, reveal_customer_han: bool = False
-) -> Payload:
-    if not staff:
+def device_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
+    if not viewer.staff:
         return {name: payload[name] for name in CUSTOMER_DEVICE_FIELDS}
-    if payload["network"] != HanDevice.Network.CUSTOMER or reveal_customer_han:
+    if payload["network"] != HanDevice.Network.CUSTOMER or viewer.sees_customer_han:
         return payload
     # Customer HAN: category and vendor only, with a masked identifier.
     masked = dict(payload)
@@ -116,8 +115,8 @@ def device_for_viewer(
     return masked
 
 
-def finding_for_viewer(payload: Payload, *, staff: bool) -> Payload:
-    if staff:
+def finding_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
+    if viewer.staff:
         return payload
     return {
         "rule": payload["rule"],
@@ -126,17 +125,15 @@ def finding_for_viewer(payload: Payload, *, staff: bool) -> Payload:
     }
 
 
-def event_for_viewer(event: Payload, *, staff: bool, reveal_customer_han: bool = False) -> Payload:
+def event_for_viewer(event: Payload, *, viewer: Viewer) -> Payload:
     kind = event.get("kind")
     if kind == "device":
-        device = device_for_viewer(
-            event["device"], staff=staff, reveal_customer_han=reveal_customer_han
-        )
+        device = device_for_viewer(event["device"], viewer=viewer)
         return {"kind": "device", "device": device}
     if kind == "findings":
         return {
             "kind": "findings",
-            "findings": [finding_for_viewer(item, staff=staff) for item in event["findings"]],
+            "findings": [finding_for_viewer(item, viewer=viewer) for item in event["findings"]],
         }
     return event
 
@@ -184,14 +181,12 @@ def run_comparison(run: HanTestRun) -> Payload | None:
     }
 
 
-def comparison_for_viewer(
-    comparison: Payload | None, *, staff: bool, reveal_customer_han: bool = False
-) -> Payload | None:
+def comparison_for_viewer(comparison: Payload | None, *, viewer: Viewer) -> Payload | None:
     if comparison is None:
         return None
 
     def device_for(device: Payload) -> Payload:
-        return device_for_viewer(device, staff=staff, reveal_customer_han=reveal_customer_han)
+        return device_for_viewer(device, viewer=viewer)
 
     return {
         **comparison,
@@ -202,9 +197,9 @@ def comparison_for_viewer(
             for change in comparison["link_quality_changes"]
         ],
         "findings_resolved": [
-            finding_for_viewer(f, staff=staff) for f in comparison["findings_resolved"]
+            finding_for_viewer(f, viewer=viewer) for f in comparison["findings_resolved"]
         ],
-        "findings_new": [finding_for_viewer(f, staff=staff) for f in comparison["findings_new"]],
+        "findings_new": [finding_for_viewer(f, viewer=viewer) for f in comparison["findings_new"]],
     }
 
 
@@ -240,10 +235,8 @@ def recorded_action_payload(action: RecordedAction) -> Payload:
     }
 
 
-def run_snapshot(run: HanTestRun, *, staff: bool, reveal_customer_han: bool = False) -> Payload:
+def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
     """The full state of a run, as a late or reconnecting viewer needs it."""
-    reveal = reveal_customer_han
-
     return {
         "kind": "snapshot",
         "run": run_state(run),
@@ -259,19 +252,15 @@ def run_snapshot(run: HanTestRun, *, staff: bool, reveal_customer_han: bool = Fa
             for interface in run.interfaces.all()
         ],
         "devices": [
-            device_for_viewer(
-                observed_device_payload(device), staff=staff, reveal_customer_han=reveal
-            )
+            device_for_viewer(observed_device_payload(device), viewer=viewer)
             for device in run.devices.all()
         ],
         "findings": [
-            finding_for_viewer(finding_payload(finding), staff=staff)
+            finding_for_viewer(finding_payload(finding), viewer=viewer)
             for finding in run.findings.all()
         ],
         "actions": [recorded_action_payload(action) for action in run.actions.all()],
-        "comparison": comparison_for_viewer(
-            run_comparison(run), staff=staff, reveal_customer_han=reveal
-        ),
+        "comparison": comparison_for_viewer(run_comparison(run), viewer=viewer),
     }
 
 

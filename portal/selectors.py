@@ -21,6 +21,7 @@ from portal.models import (
     RecordedAction,
     User,
 )
+from portal.viewers import Viewer
 from trust_center import selectors as trust_selectors
 from trust_center.models import ApprovedDevice, DeviceRegistration
 
@@ -164,12 +165,13 @@ class DeviceForViewer:
     firmware_version: str
 
 
-def customer_han_masked_for(*, user: User | AnonymousUser, customer: Customer) -> bool:
-    """Staff see customer-owned devices in full only with the customer's consent."""
-    return user_works_for_utility(user) and not customer.customer_han_consent
+def han_viewer(*, user: User | AnonymousUser, customer: Customer) -> Viewer:
+    """The one rule: staff see customer-owned devices in full only with the customer's consent."""
+    staff = user_works_for_utility(user)
+    return Viewer(staff=staff, sees_customer_han=not staff or customer.customer_han_consent)
 
 
-def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list[DeviceForViewer]:
+def premise_han_devices(*, viewer: Viewer, premise: Premise) -> list[DeviceForViewer]:
     """The devices on the premise's HAN, with customer-owned devices masked for staff.
 
     A pole-top gateway serves several premises; its devices carry the service point they serve.
@@ -185,10 +187,9 @@ def premise_han_devices(*, user: User | AnonymousUser, premise: Premise) -> list
             premises_gateway_id=premise.premises_gateway_id
         ).order_by("network", "category", "eui64")
     devices = _devices_of_premise(premise, devices)
-    mask_customer_han = customer_han_masked_for(user=user, customer=premise.customer)
     shown = []
     for device in devices:
-        masked = mask_customer_han and device.network == HanDevice.Network.CUSTOMER
+        masked = viewer.masks_customer_han and device.network == HanDevice.Network.CUSTOMER
         shown.append(
             DeviceForViewer(
                 eui64=mask_eui64(device.eui64) if masked else device.eui64,

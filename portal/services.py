@@ -6,7 +6,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from portal import selectors
 from portal.models import Customer, HanDataAccess, Premise, User
+from portal.viewers import Viewer
 
 
 @transaction.atomic
@@ -42,19 +44,23 @@ def user_create(
     return user
 
 
-def han_data_access_record(
+def han_data_view_open(
     *, user: User | AnonymousUser, customer: Customer, what: str, premise: Premise | None = None
-) -> None:
-    """Write the privacy audit entry for a staff member viewing a customer's HAN data."""
-    if not isinstance(user, User) or not user.works_for_utility:
-        return
-    HanDataAccess.objects.create(
-        user=user,
-        customer=customer,
-        premise=premise,
-        what=what[:120],
-        customer_han_shown=customer.customer_han_consent,
-    )
+) -> Viewer:
+    """The step after the access check, for every page, API and stream of a customer's HAN data.
+
+    Says who is looking (``Viewer``) and, for staff, writes the privacy audit entry.
+    """
+    viewer = selectors.han_viewer(user=user, customer=customer)
+    if viewer.staff and isinstance(user, User):
+        HanDataAccess.objects.create(
+            user=user,
+            customer=customer,
+            premise=premise,
+            what=what[:120],
+            customer_han_shown=viewer.sees_customer_han,
+        )
+    return viewer
 
 
 def customer_han_consent_set(*, customer: Customer, user: User, consent: bool) -> Customer:

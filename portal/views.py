@@ -19,6 +19,7 @@ from portal.han_picture import han_pictures_context
 from portal.health import health_report
 from portal.models import HanTestRun, Premise, User
 from portal.presentation import run_snapshot
+from portal.viewers import CUSTOMER, Viewer
 from trust_center.models import DeviceRegistration
 from trust_center.services import RegistrationError, device_registrations_decommission_for_gateway
 
@@ -64,11 +65,11 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
     if customer is None:
         raise Http404("No such customer.")
+    viewer = services.han_data_view_open(user=request.user, customer=customer, what="customer page")
     premises = [
-        (premise, selectors.premise_han_devices(user=request.user, premise=premise))
+        (premise, selectors.premise_han_devices(viewer=viewer, premise=premise))
         for premise in selectors.customer_premises(customer=customer)
     ]
-    services.han_data_access_record(user=request.user, customer=customer, what="customer page")
     return render(
         request, "portal/customer_detail.html", {"customer": customer, "premises": premises}
     )
@@ -82,7 +83,7 @@ def my_home(request: HttpRequest) -> HttpResponse:
         (
             customer,
             [
-                (premise, selectors.premise_han_devices(user=request.user, premise=premise))
+                (premise, selectors.premise_han_devices(viewer=CUSTOMER, premise=premise))
                 for premise in selectors.customer_premises(customer=customer)
             ],
         )
@@ -94,10 +95,10 @@ def my_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
     premise = _premise_or_404(request, premise_id)
-    devices = selectors.premise_han_devices(user=request.user, premise=premise)
-    services.han_data_access_record(
+    viewer = services.han_data_view_open(
         user=request.user, customer=premise.customer, premise=premise, what="premise page"
     )
+    devices = selectors.premise_han_devices(viewer=viewer, premise=premise)
     return render(
         request,
         "portal/premise_detail.html",
@@ -160,19 +161,17 @@ def _start_limited(
     return response
 
 
-def _run_viewed(request: HttpRequest, run: HanTestRun, *, what: str) -> tuple[bool, bool]:
-    """Audit the view; say whether the viewer is staff and may see customer-owned devices."""
-    services.han_data_access_record(
+def _run_viewed(request: HttpRequest, run: HanTestRun, *, what: str) -> Viewer:
+    return services.han_data_view_open(
         user=request.user, customer=run.premise.customer, premise=run.premise, what=what
     )
-    reveal = not selectors.customer_han_masked_for(user=request.user, customer=run.premise.customer)
-    return _staff(request), reveal
 
 
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_404(request, run_id)
-    staff, reveal = _run_viewed(request, run, what=f"HAN test run {run.pk}")
+    viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
+    staff = viewer.staff
     administrator = selectors.user_is_administrator(request.user)
     return render(
         request,
@@ -181,14 +180,14 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "premise": run.premise,
             "case_runs": selectors.case_runs(case=run.case),
-            "snapshot": run_snapshot(run, staff=staff, reveal_customer_han=reveal),
+            "snapshot": run_snapshot(run, viewer=viewer),
             "staff": staff,
             "gateway_premises": selectors.gateway_premise_count(premise=run.premise)
             if staff
             else 0,
             "administrator": administrator,
             "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
-            "han_pictures": han_pictures_context(run, staff=staff, reveal_customer_han=reveal),
+            "han_pictures": han_pictures_context(run, viewer=viewer),
             "timeline": selectors.case_timeline(case=run.case) if staff else [],
             "findings_for_review": selectors.run_findings_for_review(run=run)
             if administrator and not run.is_active
@@ -201,11 +200,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_picture(request: HttpRequest, run_id: int) -> HttpResponse:
     """The HAN picture alone, for the live page to redraw once a run has finished."""
     run = _run_or_404(request, run_id)
-    staff, reveal = _run_viewed(request, run, what=f"HAN picture of run {run.pk}")
+    viewer = _run_viewed(request, run, what=f"HAN picture of run {run.pk}")
     return render(
         request,
         "portal/_han_picture.html",
-        {"han_pictures": han_pictures_context(run, staff=staff, reveal_customer_han=reveal)},
+        {"han_pictures": han_pictures_context(run, viewer=viewer)},
     )
 
 

@@ -28,6 +28,7 @@ from portal.han_picture.data import (
 )
 from portal.han_picture.draw import _caption, _slug, han_picture_svg
 from portal.models import HanTestRun, ObservedDevice, ObservedInterface
+from portal.viewers import Viewer
 
 __all__ = [
     "GATEWAY_NODE_ID",
@@ -46,9 +47,7 @@ __all__ = [
 # -- from a run to pictures ----------------------------------------------------------------
 
 
-def han_pictures_for_run(
-    run: HanTestRun, *, staff: bool, reveal_customer_han: bool
-) -> list[HanPicture]:
+def han_pictures_for_run(run: HanTestRun, *, viewer: Viewer) -> list[HanPicture]:
     """One picture per interface, ordered by identifier, in two queries (none if prefetched)."""
     interfaces: dict[str, ObservedInterface] = {
         interface.identifier: interface for interface in run.interfaces.all()
@@ -66,21 +65,16 @@ def han_pictures_for_run(
                 identifier,
                 interfaces.get(identifier),
                 devices,
-                mask_customer_han=staff and not reveal_customer_han,
-                staff=staff,
+                viewer=viewer,
             )
         )
     return pictures
 
 
-def han_pictures_context(
-    run: HanTestRun, *, staff: bool, reveal_customer_han: bool
-) -> list[HanPictureView]:
+def han_pictures_context(run: HanTestRun, *, viewer: Viewer) -> list[HanPictureView]:
     """The ``han_pictures`` the ``portal/_han_picture.html`` fragment renders."""
     views = []
-    for index, picture in enumerate(
-        han_pictures_for_run(run, staff=staff, reveal_customer_han=reveal_customer_han), 1
-    ):
+    for index, picture in enumerate(han_pictures_for_run(run, viewer=viewer), 1):
         dom_id = f"han-picture-{run.pk}-{index}-{_slug(picture.interface)}"
         views.append(
             HanPictureView(
@@ -106,8 +100,7 @@ def _picture_for_interface(
     interface: ObservedInterface | None,
     devices: list[ObservedDevice],
     *,
-    mask_customer_han: bool,
-    staff: bool,
+    viewer: Viewer,
 ) -> HanPicture:
     node_ids = [f"n{index}" for index, _ in enumerate(devices, 1)]
     id_by_eui: dict[str, str] = {}
@@ -123,7 +116,7 @@ def _picture_for_interface(
     pairs: dict[tuple[str, str], _PairLinks] = {}
     parents: dict[str, tuple[str, int | None]] = {}
     for node_id, device in zip(node_ids, devices, strict=True):
-        nodes.append(_device_node(node_id, device, mask=mask_customer_han, staff=staff))
+        nodes.append(_device_node(node_id, device, viewer=viewer))
         details = device.details if isinstance(device.details, Mapping) else {}
         for link in _reported_links(details.get("links")):
             neighbour_id = node_for(link.neighbour)
@@ -161,16 +154,16 @@ def _picture_for_interface(
     )
 
 
-def _device_node(node_id: str, device: ObservedDevice, *, mask: bool, staff: bool) -> PictureNode:
+def _device_node(node_id: str, device: ObservedDevice, *, viewer: Viewer) -> PictureNode:
     category = device.get_category_display() or "Unknown device"
     kind = device.device_type if device.device_type in ("router", "end_device") else "unknown"
     vendor = " ".join(part for part in (device.manufacturer, device.model) if part)
-    masked = mask and device.network == HanDevice.Network.CUSTOMER
+    masked = viewer.masks_customer_han and device.network == HanDevice.Network.CUSTOMER
     if masked:
         # Category and masked identifier only: no vendor, model or full EUI-64.
         sublabel = mask_eui64(device.eui64)
         detail = f"{category} {sublabel}, customer-owned; details hidden without consent"
-    elif staff:
+    elif viewer.staff:
         sublabel = device.eui64
         detail = ", ".join(
             part for part in (category, vendor, device.eui64, device.get_network_display()) if part

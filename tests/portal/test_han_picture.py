@@ -19,6 +19,7 @@ from portal.han_picture import (
 )
 from portal.han_picture.draw import LINK_STYLES
 from portal.models import HanTestCase, HanTestRun, ObservedDevice, ObservedInterface
+from portal.viewers import Viewer
 from tests.factories import PremiseFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,8 +71,14 @@ def add_device(run, sequence, *, interface="han0", parent=GATEWAY_EUI, links=Non
     return ObservedDevice.objects.create(run=run, interface=interface, sequence=sequence, **fields)
 
 
+def viewer(*, staff=True, reveal_customer_han=False) -> Viewer:
+    return Viewer(staff=staff, sees_customer_han=not staff or reveal_customer_han)
+
+
 def only_picture(run, *, staff=True, reveal_customer_han=False) -> HanPicture:
-    (picture,) = han_pictures_for_run(run, staff=staff, reveal_customer_han=reveal_customer_han)
+    (picture,) = han_pictures_for_run(
+        run, viewer=viewer(staff=staff, reveal_customer_han=reveal_customer_han)
+    )
     return picture
 
 
@@ -384,12 +391,12 @@ def test_two_interfaces_give_two_pictures_with_distinct_ids(run):
     add_device(run, 2, interface="han0")
     add_device(run, 3, interface="han0")
 
-    pictures = han_pictures_for_run(run, staff=True, reveal_customer_han=False)
+    pictures = han_pictures_for_run(run, viewer=viewer(staff=True, reveal_customer_han=False))
     assert [(p.interface, p.channel, p.device_count) for p in pictures] == [
         ("han0", 15, 2),
         ("han1", 20, 1),
     ]
-    views = han_pictures_context(run, staff=True, reveal_customer_han=False)
+    views = han_pictures_context(run, viewer=viewer(staff=True, reveal_customer_han=False))
     ids = [
         element.get("id")
         for view in views
@@ -407,7 +414,7 @@ def test_building_pictures_takes_two_queries_whatever_the_device_count(run, devi
         add_device(run, sequence, interface="han0" if sequence % 2 else "han1")
     run = HanTestRun.objects.get(pk=run.pk)
     with CaptureQueriesContext(connection) as queries:
-        pictures = han_pictures_for_run(run, staff=True, reveal_customer_han=False)
+        pictures = han_pictures_for_run(run, viewer=viewer(staff=True, reveal_customer_han=False))
     assert len(queries) == 2
     assert sum(picture.device_count for picture in pictures) == device_count
 
@@ -433,7 +440,11 @@ def test_fragment_renders_a_figure_per_interface_and_says_when_none_was_found(ru
     add_device(run, 1, model="<i>EMU-2</i>")
     html = render_to_string(
         "portal/_han_picture.html",
-        {"han_pictures": han_pictures_context(run, staff=False, reveal_customer_han=False)},
+        {
+            "han_pictures": han_pictures_context(
+                run, viewer=viewer(staff=False, reveal_customer_han=False)
+            )
+        },
     )
     assert html.count("<figure") == 2
     assert html.count("<svg") == 1
@@ -455,7 +466,7 @@ def test_picture_of_a_real_scan(demo_world):
     devices = list(real_run.devices.all())
     assert devices
 
-    views = han_pictures_context(real_run, staff=True, reveal_customer_han=False)
+    views = han_pictures_context(real_run, viewer=viewer(staff=True, reveal_customer_han=False))
     (view,) = views
     root = parse(view.svg)
     drawn = [g.get("data-node") for g in root.iter(f"{SVG}g") if g.get("data-node")]
