@@ -51,7 +51,6 @@ from bench.bench_test_tool import (
     ROOT,
     PortalServer,
     create_premises,
-    free_port,
     percentile,
     start_gateway_service,
     start_worker,
@@ -60,6 +59,7 @@ from bench.bench_test_tool import (
 )
 from portal.models import HanTestRun, Premise, User
 from portal.services import user_create
+from tests.commands import free_port
 
 REQUEST_TIMEOUT_S = 30
 SOCKET_SILENCE_S = 20

@@ -75,17 +75,14 @@ from han_gateway.models import HanDevice, PremisesGateway  # noqa: E402
 from han_gateway.scenarios import load_library_scenario  # noqa: E402
 from portal.models import Customer, HanTestRun, Premise, User  # noqa: E402
 from portal.services import user_create  # noqa: E402
+from tests.commands import (  # noqa: E402
+    celery_beat_argv,
+    celery_worker_argv,
+    free_port,
+    gateway_service_argv,
+)
 from trust_center.crypto import secret_sha256  # noqa: E402
 from trust_center.services import gateway_credential_issue  # noqa: E402
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until(check: Any, what: str, timeout_s: float = 60) -> None:
@@ -120,7 +117,7 @@ def start_gateway_service(count: int, workdir: Path) -> tuple[subprocess.Popen[b
     )
     log = open(workdir / "gateway-service.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "han_gateway", "serve", "--config", str(config)],
+        gateway_service_argv(config=config),
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -210,24 +207,7 @@ def start_worker(workdir: Path, concurrency: int) -> Any:
         return worker
     log = open(workdir / "celery-worker.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "WARNING",
-            "--queues",
-            "default",
-        ],
+        celery_worker_argv(queues=["default"], concurrency=concurrency, log_level="WARNING"),
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=log,
@@ -238,18 +218,7 @@ def start_worker(workdir: Path, concurrency: int) -> Any:
     wait_until(lambda: bool(app.control.ping(timeout=0.5)), "the Celery worker start")
     # Beat, as in production: it re-sends the task of a run no worker has taken.
     beat = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "beat",
-            "--loglevel",
-            "WARNING",
-            "--schedule",
-            str(workdir / "celerybeat-schedule"),
-        ],
+        celery_beat_argv(schedule=workdir / "celerybeat-schedule", log_level="WARNING"),
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=log,

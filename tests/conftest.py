@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from portal.models import User
+from tests.commands import free_port, gateway_service_argv
 from tests.factories import CustomerFactory, PremiseFactory, UserFactory
 
 
@@ -105,20 +106,10 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def gateway_service():
     """The HAN gateway service with the demo's simulated gateways, over loopback."""
     import subprocess
-    import sys
     import time
     from pathlib import Path
 
@@ -130,16 +121,7 @@ def gateway_service():
     log_dir.mkdir(exist_ok=True)
     with open(log_dir / "gateway-service.log", "ab") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [
-                sys.executable,
-                "-m",
-                "han_gateway",
-                "serve",
-                "--config",
-                "han_gateway/demo/gateways.yaml",
-                "--port",
-                str(port),
-            ],
+            gateway_service_argv(config=Path("han_gateway/demo/gateways.yaml"), port=port),
             cwd=settings.BASE_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -44,6 +44,12 @@ from websockets.sync.client import connect as websocket_connect
 from websockets.typing import Origin
 
 from han_gateway.service.tls import self_signed_certificate
+from tests.commands import (
+    celery_beat_argv,
+    celery_worker_argv,
+    free_port,
+    gateway_service_argv,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -55,13 +61,6 @@ T = TypeVar("T")
 
 class StackError(RuntimeError):
     """A part of the stack did not start, stop or answer in time; the message says which."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until(
@@ -281,24 +280,13 @@ class Stack:
         )
         self.gateway = Service(
             name="gateway service",
-            argv=[
-                sys.executable,
-                "-m",
-                "han_gateway",
-                "serve",
-                "--config",
-                str(DEMO_GATEWAYS_CONFIG),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.ports["gateway"]),
-                "--tls-certificate",
-                str(self.tls[0]),
-                "--tls-private-key",
-                str(self.tls[1]),
-                "--log-level",
-                "WARNING",
-            ],
+            argv=gateway_service_argv(
+                config=DEMO_GATEWAYS_CONFIG,
+                host="127.0.0.1",
+                port=self.ports["gateway"],
+                tls=self.tls,
+                log_level="WARNING",
+            ),
             env=self.env,
             log_path=self._log("gateway"),
             ready=lambda: self._http_ok(
@@ -324,18 +312,7 @@ class Stack:
         )
         self.beat = Service(
             name="celery beat",
-            argv=[
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(directory / "celerybeat-schedule"),
-            ],
+            argv=celery_beat_argv(schedule=directory / "celerybeat-schedule"),
             env=self.env,
             log_path=self._log("beat"),
             ready=lambda: True,
@@ -565,26 +542,7 @@ class Stack:
         hostname = f"{name}@faults"
         worker = Service(
             name=f"worker {name}",
-            argv=[
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(concurrency),
-                "--queues",
-                ",".join(queues),
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                hostname,
-            ],
+            argv=celery_worker_argv(queues=queues, concurrency=concurrency, hostname=hostname),
             env={**self.env, **(env or {})},
             log_path=self._log(f"worker-{name}"),
             ready=lambda: self._worker_ready(name),

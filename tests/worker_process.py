@@ -4,7 +4,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from portal.celery import app
+from tests.commands import celery_worker_argv
 
 LOG_DIR = Path(settings.BASE_DIR) / "test-artifacts"
 START_TIMEOUT_S = 30
@@ -33,26 +33,7 @@ def worker_process(queues: str = "default") -> Iterator[subprocess.Popen[bytes]]
     hostname = f"test-{os.getpid()}@%h"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "8",
-                "--queues",
-                queues,
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                hostname,
-            ],
+            celery_worker_argv(queues=queues.split(","), concurrency=8, hostname=hostname),
             cwd=settings.BASE_DIR,
             env=env,
             stdout=log,

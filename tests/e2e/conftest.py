@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import free_port
+from tests.commands import free_port
 
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls the tests make
 # between browser steps are still plain synchronous code.

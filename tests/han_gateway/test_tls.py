@@ -12,7 +12,6 @@ import json
 import ssl
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from han_gateway.__main__ import main
 from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.service.config import TlsConfig, secret_sha256_hex
 from han_gateway.service.tls import TlsSetupError, self_signed_certificate, server_ssl_context
-from tests.conftest import free_port
+from tests.commands import free_port, gateway_service_argv
 from tests.han_gateway.conftest import SECRETS, raw_get, raw_request, small_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,20 +167,7 @@ def tls_service(tmp_path_factory) -> Iterator[TlsService]:
     log = directory / "service.log"
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "han_gateway",
-                "serve",
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-                "--tls-certificate",
-                str(certificate),
-                "--tls-private-key",
-                str(key),
-            ],
+            gateway_service_argv(config=config, port=port, tls=(certificate, key)),
             cwd=ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -136,7 +136,7 @@ def test_unreachable_meter_fails_the_registration_with_the_reason(
     client, chen, django_capture_on_commit_callbacks
 ):
     from han_gateway.models import PremisesGateway
-    from tests.conftest import free_port
+    from tests.commands import free_port
 
     PremisesGateway.objects.filter(pk=chen.premises_gateway_id).update(
         service_url=f"http://127.0.0.1:{free_port()}"

@@ -136,7 +136,7 @@ def test_task_delivered_twice_records_nothing_twice(rep_user):
 
 def test_unreachable_gateway_fails_the_run_with_an_escalation(rep_user):
     premise = _premise("MTR-100001")
-    from tests.conftest import free_port
+    from tests.commands import free_port
 
     premise.premises_gateway.service_url = f"http://127.0.0.1:{free_port()}"
     premise.premises_gateway.save(update_fields=["service_url"])
