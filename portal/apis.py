@@ -1,12 +1,15 @@
 """REST API for the portal's customers and premises (CRM and the portal's own pages)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
+    Direction,
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
@@ -20,10 +23,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from han_gateway.models import HanDevice
+from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from portal import commissioning, han_tests, reviews, selectors
+from portal.diagnosis import ACTION_LABELS, Action, Severity
 from portal.history import HistoryFilter, history_rows
-from portal.models import DiagnosisReview, Finding, HanTestRun, Premise, User
+from portal.link_quality import LINK_QUALITY_LABELS
+from portal.models import (
+    Customer,
+    DiagnosisReview,
+    Finding,
+    HanTestCase,
+    HanTestRun,
+    Premise,
+    RunStep,
+    User,
+)
 from portal.presentation import run_snapshot
 from portal.services import han_data_view_open
 from portal.viewers import Viewer
@@ -36,6 +50,33 @@ class _ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
+class _ValidationErrorSerializer(serializers.Serializer[Any]):
+    """A request the API cannot accept (400): the reasons, under the name of each field at fault.
+
+    ``non_field_errors`` holds the reasons about the request as a whole; a body that cannot be
+    read, or a refusal that is about no one field, has a single ``detail`` instead.
+    """
+
+    detail = serializers.CharField(required=False)
+
+
+class _ValidationErrorSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """The field names are the request's own, so the schema lists them as any other key."""
+
+    target_class = _ValidationErrorSerializer
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        schema: dict[str, Any] = super().map_serializer(auto_schema, direction)
+        schema["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
+        return schema
+
+
+class _ActiveRunConflictSerializer(_ErrorSerializer):
+    """A HAN test cannot start: one is already active on the premise."""
+
+    active_run_id = serializers.IntegerField(help_text="The run already active on the premise.")
+
+
 def _errors(*statuses: int) -> dict[int, Any]:
     """The documented error answers of an endpoint.
 
@@ -43,7 +84,7 @@ def _errors(*statuses: int) -> dict[int, Any]:
     fields at fault (``{"field": ["reason"]}``); the others carry ``detail``.
     """
     return {
-        code: OpenApiTypes.OBJECT if code == 400 else _ErrorSerializer
+        code: _ValidationErrorSerializer if code == 400 else _ErrorSerializer
         for code in (401, 429, *statuses)
     }
 
@@ -51,7 +92,7 @@ def _errors(*statuses: int) -> dict[int, Any]:
 class _GatewaySerializer(serializers.Serializer[Any]):
     meter_number = serializers.CharField()
     ami_id = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=PremisesGateway.Kind.choices)
     manufacturer = serializers.CharField()
     model = serializers.CharField()
     firmware_version = serializers.CharField()
@@ -60,7 +101,7 @@ class _GatewaySerializer(serializers.Serializer[Any]):
 
 class _InterfaceSerializer(serializers.Serializer[Any]):
     identifier = serializers.CharField()
-    technology = serializers.CharField()
+    technology = serializers.ChoiceField(choices=NetworkInterface.Technology.choices)
     channel = serializers.IntegerField(allow_null=True)
     pan_id = serializers.IntegerField(allow_null=True)
     extended_pan_id = serializers.CharField()
@@ -70,7 +111,7 @@ class _InterfaceSerializer(serializers.Serializer[Any]):
 class _DeviceSerializer(serializers.Serializer[Any]):
     eui64 = serializers.CharField(help_text="Masked for staff when the device is customer-owned.")
     masked = serializers.BooleanField()
-    network = serializers.CharField()
+    network = serializers.ChoiceField(choices=HanDevice.Network.choices)
     category = serializers.CharField(source="category_label")
     manufacturer = serializers.CharField()
     model = serializers.CharField()
@@ -82,27 +123,34 @@ class _PremiseSummarySerializer(serializers.Serializer[Any]):
     customer_id = serializers.IntegerField()
     service_point_id = serializers.CharField()
     address = serializers.CharField(source="full_address")
-    meter_number = serializers.CharField(
-        source="premises_gateway.meter_number", default=None, allow_null=True
-    )
+    # Through a premise without a gateway: DRF answers None for a nullable field.
+    meter_number = serializers.CharField(source="premises_gateway.meter_number", allow_null=True)
+
+
+class _PremiseDetailSerializer(_PremiseSummarySerializer):
+    """A premise, its gateway, and the HAN devices on record as the caller may see them."""
+
+    premises_gateway = _GatewaySerializer(allow_null=True)
+    interfaces = serializers.SerializerMethodField()
+    # As context["viewer"], the Viewer built by the access check, may see them.
+    devices = serializers.SerializerMethodField()
+
+    @extend_schema_field(_InterfaceSerializer(many=True))
+    def get_interfaces(self, premise: Premise) -> Any:
+        gateway = premise.premises_gateway
+        return _InterfaceSerializer(gateway.interfaces.all(), many=True).data if gateway else []
+
+    @extend_schema_field(_DeviceSerializer(many=True))
+    def get_devices(self, premise: Premise) -> Any:
+        viewer: Viewer = self.context["viewer"]
+        devices = selectors.premise_han_devices(viewer=viewer, premise=premise)
+        return _DeviceSerializer(devices, many=True).data
 
 
 class _CustomerSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     account_number = serializers.CharField()
-
-
-def _premise_payload(viewer: Viewer, premise: Premise) -> dict[str, Any]:
-    gateway = premise.premises_gateway
-    data: dict[str, Any] = dict(_PremiseSummarySerializer(premise).data)
-    data["premises_gateway"] = _GatewaySerializer(gateway).data if gateway else None
-    data["interfaces"] = (
-        _InterfaceSerializer(gateway.interfaces.all(), many=True).data if gateway else []
-    )
-    devices = selectors.premise_han_devices(viewer=viewer, premise=premise)
-    data["devices"] = _DeviceSerializer(devices, many=True).data
-    return data
 
 
 class _CustomerWithPremisesSerializer(_CustomerSerializer):
@@ -133,22 +181,26 @@ class CustomerListApi(APIView):
 
 
 class CustomerDetailApi(APIView):
-    class OutputSerializer(_CustomerSerializer):
-        email = serializers.EmailField()
-        phone = serializers.CharField()
+    class CustomerDetailSerializer(_CustomerSerializer):
+        """A customer and their premises, with HAN devices as the caller may see them."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
+        # Blank when none is on record, so not documented as an e-mail address.
+        email = serializers.CharField()
+        phone = serializers.CharField()
+        premises = serializers.SerializerMethodField()
+
+        @extend_schema_field(_PremiseDetailSerializer(many=True))
+        def get_premises(self, customer: Customer) -> Any:
+            premises = selectors.customer_premises(customer=customer)
+            return _PremiseDetailSerializer(premises, many=True, context=self.context).data
+
+    @extend_schema(responses={200: CustomerDetailSerializer, **_errors(404)})
     def get(self, request: Request, customer_id: int) -> Response:
         customer = selectors.customer_get_for_user(user=request.user, customer_id=customer_id)
         if customer is None:
             raise Http404
         viewer = han_data_view_open(user=request.user, customer=customer, what="API: customer")
-        data: dict[str, Any] = dict(self.OutputSerializer(customer).data)
-        data["premises"] = [
-            _premise_payload(viewer, premise)
-            for premise in selectors.customer_premises(customer=customer)
-        ]
-        return Response(data)
+        return Response(self.CustomerDetailSerializer(customer, context={"viewer": viewer}).data)
 
 
 @extend_schema_view(
@@ -173,7 +225,7 @@ class PremiseListApi(generics.ListAPIView[Premise]):
 
 
 class PremiseDetailApi(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
+    @extend_schema(responses={200: _PremiseDetailSerializer, **_errors(404)})
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
@@ -181,7 +233,182 @@ class PremiseDetailApi(APIView):
         viewer = han_data_view_open(
             user=request.user, customer=premise.customer, premise=premise, what="API: premise"
         )
-        return Response(_premise_payload(viewer, premise))
+        return Response(_PremiseDetailSerializer(premise, context={"viewer": viewer}).data)
+
+
+def _named_enum_field(name: str, choices: Any) -> Callable[..., serializers.ChoiceField]:
+    """A choice field whose values the schema shows once, as the enum component ``name``.
+
+    drf-spectacular names an enum after its field: the run's, the step's and the case's
+    ``status`` each appear in several components and would collide (a warning).
+    """
+
+    @extend_schema_field(serializers.ChoiceField(choices=choices), component_name=name)
+    class NamedEnumField(serializers.ChoiceField):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(choices=choices, **kwargs)
+
+    return NamedEnumField
+
+
+_RunStatusField = _named_enum_field("RunStatusEnum", HanTestRun.Status.choices)
+_RunStepStatusField = _named_enum_field("RunStepStatusEnum", RunStep.Status.choices)
+_CaseStatusField = _named_enum_field("CaseStatusEnum", HanTestCase.Status.choices)
+_ACTION_CHOICES = [(action.value, ACTION_LABELS.get(action, action.value)) for action in Action]
+_ActionField = _named_enum_field("ActionEnum", _ACTION_CHOICES)
+_RecordedActionField = _named_enum_field(
+    "RecordedActionEnum", [*_ACTION_CHOICES, (han_tests.OTHER_ACTION, "Other")]
+)
+
+
+# The words portal.link_quality gives a link quality.
+_OPERATIONAL_CHECK_RESULTS = ("acknowledged", "not_acknowledged")
+
+
+class _RunStateSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1 for the first run of a case, then 2, 3…")
+    status = _RunStatusField()
+    status_label = serializers.CharField()
+    active = serializers.BooleanField(help_text="Queued or running.")
+    progress = serializers.IntegerField(help_text="Percent done, 0-100.")
+    phase = serializers.CharField()
+    estimated_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Until the run ends, once it can be told."
+    )
+    error = serializers.CharField(help_text="Why the run could not complete; blank otherwise.")
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class _RunStepSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(help_text="Stable within the run, e.g. scan:han0.")
+    title = serializers.CharField()
+    status = _RunStepStatusField()
+    detail = serializers.CharField()
+
+
+class _RunInterfaceSerializer(serializers.Serializer[Any]):
+    identifier = serializers.CharField()
+    channel = serializers.IntegerField(allow_null=True)
+    pan_id = serializers.IntegerField(allow_null=True)
+    device_count = serializers.IntegerField(allow_null=True)
+    security_level = serializers.IntegerField(allow_null=True)
+
+
+class _RunDeviceSerializer(serializers.Serializer[Any]):
+    """A device the run found.
+
+    Customers are shown the required fields only; staff all of them. For staff without the
+    customer's consent, a customer-owned device is masked: ``masked`` is there, its EUI-64
+    keeps only its last two bytes, and its model, firmware and network address are blank.
+    """
+
+    key = serializers.CharField(help_text="Unique within the run.")
+    sequence = serializers.IntegerField(help_text="Order in which the run found it.")
+    interface = serializers.CharField(required=False)
+    eui64 = serializers.CharField()
+    network_address = serializers.CharField(
+        required=False, allow_null=True, help_text="Hexadecimal, e.g. 0x1A2B."
+    )
+    device_type = serializers.CharField(required=False)
+    category = serializers.ChoiceField(
+        choices=HanDevice.Category.choices, allow_blank=True, required=False
+    )
+    category_label = serializers.CharField()
+    network = serializers.ChoiceField(choices=HanDevice.Network.choices)
+    manufacturer = serializers.CharField()
+    model = serializers.CharField()
+    firmware_version = serializers.CharField(required=False)
+    power_source = serializers.CharField(required=False)
+    reachable = serializers.BooleanField()
+    link_quality = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Zigbee LQI, 0-255."
+    )
+    link_quality_label = serializers.ChoiceField(choices=LINK_QUALITY_LABELS)
+    rssi = serializers.IntegerField(required=False, allow_null=True, help_text="dBm.")
+    join_method = serializers.CharField(
+        required=False, help_text="As the gateway reports it: install_code, default_key, unknown…"
+    )
+    join_method_label = serializers.CharField(required=False)
+    registered = serializers.BooleanField(required=False)
+    operational_check = serializers.ChoiceField(
+        choices=_OPERATIONAL_CHECK_RESULTS,
+        allow_blank=True,
+        help_text="The answer to a utility test message; blank when none was sent.",
+    )
+    masked = serializers.BooleanField(
+        required=False, help_text="There, and true, only on a masked device."
+    )
+
+
+class _RunFindingSerializer(serializers.Serializer[Any]):
+    """What the diagnosis found. Customers are shown the required fields only; staff all."""
+
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[severity.value for severity in Severity])
+    customer_text = serializers.CharField()
+    action = _ActionField(required=False, help_text="The recommended action.")
+    action_label = serializers.CharField(required=False)
+    title = serializers.CharField(required=False)
+    evidence = serializers.CharField(required=False)
+    eui64 = serializers.CharField(
+        required=False, help_text="The device it is about; blank when it is about the HAN."
+    )
+
+
+class _RecordedActionSerializer(serializers.Serializer[Any]):
+    action = _RecordedActionField()
+    action_label = serializers.CharField()
+    note = serializers.CharField()
+    recorded_by = serializers.CharField(help_text="Blank when that user has been removed.")
+    recorded_at = serializers.DateTimeField()
+
+
+class _RunReferenceSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    status = _RunStatusField()
+
+
+class _LinkQualityChangeSerializer(serializers.Serializer[Any]):
+    device = _RunDeviceSerializer()
+    before = serializers.IntegerField()
+    after = serializers.IntegerField()
+
+
+class _RunComparisonSerializer(serializers.Serializer[Any]):
+    """What changed since the case's previous run that finished."""
+
+    previous_run = _RunReferenceSerializer()
+    devices_found = _RunDeviceSerializer(many=True)
+    devices_lost = _RunDeviceSerializer(many=True)
+    link_quality_changes = _LinkQualityChangeSerializer(many=True)
+    findings_resolved = _RunFindingSerializer(many=True)
+    findings_new = _RunFindingSerializer(many=True)
+
+
+class _CaseReferenceSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = _CaseStatusField()
+
+
+# Describes the answer and does not build it: presentation.run_snapshot builds it, for the
+# live stream too, and _run_response adds `case` and `premise_id`.
+class _RunSerializer(serializers.Serializer[Any]):
+    """A run as its live page shows it to the caller, with its case and premise."""
+
+    run = _RunStateSerializer()
+    steps = _RunStepSerializer(many=True)
+    interfaces = _RunInterfaceSerializer(many=True)
+    devices = _RunDeviceSerializer(many=True)
+    findings = _RunFindingSerializer(many=True)
+    actions = _RecordedActionSerializer(many=True)
+    comparison = _RunComparisonSerializer(
+        allow_null=True, help_text="Null for a case's first run, and while the run is active."
+    )
+    case = _CaseReferenceSerializer()
+    premise_id = serializers.IntegerField()
 
 
 def _run_or_404(request: Request, run_id: int) -> HanTestRun:
@@ -198,6 +425,7 @@ def _signed_in_user(request: Request) -> User:
 
 
 def _run_response(request: Request, run: HanTestRun, status: int = 200) -> Response:
+    """The run as ``_RunSerializer`` documents it."""
     run.refresh_from_db()
     viewer = han_data_view_open(
         user=request.user,
@@ -213,9 +441,8 @@ def _run_response(request: Request, run: HanTestRun, status: int = 200) -> Respo
 
 
 def _active_conflict(error: han_tests.ActiveRunExists) -> Response:
-    return Response(
-        {"detail": str(error), "active_run_id": error.run.pk}, status=status.HTTP_409_CONFLICT
-    )
+    conflict = {"detail": str(error), "active_run_id": error.run.pk}
+    return Response(_ActiveRunConflictSerializer(conflict).data, status=status.HTTP_409_CONFLICT)
 
 
 def _start_limited(error: han_tests.StartLimitReached) -> Response:
@@ -234,7 +461,11 @@ class RunStartApi(APIView):
 
     @extend_schema(
         request=RunStartInputSerializer,
-        responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409, 429)},
+        responses={
+            201: _RunSerializer,
+            **_errors(400, 404, 429),
+            409: _ActiveRunConflictSerializer,
+        },
     )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
@@ -260,38 +491,40 @@ class RunStartApi(APIView):
 class RunDetailApi(APIView):
     """A run with its steps, interfaces, devices, findings, actions and changes."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
+    @extend_schema(responses={200: _RunSerializer, **_errors(404)})
     def get(self, request: Request, run_id: int) -> Response:
         return _run_response(request, _run_or_404(request, run_id))
+
+
+class _CaseSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = _CaseStatusField()
+    problem = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    runs = serializers.SerializerMethodField()
+
+    @extend_schema_field(_RunReferenceSerializer(many=True))
+    def get_runs(self, case: HanTestCase) -> Any:
+        runs = sorted(case.runs.all(), key=lambda run: run.number)
+        return _RunReferenceSerializer(runs, many=True).data
 
 
 class PremiseCaseListApi(APIView):
     """A premise's test cases, newest first, each with its runs."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **_errors(404)})
+    @extend_schema(
+        responses={
+            200: inline_serializer("CaseList", {"results": _CaseSerializer(many=True)}),
+            **_errors(404),
+        }
+    )
     def get(self, request: Request, premise_id: int) -> Response:
         premise = selectors.premise_get_for_user(user=request.user, premise_id=premise_id)
         if premise is None:
             raise Http404
         cases = premise.test_cases.prefetch_related("runs").order_by("-opened_at")[:50]
-        return Response(
-            {
-                "results": [
-                    {
-                        "id": case.pk,
-                        "status": case.status,
-                        "problem": case.problem,
-                        "opened_at": case.opened_at.isoformat(),
-                        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
-                        "runs": [
-                            {"id": run.pk, "number": run.number, "status": run.status}
-                            for run in sorted(case.runs.all(), key=lambda run: run.number)
-                        ],
-                    }
-                    for case in cases
-                ]
-            }
-        )
+        return Response({"results": _CaseSerializer(cases, many=True).data})
 
 
 class RunActionApi(APIView):
@@ -303,7 +536,7 @@ class RunActionApi(APIView):
 
     @extend_schema(
         request=RunActionInputSerializer,
-        responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409)},
+        responses={201: _RunSerializer, **_errors(400, 404)},
     )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
@@ -322,7 +555,7 @@ class RunActionApi(APIView):
 
 
 class RunCancelApi(APIView):
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, **_errors(400, 404, 409)})
+    @extend_schema(request=None, responses={200: _RunSerializer, **_errors(404, 409)})
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
         try:
@@ -334,7 +567,12 @@ class RunCancelApi(APIView):
 
 class RunRetestApi(APIView):
     @extend_schema(
-        request=None, responses={201: OpenApiTypes.OBJECT, **_errors(400, 404, 409, 429)}
+        request=None,
+        responses={
+            201: _RunSerializer,
+            **_errors(400, 404, 429),
+            409: _ActiveRunConflictSerializer,
+        },
     )
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_or_404(request, run_id)
@@ -480,11 +718,11 @@ class _RunSummarySerializer(serializers.Serializer[Any]):
     premise_id = serializers.IntegerField()
     customer_id = serializers.IntegerField(source="premise.customer_id")
     meter_number = serializers.CharField(
-        source="premise.premises_gateway.meter_number", default=None, allow_null=True
+        source="premise.premises_gateway.meter_number", allow_null=True
     )
     region = serializers.CharField()
     gateway_model = serializers.CharField()
-    started_by = serializers.CharField(source="started_by.username", default=None, allow_null=True)
+    started_by = serializers.CharField(source="started_by.username", allow_null=True)
     findings = _FindingSerializer(many=True)
     actions_taken = serializers.SerializerMethodField()
 
@@ -523,9 +761,16 @@ class FindingReviewApi(APIView):
             max_length=reviews.COMMENT_MAX_LENGTH, required=False, allow_blank=True
         )
 
+    class DiagnosisReviewSerializer(serializers.Serializer[Any]):
+        finding_id = serializers.IntegerField()
+        rule = serializers.CharField()
+        verdict = serializers.ChoiceField(choices=DiagnosisReview.Verdict.choices)
+        comment = serializers.CharField()
+        reviewed_at = serializers.DateTimeField()
+
     @extend_schema(
         request=InputSerializer,
-        responses={200: OpenApiTypes.OBJECT, **_errors(400, 403, 404)},
+        responses={200: DiagnosisReviewSerializer, **_errors(400, 403, 404)},
     )
     def put(self, request: Request, run_id: int, finding_id: int) -> Response:
         if not selectors.user_is_administrator(request.user):
@@ -545,12 +790,4 @@ class FindingReviewApi(APIView):
             )
         except reviews.ReviewError as error:
             raise ValidationError({"comment": [str(error)]}) from error
-        return Response(
-            {
-                "finding_id": finding.pk,
-                "rule": review.rule,
-                "verdict": review.verdict,
-                "comment": review.comment,
-                "reviewed_at": review.reviewed_at.isoformat(),
-            }
-        )
+        return Response(self.DiagnosisReviewSerializer(review).data)

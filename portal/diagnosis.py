@@ -1,9 +1,10 @@
 """The diagnosis engine: what a run saw, against what the utility expects, becomes findings.
 
 Plain functions over plain data, no ORM: each rule takes a ``DiagnosisInput`` and returns the
-findings it is responsible for. ``diagnose`` runs every rule and adds the pass verdict when
-nothing needs attention. Thresholds are documented in ``docs/DIAGNOSIS.md`` and configurable
-through the ``HAN_DIAGNOSIS_THRESHOLDS`` setting.
+problems it is responsible for, in words; its ``@rule`` line gives them their rule id, severity
+and action. ``diagnose`` runs every rule and adds the pass verdict when nothing needs attention.
+Thresholds are documented in ``docs/DIAGNOSIS.md`` and configurable through the
+``HAN_DIAGNOSIS_THRESHOLDS`` setting.
 """
 
 import enum
@@ -20,6 +21,24 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
     INFO = "info"
     PASS = "pass"  # noqa: S105 - a verdict, not a password
+
+
+class RuleId(enum.StrEnum):
+    """What each finding is about: stored with findings and reviews, and in history filters'
+    addresses, so a value never changes once runs have used it."""
+
+    GATEWAY_UNREACHABLE = "gateway_unreachable"
+    BEYOND_REACH = "beyond_reach"
+    WEAK_LINK = "weak_link"
+    OUTDATED_FIRMWARE = "outdated_firmware"
+    INSECURE_JOIN = "insecure_join"
+    REGISTERED_DEVICE_MISSING = "registered_device_missing"
+    JOIN_WINDOW_EXPIRED = "join_window_expired"
+    UNKNOWN_DEVICE = "unknown_device"
+    CHANNEL_INTERFERENCE = "channel_interference"
+    OPERATIONAL_CHECK_FAILED = "operational_check_failed"
+    OVER_CAPACITY = "over_capacity"
+    HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
 class Action(enum.StrEnum):
@@ -138,7 +157,7 @@ class DiagnosisInput:
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str
+    rule: RuleId
     severity: Severity
     action: Action
     title: str  # for the rep: technical
@@ -155,24 +174,68 @@ class Finding:
         return (self.rule, self.eui64)
 
 
-Rule = Callable[[DiagnosisInput], list[Finding]]
+@dataclass(frozen=True)
+class Problem:
+    """What a rule found, in words; the rule that found it completes it into a ``Finding``."""
+
+    title: str
+    evidence: str
+    customer_text: str
+    eui64: str = ""
+
+
+Find = Callable[[DiagnosisInput], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's id, severity and action, declared once, and the function that finds problems."""
+
+    id: RuleId
+    severity: Severity
+    action: Action
+    find: Find
+
+    def __call__(self, data: DiagnosisInput) -> list[Finding]:
+        return [
+            Finding(
+                rule=self.id,
+                severity=self.severity,
+                action=self.action,
+                title=problem.title,
+                evidence=problem.evidence,
+                customer_text=problem.customer_text,
+                eui64=problem.eui64,
+            )
+            for problem in self.find(data)
+        ]
+
+
 RULES: list[Rule] = []
 
 
-def rule(function: Rule) -> Rule:
-    RULES.append(function)
-    return function
+def rule(rule_id: RuleId, severity: Severity, action: Action) -> Callable[[Find], Rule]:
+    """Register a rule whose findings all take this id, severity and action.
+
+    An id belongs to one rule only, and ``healthy`` to none: it is ``diagnose``'s verdict.
+    """
+
+    def register(find: Find) -> Rule:
+        if rule_id == RuleId.HEALTHY or any(known.id == rule_id for known in RULES):
+            raise ValueError(f"the rule id {rule_id} is already taken")
+        registered = Rule(rule_id, severity, action, find)
+        RULES.append(registered)
+        return registered
+
+    return register
 
 
-@rule
-def gateway_unreachable(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.GATEWAY_UNREACHABLE, Severity.CRITICAL, Action.ESCALATE_TO_AMI_NETWORK)
+def gateway_unreachable(data: DiagnosisInput) -> list[Problem]:
     if data.gateway_reached:
         return []
     return [
-        Finding(
-            rule="gateway_unreachable",
-            severity=Severity.CRITICAL,
-            action=Action.ESCALATE_TO_AMI_NETWORK,
+        Problem(
             title="The meter's HAN interface could not be reached over the AMI",
             evidence=data.gateway_error or "No answer from the gateway service.",
             customer_text=(
@@ -190,11 +253,11 @@ def _found_devices(data: DiagnosisInput) -> tuple[DeviceObservation, ...]:
     return tuple(device for device in data.devices if not device.customer_owned)
 
 
-@rule
-def beyond_reach(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.BEYOND_REACH, Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE)
+def beyond_reach(data: DiagnosisInput) -> list[Problem]:
     """Listed by the network but not answering, or barely heard: a router must bridge the gap."""
     limit = data.thresholds.unreachable_link_quality
-    findings = []
+    problems = []
     for device in _found_devices(data):
         too_weak = device.link_quality is not None and device.link_quality < limit
         if device.reachable and not too_weak:
@@ -210,11 +273,8 @@ def beyond_reach(data: DiagnosisInput) -> list[Finding]:
             )
             if part
         )
-        findings.append(
-            Finding(
-                rule="beyond_reach",
-                severity=Severity.CRITICAL,
-                action=Action.INSTALL_ADDITIONAL_DEVICE,
+        problems.append(
+            Problem(
                 title=f"{device.label} is beyond the gateway's reach",
                 evidence=evidence,
                 customer_text=(
@@ -225,24 +285,21 @@ def beyond_reach(data: DiagnosisInput) -> list[Finding]:
                 eui64=device.eui64,
             )
         )
-    return findings
+    return problems
 
 
-@rule
-def weak_link(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.WEAK_LINK, Severity.WARNING, Action.CHANGE_RANGE)
+def weak_link(data: DiagnosisInput) -> list[Problem]:
     weak = data.thresholds.weak_link_quality
     unreachable = data.thresholds.unreachable_link_quality
-    findings = []
+    problems = []
     for device in _found_devices(data):
         quality = device.link_quality
         if not device.reachable or quality is None or not unreachable <= quality < weak:
             continue
         rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
-        findings.append(
-            Finding(
-                rule="weak_link",
-                severity=Severity.WARNING,
-                action=Action.CHANGE_RANGE,
+        problems.append(
+            Problem(
                 title=f"{device.label} has a weak link to the gateway",
                 evidence=f"link quality {quality} (weak below {weak}){rssi}",
                 customer_text=(
@@ -253,7 +310,7 @@ def weak_link(data: DiagnosisInput) -> list[Finding]:
                 eui64=device.eui64,
             )
         )
-    return findings
+    return problems
 
 
 def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedModel | None:
@@ -266,9 +323,9 @@ def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedMo
     return None
 
 
-@rule
-def outdated_firmware(data: DiagnosisInput) -> list[Finding]:
-    findings = []
+@rule(RuleId.OUTDATED_FIRMWARE, Severity.WARNING, Action.UPGRADE_DEVICE)
+def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
+    problems = []
     for device in _found_devices(data):
         approved = _approved_for(data, device)
         if approved is None or not approved.minimum_firmware:
@@ -278,11 +335,8 @@ def outdated_firmware(data: DiagnosisInput) -> list[Finding]:
         )
         if meets is None or meets:
             continue
-        findings.append(
-            Finding(
-                rule="outdated_firmware",
-                severity=Severity.WARNING,
-                action=Action.UPGRADE_DEVICE,
+        problems.append(
+            Problem(
                 title=f"{device.label} runs outdated firmware",
                 evidence=(
                     f"{device.manufacturer} {device.model} firmware {device.firmware_version}; "
@@ -295,13 +349,13 @@ def outdated_firmware(data: DiagnosisInput) -> list[Finding]:
                 eui64=device.eui64,
             )
         )
-    return findings
+    return problems
 
 
-@rule
-def insecure_join(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.INSECURE_JOIN, Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS)
+def insecure_join(data: DiagnosisInput) -> list[Problem]:
     """A device that joined with the well-known default key, or not with its install code."""
-    findings = []
+    problems = []
     for device in _found_devices(data):
         if device.customer_owned:
             continue
@@ -311,11 +365,8 @@ def insecure_join(data: DiagnosisInput) -> list[Finding]:
             evidence = f"registered with an install code but joined by {device.join_method}"
         else:
             continue
-        findings.append(
-            Finding(
-                rule="insecure_join",
-                severity=Severity.CRITICAL,
-                action=Action.CHANGE_SECURITY_SETTINGS,
+        problems.append(
+            Problem(
                 title=f"{device.label} did not join with its install-code key",
                 evidence=evidence,
                 customer_text=(
@@ -326,19 +377,16 @@ def insecure_join(data: DiagnosisInput) -> list[Finding]:
                 eui64=device.eui64,
             )
         )
-    return findings
+    return problems
 
 
-@rule
-def registered_device_missing(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.REGISTERED_DEVICE_MISSING, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
+def registered_device_missing(data: DiagnosisInput) -> list[Problem]:
     if not data.gateway_reached:
         return []
     seen = {device.eui64 for device in data.devices}
     return [
-        Finding(
-            rule="registered_device_missing",
-            severity=Severity.CRITICAL,
-            action=Action.REOPEN_JOIN_WINDOW,
+        Problem(
             title=f"Registered {expected.category_label.lower() or 'device'} "
             f"({expected.eui64}) was not found",
             evidence=(
@@ -357,17 +405,14 @@ def registered_device_missing(data: DiagnosisInput) -> list[Finding]:
     ]
 
 
-@rule
-def join_window_expired(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.JOIN_WINDOW_EXPIRED, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
+def join_window_expired(data: DiagnosisInput) -> list[Problem]:
     """A registered device whose join window closed before it joined."""
     if not data.gateway_reached:
         return []
     seen = {device.eui64 for device in data.devices}
     return [
-        Finding(
-            rule="join_window_expired",
-            severity=Severity.CRITICAL,
-            action=Action.REOPEN_JOIN_WINDOW,
+        Problem(
             title=f"The join window for {expected.category_label.lower() or 'a device'} "
             f"({expected.eui64}) expired without a join",
             evidence="the Trust Center opened a join window with the device's install-code "
@@ -384,9 +429,9 @@ def join_window_expired(data: DiagnosisInput) -> list[Finding]:
     ]
 
 
-@rule
-def unknown_device(data: DiagnosisInput) -> list[Finding]:
-    findings = []
+@rule(RuleId.UNKNOWN_DEVICE, Severity.WARNING, Action.INVESTIGATE_DEVICE)
+def unknown_device(data: DiagnosisInput) -> list[Problem]:
+    problems = []
     for device in _found_devices(data):
         if device.registered or device.customer_owned:
             continue
@@ -401,11 +446,8 @@ def unknown_device(data: DiagnosisInput) -> list[Finding]:
             ).strip()
         else:
             continue
-        findings.append(
-            Finding(
-                rule="unknown_device",
-                severity=Severity.WARNING,
-                action=Action.INVESTIGATE_DEVICE,
+        problems.append(
+            Problem(
                 title=title,
                 evidence=evidence,
                 customer_text=(
@@ -415,13 +457,13 @@ def unknown_device(data: DiagnosisInput) -> list[Finding]:
                 eui64=device.eui64,
             )
         )
-    return findings
+    return problems
 
 
-@rule
-def channel_interference(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.CHANNEL_INTERFERENCE, Severity.WARNING, Action.CHANGE_CHANNEL)
+def channel_interference(data: DiagnosisInput) -> list[Problem]:
     limit = data.thresholds.channel_energy
-    findings = []
+    problems = []
     for interface in data.interfaces:
         if interface.channel is None:
             continue
@@ -430,11 +472,8 @@ def channel_interference(data: DiagnosisInput) -> list[Finding]:
             continue
         quieter = sorted(interface.energy_by_channel.items(), key=lambda item: item[1])[:3]
         suggestion = ", ".join(f"{channel} ({level})" for channel, level in quieter)
-        findings.append(
-            Finding(
-                rule="channel_interference",
-                severity=Severity.WARNING,
-                action=Action.CHANGE_CHANNEL,
+        problems.append(
+            Problem(
                 title=f"Interface {interface.identifier}: channel {interface.channel} is busy",
                 evidence=(
                     f"energy {energy}/255 on channel {interface.channel} (limit {limit}); "
@@ -446,16 +485,13 @@ def channel_interference(data: DiagnosisInput) -> list[Finding]:
                 ),
             )
         )
-    return findings
+    return problems
 
 
-@rule
-def operational_check_failed(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.OPERATIONAL_CHECK_FAILED, Severity.WARNING, Action.CHECK_DEVICE_PROGRAMS)
+def operational_check_failed(data: DiagnosisInput) -> list[Problem]:
     return [
-        Finding(
-            rule="operational_check_failed",
-            severity=Severity.WARNING,
-            action=Action.CHECK_DEVICE_PROGRAMS,
+        Problem(
             title=f"{device.label} did not acknowledge a utility message",
             evidence="the Smart Energy test message got no acknowledgement",
             customer_text=(
@@ -469,18 +505,15 @@ def operational_check_failed(data: DiagnosisInput) -> list[Finding]:
     ]
 
 
-@rule
-def over_capacity(data: DiagnosisInput) -> list[Finding]:
+@rule(RuleId.OVER_CAPACITY, Severity.WARNING, Action.REDUCE_DEVICES)
+def over_capacity(data: DiagnosisInput) -> list[Problem]:
     if data.capacity is None or not data.gateway_reached:
         return []
     utility_devices = [device for device in data.devices if not device.customer_owned]
     if len(utility_devices) <= data.capacity * data.thresholds.capacity_warning_ratio:
         return []
     return [
-        Finding(
-            rule="over_capacity",
-            severity=Severity.WARNING,
-            action=Action.REDUCE_DEVICES,
+        Problem(
             title="The meter has more Utility HAN devices than it supports",
             evidence=f"{len(utility_devices)} utility devices; this meter takes {data.capacity}",
             customer_text=(
@@ -501,7 +534,7 @@ def diagnose(data: DiagnosisInput, rules: Iterable[Rule] = RULES) -> list[Findin
         findings.insert(
             0,
             Finding(
-                rule="healthy",
+                rule=RuleId.HEALTHY,
                 severity=Severity.PASS,
                 action=Action.NONE,
                 title="The Utility HAN is healthy",

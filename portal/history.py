@@ -22,7 +22,7 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.utils import timezone
 from psycopg.errors import QueryCanceled
 
-from portal.diagnosis import ACTION_LABELS, RULES
+from portal.diagnosis import ACTION_LABELS, RuleId
 from portal.models import (
     DiagnosisReview,
     Finding,
@@ -43,8 +43,7 @@ Runs = QuerySet[HanTestRun]
 
 
 def rule_choices() -> list[tuple[str, str]]:
-    names = [function.__name__ for function in RULES] + ["healthy"]
-    return [(name, name.replace("_", " ").capitalize()) for name in names]
+    return [(rule.value, rule.value.replace("_", " ").capitalize()) for rule in RuleId]
 
 
 def action_choices() -> list[tuple[str, str]]:

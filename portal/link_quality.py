@@ -7,6 +7,8 @@ from portal.diagnosis import Thresholds
 # ZHA's and Zigbee2MQTT's "good" starts here; below it a link is fair until the diagnosis's
 # weak limit.
 GOOD_LINK_QUALITY = 192
+# Every word link_quality_label answers, best first.
+LINK_QUALITY_LABELS = ("good", "fair", "poor", "bad", "unknown")
 
 
 def link_quality_label(link_quality: int | None) -> str:

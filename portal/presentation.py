@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
-from portal.diagnosis import ACTION_LABELS, Action
+from portal.diagnosis import ACTION_LABELS, Action, RuleId
 from portal.link_quality import link_quality_label
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
 from portal.viewers import Viewer
@@ -171,12 +171,12 @@ def run_comparison(run: HanTestRun) -> Payload | None:
         "findings_resolved": [
             finding_payload(old_findings[k])
             for k in sorted(old_findings.keys() - new_findings.keys())
-            if old_findings[k].rule != "healthy"
+            if old_findings[k].rule != RuleId.HEALTHY
         ],
         "findings_new": [
             finding_payload(new_findings[k])
             for k in sorted(new_findings.keys() - old_findings.keys())
-            if new_findings[k].rule != "healthy"
+            if new_findings[k].rule != RuleId.HEALTHY
         ],
     }
 

@@ -52,7 +52,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from portal import charts
-from portal.diagnosis import ACTION_LABELS, Action
+from portal.diagnosis import ACTION_LABELS, Action, RuleId
 from portal.models import Finding, HanTestCase, HanTestRun, User
 
 SELF_SERVICE_KEY = "self-service"
@@ -278,7 +278,7 @@ def _by_rep(base: QuerySet[HanTestRun]) -> tuple[GroupStats, ...]:
 
 
 def _findings(base: QuerySet[HanTestRun]) -> tuple[FindingCount, ...]:
-    findings = Finding.objects.filter(run__in=base.values("pk")).exclude(rule="healthy")
+    findings = Finding.objects.filter(run__in=base.values("pk")).exclude(rule=RuleId.HEALTHY)
     top = list(
         findings.values("rule")
         .annotate(findings=Count("pk"), runs=Count("run", distinct=True))

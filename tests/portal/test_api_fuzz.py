@@ -2,8 +2,10 @@
 
 Every operation gets generated requests (valid and invalid); each answer must not be a 5xx,
 must use a status code the schema documents, and must match the documented body. Path ids
-are sometimes swapped for rows that exist, so the happy paths are exercised too. Started
-runs stay queued (``no_enqueue``): nothing reaches a gateway.
+are sometimes swapped for rows that exist, so the happy paths are exercised too; those rows
+hold every kind of value the answers carry (a masked device, a comparison with an earlier run,
+a premise without a gateway), so that the body is checked with them. Started runs stay
+queued (``no_enqueue``): nothing reaches a gateway.
 """
 
 import json
@@ -28,10 +30,13 @@ from schemathesis.specs.openapi.checks import (
 from han_gateway.install_code_crc import install_code_with_crc
 from han_gateway.models import HanDevice
 from portal.diagnosis import Action
-from portal.models import DiagnosisReview, HanTestRun
+from portal.models import DiagnosisReview, HanTestRun, ObservedInterface, RunStep
 from tests.factories import (
     FindingFactory,
+    HanDeviceFactory,
     HanTestRunFactory,
+    NetworkInterfaceFactory,
+    ObservedDeviceFactory,
     PremiseFactory,
     RecordedActionFactory,
     api_token_for,
@@ -82,12 +87,73 @@ VALID_BODIES = {
 }
 
 
+def _han_on_record(premise):
+    """The premise's gateway with two interfaces (one never enumerated) and two devices on
+    record: a utility device and a customer-owned one."""
+    gateway = premise.premises_gateway
+    NetworkInterfaceFactory(premises_gateway=gateway)
+    NetworkInterfaceFactory(
+        premises_gateway=gateway, identifier="han1", channel=None, pan_id=None, security_level=None
+    )
+    HanDeviceFactory(premises_gateway=gateway)
+    HanDeviceFactory(
+        premises_gateway=gateway, network=HanDevice.Network.CUSTOMER, category="smart_plug"
+    )
+
+
+def _run_seen_twice(premise):
+    """A case's second run, with steps, interfaces and devices, and what changed since the first.
+
+    The customer does not consent, so staff see its customer-owned device masked.
+    """
+    first = HanTestRunFactory(premise=premise, number=1)
+    second = HanTestRunFactory(premise=premise, case=first.case, number=2)
+    FindingFactory(
+        run=first,
+        rule="insecure_join",
+        severity="critical",
+        action="change_security_settings",
+        eui64="00:0d:6f:00:00:01:00:01",
+    )
+    for run, link_quality in ((first, 200), (second, 90)):
+        ObservedDeviceFactory(run=run, eui64="00:0d:6f:00:00:01:00:01", link_quality=link_quality)
+    ObservedDeviceFactory(run=first, eui64="00:0d:6f:00:00:01:00:02")
+    ObservedDeviceFactory(
+        run=second,
+        eui64="00:0d:6f:00:00:01:00:03",
+        network=HanDevice.Network.CUSTOMER,
+        category="smart_plug",
+        network_address=0x1A2B,
+        rssi=-61,
+        join_method="install_code",
+        operational_check="acknowledged",
+    )
+    ObservedDeviceFactory(
+        run=second,
+        eui64="00:0d:6f:00:00:01:00:04",
+        category="",
+        link_quality=None,
+        reachable=False,
+        operational_check="not_acknowledged",
+    )
+    ObservedInterface.objects.create(
+        run=second, identifier="han0", channel=15, pan_id=0x1A2B, device_count=3, security_level=5
+    )
+    ObservedInterface.objects.create(run=second, identifier="han1")
+    RunStep.objects.create(run=second, key="scan:han0", title="Scan han0", status="done")
+    RunStep.objects.create(run=second, key="operational", title="Test messages", status="failed")
+    return second
+
+
 @pytest.fixture
 def api_world(no_enqueue, customer_a, premise_a, premise_b):
     """Rows for the ids in the paths: the customer's own and someone else's."""
-    own_run = HanTestRunFactory(premise=premise_a)
-    own_finding = FindingFactory(run=own_run)
+    _han_on_record(premise_a)
+    own_run = _run_seen_twice(premise_a)
+    own_finding = FindingFactory(run=own_run, eui64="00:0d:6f:00:00:01:00:01")
     RecordedActionFactory(run=own_run)
+    RecordedActionFactory(run=own_run, action="other", note="Replaced the batteries")
+    no_gateway = PremiseFactory(customer=customer_a, premises_gateway=None)
     queued = HanTestRunFactory(
         premise=PremiseFactory(customer=customer_a),
         status=HanTestRun.Status.QUEUED,
@@ -105,7 +171,7 @@ def api_world(no_enqueue, customer_a, premise_a, premise_b):
     ]
     return {
         "customer_id": [premise_a.customer_id, premise_b.customer_id],
-        "premise_id": [premise_a.pk, premise_b.pk, queued.premise_id],
+        "premise_id": [premise_a.pk, premise_b.pk, queued.premise_id, no_gateway.pk],
         "run_id": [own_run.pk, queued.pk, other_run.pk],
         "finding_id": [own_finding.pk, other_finding.pk],
         "registration_id": [registration.pk for registration in registrations],

@@ -3,16 +3,19 @@
 import pytest
 
 from portal.diagnosis import (
+    RULES,
     Action,
     ApprovedModel,
     DeviceObservation,
     DiagnosisInput,
     ExpectedDevice,
     InterfaceObservation,
+    RuleId,
     Severity,
     Thresholds,
     diagnose,
     passed,
+    rule,
 )
 
 THERMOSTAT = DeviceObservation(
@@ -192,3 +195,55 @@ def test_expired_join_window_is_its_own_finding_not_a_missing_device():
     )
     findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), expected=expected))
     assert _rules(findings) == [("join_window_expired", Action.REOPEN_JOIN_WINDOW)]
+
+
+def test_stored_rule_ids_stay_as_runs_recorded_them():
+    # Findings, reviews and bookmarked history filters hold these values.
+    assert [rule_id.value for rule_id in RuleId] == [
+        "gateway_unreachable",
+        "beyond_reach",
+        "weak_link",
+        "outdated_firmware",
+        "insecure_join",
+        "registered_device_missing",
+        "join_window_expired",
+        "unknown_device",
+        "channel_interference",
+        "operational_check_failed",
+        "over_capacity",
+        "healthy",
+    ]
+
+
+def test_every_rule_id_but_healthy_has_exactly_one_rule():
+    assert [each.id for each in RULES] == [each for each in RuleId if each != RuleId.HEALTHY]
+
+
+def test_a_rule_cannot_take_an_id_already_in_use():
+    rules_before = list(RULES)
+    for taken in (RuleId.WEAK_LINK, RuleId.HEALTHY):
+        with pytest.raises(ValueError, match=taken.value):
+            rule(taken, Severity.WARNING, Action.CHANGE_RANGE)(lambda data: [])
+    assert rules_before == RULES
+
+
+def test_each_finding_carries_the_id_severity_and_action_its_rule_declares():
+    devices = (
+        _with(link_quality=60),
+        _with(eui64="00:0d:6f:00:00:00:00:01", reachable=False),
+        _with(eui64="00:0d:6f:00:00:00:00:02", join_method="default_key"),
+        _with(eui64="00:0d:6f:00:00:00:00:03", operational_check="not_acknowledged"),
+    )
+    data = DiagnosisInput(devices=devices, capacity=2)
+    made = {
+        (finding.rule, finding.severity, finding.action) for each in RULES for finding in each(data)
+    }
+    assert made == {
+        (RuleId.WEAK_LINK, Severity.WARNING, Action.CHANGE_RANGE),
+        (RuleId.BEYOND_REACH, Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE),
+        (RuleId.INSECURE_JOIN, Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS),
+        (RuleId.OPERATIONAL_CHECK_FAILED, Severity.WARNING, Action.CHECK_DEVICE_PROGRAMS),
+        (RuleId.OVER_CAPACITY, Severity.WARNING, Action.REDUCE_DEVICES),
+    }
+    for each in RULES:
+        assert {finding.rule for finding in each(data)} <= {each.id}

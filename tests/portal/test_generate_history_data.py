@@ -2,6 +2,7 @@
 DATABASE_URL on PostgreSQL (COPY, indexes set aside while loading) as CI runs it."""
 
 from collections import defaultdict
+from dataclasses import replace
 from io import StringIO
 
 import pytest
@@ -11,7 +12,18 @@ from django.db import connection
 from django.db.models import Count, Max, Min
 
 from han_gateway.models import HanDevice, PremisesGateway
-from portal.diagnosis import RULES, Action, Severity
+from portal.diagnosis import (
+    RULES,
+    Action,
+    ApprovedModel,
+    DeviceObservation,
+    DiagnosisInput,
+    ExpectedDevice,
+    InterfaceObservation,
+    RuleId,
+    Severity,
+    diagnose,
+)
 from portal.history import HistoryFilter
 from portal.management.commands import generate_history_data as command
 from portal.models import (
@@ -26,6 +38,7 @@ from portal.models import (
     RecordedAction,
     User,
 )
+from portal.selectors import premise_expectations
 from tests.factories import CustomerFactory, PremiseFactory
 
 # Transactional: the command commits, rebuilds indexes and (on PostgreSQL) vacuums for real.
@@ -117,14 +130,13 @@ def test_cases_number_their_runs_from_one_and_resolve_on_a_pass(generated):
 
 
 def test_findings_use_the_real_rules_and_actions(generated):
-    rules = {function.__name__ for function in RULES} | {"healthy"}
     findings = list(Finding.objects.select_related("run"))
     assert findings
-    assert {finding.rule for finding in findings} <= rules
+    assert {finding.rule for finding in findings} <= set(RuleId)
     assert {finding.action for finding in findings} <= set(Action)
     assert {finding.severity for finding in findings} <= set(Severity)
     for finding in findings:
-        healthy = finding.rule == "healthy"
+        healthy = finding.rule == RuleId.HEALTHY
         assert healthy == (finding.run.status == "passed")
         assert (finding.action == Action.NONE) == healthy
     unfinished = HanTestRun.objects.filter(status__in=["error", "cancelled"])
@@ -132,7 +144,115 @@ def test_findings_use_the_real_rules_and_actions(generated):
 
 
 def test_the_command_knows_every_diagnosis_rule():
-    assert set(command.RULE_SHAPES) == {function.__name__ for function in RULES}
+    assert set(command.RULE_SHAPES) == {rule.id for rule in RULES}
+
+
+# The facts the history plants but does not store: the approved firmware is each device kind's
+# current one, the capacity is one short for over_capacity, the join window expired for
+# join_window_expired, and the gateway was not reached for gateway_unreachable.
+APPROVED = tuple(
+    ApprovedModel(kind.manufacturer, kind.model, kind.firmware) for kind in command.DEVICE_KINDS
+)
+
+
+def observation(device: ObservedDevice) -> DeviceObservation:
+    """An observed device as a real run hands it to the diagnosis."""
+    return DeviceObservation(
+        eui64=device.eui64,
+        interface=device.interface,
+        category_label=device.get_category_display(),
+        manufacturer=device.manufacturer,
+        model=device.model,
+        firmware_version=device.firmware_version,
+        ota_file_version=device.ota_file_version,
+        reachable=device.reachable,
+        link_quality=device.link_quality,
+        rssi=device.rssi,
+        join_method=device.join_method,
+        profile_id=device.profile_id,
+        registered=device.registered,
+        registered_elsewhere=bool(device.details.get("registered_elsewhere")),
+        customer_owned=device.network == HanDevice.Network.CUSTOMER,
+        operational_check=device.operational_check,
+    )
+
+
+def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
+    devices = tuple(observation(device) for device in run.devices.all())
+    expected = premise_expectations(premise=run.premise)
+    expired = "expired" if rule == RuleId.JOIN_WINDOW_EXPIRED else ""
+    return DiagnosisInput(
+        gateway_reached=rule != RuleId.GATEWAY_UNREACHABLE,
+        gateway_error=run.error_message,
+        interfaces=tuple(
+            InterfaceObservation(
+                interface.identifier,
+                interface.channel,
+                {int(channel): energy for channel, energy in interface.energy_by_channel.items()},
+            )
+            for interface in run.interfaces.all()
+        ),
+        devices=devices,
+        expected=tuple(
+            ExpectedDevice(
+                device.eui64,
+                device.get_category_display(),
+                device.manufacturer,
+                device.model,
+                registration_status=expired if device.eui64 == eui64 else "",
+            )
+            for device in expected.utility_devices
+        ),
+        approved=APPROVED,
+        capacity=(
+            sum(not device.customer_owned for device in devices) - 1
+            if rule == RuleId.OVER_CAPACITY
+            else None
+        ),
+    )
+
+
+def test_generated_findings_are_what_the_diagnosis_says_about_the_generated_runs(monkeypatch):
+    """Changed words in a rule change the generated findings too; hand-copied ones fail here."""
+    evenly = {rule: replace(shape, weight=1) for rule, shape in command.RULE_SHAPES.items()}
+    monkeypatch.setattr(command, "RULE_SHAPES", evenly)
+    generate(premises=150, runs=600)
+    runs = (
+        HanTestRun.objects.filter(findings__isnull=False)
+        .distinct()
+        .select_related("premise__premises_gateway")
+        .prefetch_related("devices", "interfaces", "findings")
+    )
+    rules_seen = set()
+    for run in runs:
+        stored = [
+            (
+                finding.rule,
+                finding.severity,
+                finding.action,
+                finding.title,
+                finding.evidence,
+                finding.customer_text,
+                finding.eui64,
+            )
+            for finding in sorted(run.findings.all(), key=lambda finding: finding.position)
+        ]
+        rule, eui64 = stored[0][0], stored[0][-1]
+        rules_seen.add(rule)
+        diagnosed = [
+            (
+                finding.rule,
+                finding.severity,
+                finding.action,
+                finding.title[:200],
+                finding.evidence,
+                finding.customer_text,
+                finding.eui64,
+            )
+            for finding in diagnose(diagnosis_of(run, rule, eui64))
+        ]
+        assert stored == diagnosed, f"run {run.pk}"
+    assert rules_seen == set(RuleId)
 
 
 def test_actions_are_recorded_between_a_failed_run_and_its_retest(generated):
@@ -155,7 +275,7 @@ def test_reviews_judge_findings_by_administrators():
 
 
 def test_the_history_filter_finds_generated_runs_by_finding_and_region(generated):
-    finding = Finding.objects.exclude(rule="healthy").select_related("run").first()
+    finding = Finding.objects.exclude(rule=RuleId.HEALTHY).select_related("run").first()
     assert finding is not None
     rule, region = finding.rule, finding.run.region
     history = HistoryFilter({"finding": rule, "region": region}, queryset=HanTestRun.objects.all())

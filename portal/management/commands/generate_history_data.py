@@ -11,6 +11,10 @@ interface, 2-5 observed devices, findings from the real diagnosis rules, the act
 before a retest, and an administrator's review of about 1 % of findings. Every run is finished
 (passed, failed, error or cancelled), so the one-active-run-per-premise rule always holds.
 
+A finding's words, severity and action are the diagnosis's own: each rule runs once per kind of
+device and problem the history plants, with a placeholder for the device's EUI-64, and each run
+fills it in.
+
 Generated rows are recognisable, which is how the command refuses to run twice and how
 ``--wipe-generated`` finds what to delete: account numbers are 12 digits starting with 8,
 service points start with ``SPG-``, meter numbers with ``MTR-G``, user names with ``gen-``.
@@ -49,8 +53,9 @@ from django.utils import timezone
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.validators import service_url_refusal
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
+from portal import diagnosis
 from portal.demo import DEMO_SERVICE_URL
-from portal.diagnosis import RULES, Action, Severity
+from portal.diagnosis import RULES, RuleId
 from portal.models import (
     Customer,
     DiagnosisReview,
@@ -63,6 +68,7 @@ from portal.models import (
     RecordedAction,
     User,
 )
+from trust_center.models import DeviceRegistration
 
 # What marks a row as generated (see the module docstring).
 ACCOUNT_PREFIX = "8"
@@ -295,32 +301,35 @@ DEVICES_ON_RECORD = Weighted([(0, 8), (1, 17), (2, 30), (3, 27), (4, 18)])
 
 @dataclass(frozen=True)
 class RuleShape:
-    severity: str
-    action: str
     weight: float  # how often it is the problem a case is opened for
     needs_device: bool  # about one utility device of the premise
 
 
-RULE_SHAPES: dict[str, RuleShape] = {
-    "gateway_unreachable": RuleShape(Severity.CRITICAL, Action.ESCALATE_TO_AMI_NETWORK, 4, False),
-    "beyond_reach": RuleShape(Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE, 11, True),
-    "weak_link": RuleShape(Severity.WARNING, Action.CHANGE_RANGE, 24, True),
-    "outdated_firmware": RuleShape(Severity.WARNING, Action.UPGRADE_DEVICE, 10, True),
-    "insecure_join": RuleShape(Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS, 6, True),
-    "registered_device_missing": RuleShape(Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW, 17, True),
-    "join_window_expired": RuleShape(Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW, 5, True),
-    "unknown_device": RuleShape(Severity.WARNING, Action.INVESTIGATE_DEVICE, 8, False),
-    "channel_interference": RuleShape(Severity.WARNING, Action.CHANGE_CHANNEL, 8, False),
-    "operational_check_failed": RuleShape(Severity.WARNING, Action.CHECK_DEVICE_PROGRAMS, 5, True),
-    "over_capacity": RuleShape(Severity.WARNING, Action.REDUCE_DEVICES, 2, False),
+RULE_SHAPES: dict[RuleId, RuleShape] = {
+    RuleId.GATEWAY_UNREACHABLE: RuleShape(4, False),
+    RuleId.BEYOND_REACH: RuleShape(11, True),
+    RuleId.WEAK_LINK: RuleShape(24, True),
+    RuleId.OUTDATED_FIRMWARE: RuleShape(10, True),
+    RuleId.INSECURE_JOIN: RuleShape(6, True),
+    RuleId.REGISTERED_DEVICE_MISSING: RuleShape(17, True),
+    RuleId.JOIN_WINDOW_EXPIRED: RuleShape(5, True),
+    RuleId.UNKNOWN_DEVICE: RuleShape(8, False),
+    RuleId.CHANNEL_INTERFERENCE: RuleShape(8, False),
+    RuleId.OPERATIONAL_CHECK_FAILED: RuleShape(5, True),
+    RuleId.OVER_CAPACITY: RuleShape(2, False),
 }
-HEALTHY = "healthy"
-RULE_NAMES: list[str] = [function.__name__ for function in RULES]
+RULES_BY_ID = {rule.id: rule for rule in RULES}
 # Problems a premise without a utility device on record can still have.
 DEVICELESS_PROBLEMS = Weighted(
-    [(name, RULE_SHAPES[name].weight) for name in ("gateway_unreachable", "unknown_device")]
-    + [("channel_interference", RULE_SHAPES["channel_interference"].weight)]
+    [
+        (rule, RULE_SHAPES[rule].weight)
+        for rule in (RuleId.GATEWAY_UNREACHABLE, RuleId.UNKNOWN_DEVICE, RuleId.CHANNEL_INTERFERENCE)
+    ]
 )
+# Registered devices the scan does not see: the rule's finding is about one on record.
+MISSING_DEVICE_PROBLEMS = (RuleId.REGISTERED_DEVICE_MISSING, RuleId.JOIN_WINDOW_EXPIRED)
+INTERFACE = "han0"
+GATEWAY_SILENT = "The gateway did not answer within 30 s."
 
 PROBLEMS_REPORTED = Weighted(
     [
@@ -368,6 +377,133 @@ def _eui64_text(value: int) -> str:
 def _spread(counter: int) -> int:
     """A counter's 40-bit, unique, random-looking serial (multiplying by an odd number)."""
     return (counter * 0x9E3779B97F) & 0xFF_FFFF_FFFF
+
+
+def _rssi(link_quality: int | None) -> int | None:
+    return None if link_quality is None else -100 + link_quality // 4
+
+
+# --- The findings' words ------------------------------------------------------------------------
+# Each rule runs once per variant (kind of device, what is wrong with it, channel scan, device
+# count), on a device whose EUI-64 is a placeholder; a run's finding is that template with the
+# EUI-64 filled in. The planted faults are chosen against the default thresholds.
+
+EUI64_SLOT = "<eui64>"
+
+
+def _only_finding(rule: RuleId, data: diagnosis.DiagnosisInput) -> diagnosis.Finding:
+    findings = RULES_BY_ID[rule](data)
+    if len(findings) != 1:
+        raise CommandError(
+            f"The {rule} rule made {len(findings)} findings where the generator plants one "
+            "problem: update generate_history_data to plant what the rule now looks for."
+        )
+    return findings[0]
+
+
+@cache
+def device_finding(
+    rule: RuleId,
+    kind: DeviceKind,
+    *,
+    firmware: str,
+    join: str,
+    reachable: bool,
+    quality: int | None,
+    check: str,
+    on_record: bool,
+) -> diagnosis.Finding:
+    """What ``rule`` says about a device observed so; its EUI-64 is ``EUI64_SLOT``.
+
+    The device is as a run hands it to the diagnosis: without its name, which runs do not pass.
+    """
+    device = diagnosis.DeviceObservation(
+        eui64=EUI64_SLOT,
+        interface=INTERFACE,
+        category_label=kind.category_label,
+        manufacturer=kind.manufacturer,
+        model=kind.model,
+        firmware_version=firmware,
+        ota_file_version=_ota(firmware),
+        reachable=reachable,
+        link_quality=quality,
+        rssi=_rssi(quality),
+        join_method=join,
+        profile_id=kind.profile_id,
+        registered=on_record and kind.utility,
+        customer_owned=not kind.utility,
+        operational_check=check,
+    )
+    approved = (diagnosis.ApprovedModel(kind.manufacturer, kind.model, kind.firmware),)
+    return _only_finding(rule, diagnosis.DiagnosisInput(devices=(device,), approved=approved))
+
+
+@cache
+def missing_device_finding(rule: RuleId, kind: DeviceKind) -> diagnosis.Finding:
+    """What ``rule`` says about a registered device the scan did not see."""
+    expired = rule == RuleId.JOIN_WINDOW_EXPIRED
+    expected = diagnosis.ExpectedDevice(
+        EUI64_SLOT,
+        kind.category_label,
+        kind.manufacturer,
+        kind.model,
+        registration_status=DeviceRegistration.Status.EXPIRED if expired else "",
+    )
+    return _only_finding(rule, diagnosis.DiagnosisInput(expected=(expected,)))
+
+
+def _devices_without_problems(count: int) -> tuple[diagnosis.DeviceObservation, ...]:
+    return tuple(
+        diagnosis.DeviceObservation(eui64=_eui64_text(number), interface=INTERFACE)
+        for number in range(count)
+    )
+
+
+@cache
+def over_capacity_finding(utility_devices: int) -> diagnosis.Finding:
+    """A meter one device short of capacity for its utility devices."""
+    data = diagnosis.DiagnosisInput(
+        devices=_devices_without_problems(utility_devices), capacity=utility_devices - 1
+    )
+    return _only_finding(RuleId.OVER_CAPACITY, data)
+
+
+@cache
+def gateway_unreachable_finding(error: str) -> diagnosis.Finding:
+    return _only_finding(
+        RuleId.GATEWAY_UNREACHABLE,
+        diagnosis.DiagnosisInput(gateway_reached=False, gateway_error=error),
+    )
+
+
+def channel_interference_finding(channel: int, energy: dict[str, int]) -> diagnosis.Finding:
+    interface = diagnosis.InterfaceObservation(
+        INTERFACE, channel, {int(number): level for number, level in energy.items()}
+    )
+    return _only_finding(
+        RuleId.CHANNEL_INTERFERENCE, diagnosis.DiagnosisInput(interfaces=(interface,))
+    )
+
+
+@cache
+def healthy_finding(devices: int) -> diagnosis.Finding:
+    data = diagnosis.DiagnosisInput(devices=_devices_without_problems(devices))
+    findings = diagnosis.diagnose(data)
+    if [finding.rule for finding in findings] != [RuleId.HEALTHY]:
+        raise CommandError("The diagnosis no longer passes devices without problems.")
+    return findings[0]
+
+
+def filled(finding: diagnosis.Finding, eui64: str) -> tuple[str, str, str, str]:
+    """Title, evidence, customer text and EUI-64 of a finding, the device's EUI-64 filled in."""
+    if finding.eui64 != EUI64_SLOT:
+        return finding.title, finding.evidence, finding.customer_text, finding.eui64
+    return (
+        finding.title.replace(EUI64_SLOT, eui64),
+        finding.evidence.replace(EUI64_SLOT, eui64),
+        finding.customer_text.replace(EUI64_SLOT, eui64),
+        eui64,
+    )
 
 
 @dataclass(frozen=True)
@@ -615,6 +751,7 @@ class HistoryGenerator:
         self.progress = progress
         self.energy_quiet: dict[int, list[str]] = {}
         self.energy_busy: dict[int, list[str]] = {}
+        self.busy_findings: dict[int, list[diagnosis.Finding]] = {}  # one per busy scan
         self._energy_pools()
         self.details = [
             json.dumps(
@@ -644,11 +781,15 @@ class HistoryGenerator:
         for channel in SE_CHANNELS.values:
             self.energy_quiet[channel] = []
             self.energy_busy[channel] = []
+            self.busy_findings[channel] = []
             for busy, pool in ((False, self.energy_quiet), (True, self.energy_busy)):
                 for _ in range(8):
                     energy = {str(c): int(20 + rng.random() * 150) for c in range(11, 27)}
                     if busy:
                         energy[str(channel)] = int(200 + rng.random() * 55)
+                        self.busy_findings[channel].append(
+                            channel_interference_finding(channel, energy)
+                        )
                     pool[channel].append(json.dumps(energy))
 
     # --- users -------------------------------------------------------------------------------
@@ -754,7 +895,7 @@ class HistoryGenerator:
                         (
                             interface_id,
                             gateway_id,
-                            "han0",
+                            INTERFACE,
                             NetworkInterface.Technology.ZIGBEE,
                             channel,
                             world.gateway_pan_id(len(world.gateway_region) - 1),
@@ -839,7 +980,7 @@ class HistoryGenerator:
     ) -> None:
         rng = self.rng
         rep_weights = Weighted([(rep, 1.0 / (rank + 8)) for rank, rep in enumerate(reps)])
-        problems = Weighted([(name, RULE_SHAPES[name].weight) for name in RULE_SHAPES])
+        problems = Weighted([(rule, shape.weight) for rule, shape in RULE_SHAPES.items()])
         cases = CasePlan()
         planned: list[tuple[float, int, int, int, float, float, int]] = []
         while len(planned) < runs:
@@ -851,7 +992,7 @@ class HistoryGenerator:
             ]
             rule = problems.pick(rng)
             target = -1
-            if rule == "over_capacity" and len(utility_devices) < 3:
+            if rule == RuleId.OVER_CAPACITY and len(utility_devices) < 3:
                 rule = DEVICELESS_PROBLEMS.pick(rng)
             elif RULE_SHAPES[rule].needs_device:
                 if utility_devices:
@@ -882,7 +1023,7 @@ class HistoryGenerator:
         cases.opened[case] = opened
         created = opened + 5 + rng.random() * 115
         acted = False  # an action was recorded since the last failed run
-        rule_needs_gateway = cases.rule[case] == "gateway_unreachable"
+        rule_needs_gateway = cases.rule[case] == RuleId.GATEWAY_UNREACHABLE
         runs: list[list[Any]] = []
         for number in range(1, 4):
             if number > 1 and (len(runs) >= room or rng.random() > (0.85, 0.7)[number - 2]):
@@ -1003,7 +1144,7 @@ class HistoryGenerator:
         region = world.gateway_region[gateway]
         model = world.gateway_model[gateway]
         channel = world.gateway_channel[gateway]
-        rule = cases.rule[case] if outcome == FAILED else HEALTHY
+        rule = cases.rule[case] if outcome == FAILED else RuleId.HEALTHY
         target = cases.target[case] if outcome == FAILED else -1
         run_id = ids["run"]
         ids["run"] += 1
@@ -1015,8 +1156,8 @@ class HistoryGenerator:
                 f"Sorry, the test failed on our side (reference {rng.getrandbits(32):08x}). "
                 "Please retest."
             )
-        elif rule == "gateway_unreachable":
-            error_message = "The gateway did not answer within 30 s."
+        elif rule == RuleId.GATEWAY_UNREACHABLE:
+            error_message = GATEWAY_SILENT
         batch.rows["run"].append(
             (
                 run_id,
@@ -1048,7 +1189,7 @@ class HistoryGenerator:
             kind = DEVICE_KINDS[world.device_kind[device]]
             eui64 = world.device_eui(device)
             is_target = device == target
-            if is_target and rule in ("registered_device_missing", "join_window_expired"):
+            if is_target and rule in MISSING_DEVICE_PROBLEMS:
                 continue
             quality: int | None = 150 + int(rng.random() * 100)
             reachable = True
@@ -1056,19 +1197,19 @@ class HistoryGenerator:
             join = "install_code" if kind.utility else "unknown"
             check = "acknowledged" if kind.utility and kind.category != Category.EMS else ""
             if is_target:
-                if rule == "weak_link":
+                if rule == RuleId.WEAK_LINK:
                     quality = 40 + int(rng.random() * 60)
-                elif rule == "beyond_reach":
+                elif rule == RuleId.BEYOND_REACH:
                     reachable = rng.random() < 0.5
                     quality = 10 + int(rng.random() * 30) if reachable else None
-                elif rule == "outdated_firmware":
+                elif rule == RuleId.OUTDATED_FIRMWARE:
                     firmware = kind.old_firmware
-                elif rule == "insecure_join":
+                elif rule == RuleId.INSECURE_JOIN:
                     join = "default_key"
-                elif rule == "operational_check_failed":
+                elif rule == RuleId.OPERATIONAL_CHECK_FAILED:
                     check = "not_acknowledged"
             observed.append((kind, eui64, device, firmware, join, reachable, quality, check))
-        if rule == "unknown_device":
+        if rule == RuleId.UNKNOWN_DEVICE:
             kind = UTILITY_DEVICES.pick(rng)
             ids["extra_device"] += 1
             eui64 = _eui64_text((kind.oui << 40) | _spread(ids["extra_device"]))
@@ -1083,41 +1224,33 @@ class HistoryGenerator:
 
         interface_id = ids["observed_interface"]
         ids["observed_interface"] += 1
-        busy = rule == "channel_interference"
+        busy = rule == RuleId.CHANNEL_INTERFERENCE
         pool = (self.energy_busy if busy else self.energy_quiet)[channel]
+        scan = int(rng.random() * len(pool))
         batch.rows["observed_interface"].append(
             (
                 interface_id,
                 run_id,
-                "han0",
+                INTERFACE,
                 "zigbee",
                 channel,
                 world.gateway_pan_id(gateway),
                 world.gateway_extended_pan_id(gateway),
                 5,
                 len(observed),
-                pool[int(rng.random() * len(pool))],
+                pool[scan],
             )
         )
-        target_label = ""
-        target_eui = ""
-        target_kind: DeviceKind | None = None
         for sequence, (kind, eui64, device, firmware, join, reachable, quality, check) in enumerate(
             observed
         ):
             name = kind.names[len(eui64) % len(kind.names)] if device >= -1 else ""
             on_record = device >= 0
-            if device == target and target >= 0:
-                target_label, target_eui, target_kind = (
-                    f"{name or kind.category_label} ({eui64})",
-                    eui64,
-                    kind,
-                )
             batch.rows["observed_device"].append(
                 (
                     ids["observed_device"],
                     run_id,
-                    "han0",
+                    INTERFACE,
                     sequence,
                     eui64,
                     1 + int(rng.random() * 0xFFF6),
@@ -1133,7 +1266,7 @@ class HistoryGenerator:
                     kind.profile_id,
                     reachable,
                     quality,
-                    None if quality is None else -100 + quality // 4,
+                    _rssi(quality),
                     join,
                     on_record and kind.utility,
                     check,
@@ -1141,66 +1274,49 @@ class HistoryGenerator:
                 )
             )
             ids["observed_device"] += 1
-        if target >= 0 and target_kind is None:  # missing from the scan: still on record
-            target_kind = DEVICE_KINDS[world.device_kind[target]]
-            target_eui = world.device_eui(target)
-            target_label = f"{target_kind.category_label} ({target_eui})"
 
         if outcome in (PASSED, FAILED):
-            findings = [
-                finding_text(
-                    rule,
-                    label=target_label,
-                    eui64=target_eui,
-                    kind=target_kind,
-                    observed=observed,
-                    channel=channel,
-                    meter=f"{METER_PREFIX}{world.first_gateway_id + gateway:08d}",
+            finding, subject = self._finding(world, rule, target, observed, channel, scan)
+            title, evidence, customer_text, eui64 = filled(finding, subject)
+            finding_id = ids["finding"]
+            ids["finding"] += 1
+            batch.rows["finding"].append(
+                (
+                    finding_id,
+                    run_id,
+                    finding.rule,
+                    finding.severity,
+                    finding.action,
+                    title[:200],
+                    evidence,
+                    customer_text,
+                    eui64,
+                    0,
                 )
-            ]
-            for position, (title, evidence, customer_text, eui64) in enumerate(findings):
-                shape = RULE_SHAPES.get(rule)
-                finding_id = ids["finding"]
-                ids["finding"] += 1
-                batch.rows["finding"].append(
+            )
+            if rng.random() < 0.01:
+                wrong = rng.random() < 0.15
+                batch.rows["review"].append(
                     (
+                        ids["review"],
                         finding_id,
                         run_id,
-                        rule,
-                        shape.severity if shape else Severity.PASS,
-                        shape.action if shape else Action.NONE,
-                        title[:200],
-                        evidence,
-                        customer_text,
-                        eui64,
-                        position,
+                        finding.rule,
+                        DiagnosisReview.Verdict.WRONG if wrong else DiagnosisReview.Verdict.RIGHT,
+                        rng.choice(WRONG_REVIEW_COMMENTS) if wrong else "",
+                        rng.choice(administrators),
+                        at(min(finished + DAY_S * (1 + rng.random() * 20), self.now_s)),
                     )
                 )
-                if rng.random() < 0.01:
-                    wrong = rng.random() < 0.15
-                    batch.rows["review"].append(
-                        (
-                            ids["review"],
-                            finding_id,
-                            run_id,
-                            rule,
-                            DiagnosisReview.Verdict.WRONG
-                            if wrong
-                            else DiagnosisReview.Verdict.RIGHT,
-                            rng.choice(WRONG_REVIEW_COMMENTS) if wrong else "",
-                            rng.choice(administrators),
-                            at(min(finished + DAY_S * (1 + rng.random() * 20), self.now_s)),
-                        )
-                    )
-                    ids["review"] += 1
+                ids["review"] += 1
         if acted_at:
-            shape = RULE_SHAPES.get(rule)
-            other = rng.random() < 0.07 or shape is None
+            recommended = RULES_BY_ID.get(rule)
+            other = rng.random() < 0.07 or recommended is None
             batch.rows["action"].append(
                 (
                     ids["action"],
                     run_id,
-                    "other" if other or shape is None else shape.action,
+                    "other" if other or recommended is None else recommended.action,
                     rng.choice(OTHER_ACTION_NOTES) if other else "",
                     rep,
                     at(acted_at),
@@ -1208,124 +1324,43 @@ class HistoryGenerator:
             )
             ids["action"] += 1
 
-
-def finding_text(
-    rule: str,
-    *,
-    label: str,
-    eui64: str,
-    kind: DeviceKind | None,
-    observed: Sequence[tuple[Any, ...]],
-    channel: int,
-    meter: str,
-) -> tuple[str, str, str, str]:
-    """Title, evidence, customer text and EUI-64 of a finding, worded as the rules word them."""
-    what = kind.category_label.lower() if kind else "device"
-    if rule == HEALTHY:
-        count = len(observed)
-        return (
-            "The Utility HAN is healthy",
-            f"{count} device{'s' if count != 1 else ''} found, no problem seen",
-            "Everything is working: your devices are talking to the meter.",
-            "",
-        )
-    if rule == "gateway_unreachable":
-        return (
-            "The meter's HAN interface could not be reached over the AMI",
-            f"Meter {meter} did not answer within 30 s.",
-            "We could not reach your meter's home network connection right now. Our network "
-            "team will look into it; you do not need to do anything.",
-            "",
-        )
-    if rule == "beyond_reach":
-        return (
-            f"{label} is beyond the gateway's reach",
-            "does not answer, limit 40",
-            f"Your {what} is too far from the meter to stay connected. A range extender "
-            "placed between them will fix this.",
-            eui64,
-        )
-    if rule == "weak_link":
-        return (
-            f"{label} has a weak link to the gateway",
-            "link quality below 100 (weak below 100)",
-            f"Your {what} has a weak signal. Move it closer to the meter (within about 75 "
-            "feet), away from metal and appliances.",
-            eui64,
-        )
-    if rule == "outdated_firmware":
-        assert kind is not None  # noqa: S101 - the rule is about a device
-        return (
-            f"{label} runs outdated firmware",
-            f"{kind.manufacturer} {kind.model} firmware {kind.old_firmware}; the approved "
-            f"minimum is {kind.firmware}",
-            f"Your {what} needs a software update to work with the utility's programs.",
-            eui64,
-        )
-    if rule == "insecure_join":
-        return (
-            f"{label} did not join with its install-code key",
-            "joined with the well-known default link key (ZigBeeAlliance09)",
-            f"Your {what} connected without the utility's security key. It needs to be "
-            "registered again with the install code printed on it.",
-            eui64,
-        )
-    if rule == "registered_device_missing":
-        return (
-            f"Registered {what} ({eui64}) was not found",
-            f"{kind.manufacturer if kind else ''} {kind.model if kind else ''} is registered "
-            "for this gateway but no interface reported it",
-            f"We could not find your {what}. Check that it is plugged in or has fresh "
-            "batteries; we will then let it connect again.",
-            eui64,
-        )
-    if rule == "join_window_expired":
-        return (
-            f"The join window for {what} ({eui64}) expired without a join",
-            "the Trust Center opened a join window with the device's install-code key; the "
-            "device never joined",
-            f"Your {what} did not connect in the time allowed. Make sure it is powered and "
-            "near the meter; we will let it connect again.",
-            eui64,
-        )
-    if rule == "unknown_device":
-        kind_seen, eui_seen = observed[-1][0], observed[-1][1]
-        for entry in observed:
-            if entry[2] == -1:
-                kind_seen, eui_seen = entry[0], entry[1]
-        return (
-            f"Unknown Smart Energy device {kind_seen.category_label} ({eui_seen}) on the "
-            "Utility HAN",
-            f"{kind_seen.manufacturer} {kind_seen.model} speaks the Smart Energy profile but "
-            "is not registered",
-            "A device we do not recognise is connected to your meter. If it is yours, "
-            "register it; if not, we will look into it.",
-            eui_seen,
-        )
-    if rule == "channel_interference":
-        return (
-            f"Interface han0: channel {channel} is busy",
-            f"energy above 191/255 on channel {channel} (limit 191)",
-            "Other wireless equipment in your home (often Wi-Fi) is crowding the meter's radio "
-            "channel. We will move it to a quieter one.",
-            "",
-        )
-    if rule == "operational_check_failed":
-        return (
-            f"{label} did not acknowledge a utility message",
-            "the Smart Energy test message got no acknowledgement",
-            f"Your {what} is connected but did not respond to a test message from the utility.",
-            eui64,
-        )
-    if rule == "over_capacity":
-        return (
-            "The meter has more Utility HAN devices than it supports",
-            f"{len(observed)} utility devices; this meter takes {max(len(observed) - 1, 1)}",
-            "More devices are connected to your meter than it can serve. Some may need to be "
-            "removed.",
-            "",
-        )
-    raise CommandError(f"no wording for rule {rule!r}")
+    def _finding(
+        self,
+        world: "World",
+        rule: RuleId,
+        target: int,
+        observed: Sequence[tuple[DeviceKind, str, int, str, str, bool, int | None, str]],
+        channel: int,
+        scan: int,
+    ) -> tuple[diagnosis.Finding, str]:
+        """The run's one finding, as the diagnosis words it, and its device's EUI-64."""
+        if rule == RuleId.HEALTHY:
+            return healthy_finding(len(observed)), ""
+        if rule == RuleId.GATEWAY_UNREACHABLE:
+            return gateway_unreachable_finding(GATEWAY_SILENT), ""
+        if rule == RuleId.CHANNEL_INTERFERENCE:
+            return self.busy_findings[channel][scan], ""
+        if rule == RuleId.OVER_CAPACITY:
+            return over_capacity_finding(sum(entry[0].utility for entry in observed)), ""
+        if rule in MISSING_DEVICE_PROBLEMS:
+            kind = DEVICE_KINDS[world.device_kind[target]]
+            return missing_device_finding(rule, kind), world.device_eui(target)
+        # The unknown device is the one the scan found beyond those on record.
+        subject = -1 if rule == RuleId.UNKNOWN_DEVICE else target
+        for kind, eui64, device, firmware, join, reachable, quality, check in observed:
+            if device == subject:
+                finding = device_finding(
+                    rule,
+                    kind,
+                    firmware=firmware,
+                    join=join,
+                    reachable=reachable,
+                    quality=quality,
+                    check=check,
+                    on_record=device >= 0,
+                )
+                return finding, eui64
+        raise CommandError(f"No observed device carries the {rule} problem the case was for.")
 
 
 class World:
@@ -1371,12 +1406,12 @@ class CasePlan:
         self.premise = array("q")
         self.rep = array("q")
         self.target = array("q")
-        self.rule: list[str] = []
+        self.rule: list[RuleId] = []
         self.opened = array("d")
         self.resolved = array("d")
         self.runs = array("B")
 
-    def add(self, premise: int, rep: int, rule: str, target: int) -> int:
+    def add(self, premise: int, rep: int, rule: RuleId, target: int) -> int:
         self.premise.append(premise)
         self.rep.append(rep)
         self.rule.append(rule)
