@@ -658,31 +658,33 @@ def _expectations(run: HanTestRun) -> _Expectations:
     )
 
 
+def device_observation(device: ObservedDevice) -> diagnosis.DeviceObservation:
+    """A device as the run recorded it, as the diagnosis takes it."""
+    return diagnosis.DeviceObservation(
+        eui64=device.eui64,
+        interface=device.interface,
+        category_label=device.get_category_display(),
+        manufacturer=device.manufacturer,
+        model=device.model,
+        firmware_version=device.firmware_version,
+        ota_file_version=device.ota_file_version,
+        reachable=device.reachable,
+        link_quality=device.link_quality,
+        rssi=device.rssi,
+        join_method=device.join_method,
+        profile_id=device.profile_id,
+        registered=device.registered,
+        registered_elsewhere=bool(device.details.get("registered_elsewhere")),
+        customer_owned=device.network == HanDevice.Network.CUSTOMER,
+        operational_check=device.operational_check,
+    )
+
+
 def _diagnose(recorder: _Recorder, observations: _Observations) -> tuple[str, str]:
     run = recorder.run
     step = recorder.step_start("diagnose", "Diagnose")
     expected = premise_expectations(premise=run.premise)
-    devices = tuple(
-        diagnosis.DeviceObservation(
-            eui64=device.eui64,
-            interface=device.interface,
-            category_label=device.get_category_display(),
-            manufacturer=device.manufacturer,
-            model=device.model,
-            firmware_version=device.firmware_version,
-            ota_file_version=device.ota_file_version,
-            reachable=device.reachable,
-            link_quality=device.link_quality,
-            rssi=device.rssi,
-            join_method=device.join_method,
-            profile_id=device.profile_id,
-            registered=device.registered,
-            registered_elsewhere=bool(device.details.get("registered_elsewhere")),
-            customer_owned=device.network == HanDevice.Network.CUSTOMER,
-            operational_check=device.operational_check,
-        )
-        for device in ObservedDevice.objects.filter(run=run)
-    )
+    devices = tuple(device_observation(device) for device in ObservedDevice.objects.filter(run=run))
     data = diagnosis.DiagnosisInput(
         gateway_reached=observations.reached,
         gateway_error=observations.error,

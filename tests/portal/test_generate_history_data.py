@@ -16,7 +16,6 @@ from portal.diagnosis import (
     RULES,
     Action,
     ApprovedModel,
-    DeviceObservation,
     DiagnosisInput,
     ExpectedDevice,
     InterfaceObservation,
@@ -24,6 +23,7 @@ from portal.diagnosis import (
     Severity,
     diagnose,
 )
+from portal.han_test_execution import device_observation
 from portal.history import HistoryFilter
 from portal.management.commands import generate_history_data as command
 from portal.models import (
@@ -155,30 +155,8 @@ APPROVED = tuple(
 )
 
 
-def observation(device: ObservedDevice) -> DeviceObservation:
-    """An observed device as a real run hands it to the diagnosis."""
-    return DeviceObservation(
-        eui64=device.eui64,
-        interface=device.interface,
-        category_label=device.get_category_display(),
-        manufacturer=device.manufacturer,
-        model=device.model,
-        firmware_version=device.firmware_version,
-        ota_file_version=device.ota_file_version,
-        reachable=device.reachable,
-        link_quality=device.link_quality,
-        rssi=device.rssi,
-        join_method=device.join_method,
-        profile_id=device.profile_id,
-        registered=device.registered,
-        registered_elsewhere=bool(device.details.get("registered_elsewhere")),
-        customer_owned=device.network == HanDevice.Network.CUSTOMER,
-        operational_check=device.operational_check,
-    )
-
-
 def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
-    devices = tuple(observation(device) for device in run.devices.all())
+    devices = tuple(device_observation(device) for device in run.devices.all())
     expected = premise_expectations(premise=run.premise)
     expired = "expired" if rule == RuleId.JOIN_WINDOW_EXPIRED else ""
     return DiagnosisInput(
