@@ -57,8 +57,8 @@ from bench.bench_test_tool import (
     stop_worker,
     wait_until,
 )
+from portal.customers.services import user_create
 from portal.models import HanTestRun, Premise, User
-from portal.services import user_create
 from tests.commands import free_port
 
 REQUEST_TIMEOUT_S = 30

@@ -88,8 +88,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from han_gateway.models import PremisesGateway  # noqa: E402
-from portal.diagnosis import ACTION_LABELS  # noqa: E402
-from portal.history import PAGE_SIZES, rule_choices  # noqa: E402
+from portal.diagnosis.rules import ACTION_LABELS  # noqa: E402
+from portal.history.filters import rule_choices  # noqa: E402
+from portal.history.pagination import PAGE_SIZES  # noqa: E402
 from portal.management.commands.generate_history_data import generated_counts  # noqa: E402
 from portal.models import Customer, HanTestRun, ObservedDevice, Premise, User  # noqa: E402
 
@@ -467,12 +468,12 @@ def explain_slowest(timings: Timings) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the slowest history request's runs query."""
     from django.http import QueryDict
 
-    from portal import history
+    from portal.history.filters import history_filter
 
     ms, url = timings.slowest.get("history, first page", (0.0, ""))
     if not url:
         return
-    filters = history.history_filter(QueryDict(url.split("?", 1)[1]), runs=HanTestRun.objects.all())
+    filters = history_filter(QueryDict(url.split("?", 1)[1]), runs=HanTestRun.objects.all())
     filters.is_valid()
     queryset = filters.qs.order_by("-created_at", "-pk")[: filters.page_size + 1]
     sql, params = queryset.query.sql_with_params()

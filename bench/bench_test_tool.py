@@ -73,8 +73,8 @@ from django.test import Client  # noqa: E402
 from han_gateway.client import GatewayClient  # noqa: E402
 from han_gateway.models import HanDevice, PremisesGateway  # noqa: E402
 from han_gateway.scenarios import load_library_scenario  # noqa: E402
+from portal.customers.services import user_create  # noqa: E402
 from portal.models import Customer, HanTestRun, Premise, User  # noqa: E402
-from portal.services import user_create  # noqa: E402
 from tests.commands import (  # noqa: E402
     celery_beat_argv,
     celery_worker_argv,
@@ -200,7 +200,7 @@ class PortalServer:
 
 def start_worker(workdir: Path, concurrency: int) -> Any:
     if settings.EMBEDDED_WORKER:
-        from portal.embedded import EmbeddedWorker
+        from portal.runtime.embedded import EmbeddedWorker
 
         worker = EmbeddedWorker(concurrency=concurrency)
         worker.start()

@@ -12,8 +12,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from portal.live import remember_server_loop  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
+from portal.test_runs.events import remember_server_loop  # noqa: E402
 
 application = remember_server_loop(
     ProtocolTypeRouter(

@@ -8,4 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Each part of the portal keeps its tasks in its own ``tasks`` module, imported by
+# ``PortalConfig.ready``; their names are in portal/task_names.py.

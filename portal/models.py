@@ -6,7 +6,7 @@ from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
 from han_gateway.models import HanDevice, PremisesGateway
-from portal.diagnosis import ACTION_LABELS, Action
+from portal.diagnosis.rules import ACTION_LABELS, Action
 
 
 class User(AbstractUser):

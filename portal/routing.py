@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.consumers import RunConsumer
+from portal.test_runs.consumers import RunConsumer
 
 websocket_urlpatterns = [
     path("ws/runs/<int:run_id>/", RunConsumer.as_asgi()),

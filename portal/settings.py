@@ -70,19 +70,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Above WhiteNoise and the sign-in checks, so every response carries the policy.
-    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "portal.runtime.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Where the user is known; static files were served before it and stay cacheable.
-    "portal.middleware.NoStoreMiddleware",
-    "portal.middleware.SignInRequiredMiddleware",
+    "portal.runtime.middleware.NoStoreMiddleware",
+    "portal.runtime.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages, to leave the sign-in page a message when it signs someone out.
-    "portal.middleware.IdleSessionExpiryMiddleware",
-    "portal.middleware.SignInThrottleMiddleware",
+    "portal.runtime.idle_sessions.IdleSessionExpiryMiddleware",
+    "portal.runtime.sign_in_throttle.SignInThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -378,13 +378,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Integrations (CRM, CIS): "Authorization: Token <key>", keys issued in the admin.
         # First, so that a client without credentials is told 401 and how to authenticate.
-        "portal.api_tokens.ApiTokenAuthentication",
+        "portal.api.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's own three, with a JSON parser that answers a too-deeply nested body with a 400.
     "DEFAULT_PARSER_CLASSES": [
-        "portal.parsers.JSONParser",
+        "portal.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

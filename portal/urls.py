@@ -4,35 +4,74 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import apis, review_views, views
+from portal.commissioning.apis import RegistrationDetailApi, RegistrationListApi
+from portal.commissioning.views import (
+    device_register,
+    meter_exchange,
+    registration_remove,
+    registration_reopen,
+)
+from portal.customers.apis import (
+    CustomerDetailApi,
+    CustomerListApi,
+    PremiseDetailApi,
+    PremiseListApi,
+)
+from portal.customers.views import (
+    customer_detail,
+    customer_han_consent,
+    customer_search,
+    home,
+    my_home,
+    premise_detail,
+)
+from portal.history import views as review_views
+from portal.history.apis import FindingReviewApi, RunHistoryApi
+from portal.runtime.views import health
+from portal.test_runs.apis import (
+    PremiseCaseListApi,
+    RunActionApi,
+    RunCancelApi,
+    RunDetailApi,
+    RunRetestApi,
+    RunStartApi,
+)
+from portal.test_runs.views import (
+    han_test_start,
+    run_cancel,
+    run_detail,
+    run_picture,
+    run_record_action,
+    run_retest,
+)
 
 api_v1 = [
-    path("customers/", apis.CustomerListApi.as_view(), name="customer_list"),
-    path("customers/<int:customer_id>/", apis.CustomerDetailApi.as_view(), name="customer_detail"),
-    path("premises/", apis.PremiseListApi.as_view(), name="premise_list"),
-    path("premises/<int:premise_id>/", apis.PremiseDetailApi.as_view(), name="premise_detail"),
-    path("premises/<int:premise_id>/runs/", apis.RunStartApi.as_view(), name="run_start"),
-    path("premises/<int:premise_id>/cases/", apis.PremiseCaseListApi.as_view(), name="case_list"),
+    path("customers/", CustomerListApi.as_view(), name="customer_list"),
+    path("customers/<int:customer_id>/", CustomerDetailApi.as_view(), name="customer_detail"),
+    path("premises/", PremiseListApi.as_view(), name="premise_list"),
+    path("premises/<int:premise_id>/", PremiseDetailApi.as_view(), name="premise_detail"),
+    path("premises/<int:premise_id>/runs/", RunStartApi.as_view(), name="run_start"),
+    path("premises/<int:premise_id>/cases/", PremiseCaseListApi.as_view(), name="case_list"),
     path(
         "premises/<int:premise_id>/registrations/",
-        apis.RegistrationListApi.as_view(),
+        RegistrationListApi.as_view(),
         name="registration_list",
     ),
     path(
         "registrations/<int:registration_id>/",
-        apis.RegistrationDetailApi.as_view(),
+        RegistrationDetailApi.as_view(),
         name="registration_detail",
     ),
-    path("runs/", apis.RunHistoryApi.as_view(), name="run_history"),
-    path("runs/<int:run_id>/", apis.RunDetailApi.as_view(), name="run_detail"),
+    path("runs/", RunHistoryApi.as_view(), name="run_history"),
+    path("runs/<int:run_id>/", RunDetailApi.as_view(), name="run_detail"),
     path(
         "runs/<int:run_id>/findings/<int:finding_id>/review/",
-        apis.FindingReviewApi.as_view(),
+        FindingReviewApi.as_view(),
         name="finding_review",
     ),
-    path("runs/<int:run_id>/actions/", apis.RunActionApi.as_view(), name="run_action"),
-    path("runs/<int:run_id>/cancel/", apis.RunCancelApi.as_view(), name="run_cancel"),
-    path("runs/<int:run_id>/retest/", apis.RunRetestApi.as_view(), name="run_retest"),
+    path("runs/<int:run_id>/actions/", RunActionApi.as_view(), name="run_action"),
+    path("runs/<int:run_id>/cancel/", RunCancelApi.as_view(), name="run_cancel"),
+    path("runs/<int:run_id>/retest/", RunRetestApi.as_view(), name="run_retest"),
 ]
 
 # Swagger UI. The split view serves its start-up script as a file, so the page runs no inline
@@ -44,55 +83,55 @@ api_docs = csp_update({"style-src": [SWAGGER_UI_INLINE_STYLE]})(
 )
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("sign-in/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", views.customer_search, name="customer_search"),
-    path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
-    path("my-home/", views.my_home, name="my_home"),
+    path("customers/", customer_search, name="customer_search"),
+    path("customers/<int:customer_id>/", customer_detail, name="customer_detail"),
+    path("my-home/", my_home, name="my_home"),
     path(
         "customers/<int:customer_id>/consent/",
-        views.customer_han_consent,
+        customer_han_consent,
         name="customer_han_consent",
     ),
-    path("premises/<int:premise_id>/", views.premise_detail, name="premise_detail"),
-    path("premises/<int:premise_id>/test/", views.han_test_start, name="han_test_start"),
+    path("premises/<int:premise_id>/", premise_detail, name="premise_detail"),
+    path("premises/<int:premise_id>/test/", han_test_start, name="han_test_start"),
     path(
         "premises/<int:premise_id>/devices/register/",
-        views.device_register,
+        device_register,
         name="device_register",
     ),
     path(
         "registrations/<int:registration_id>/join-window/",
-        views.registration_reopen,
+        registration_reopen,
         name="registration_reopen",
     ),
     path(
         "registrations/<int:registration_id>/remove/",
-        views.registration_remove,
+        registration_remove,
         name="registration_remove",
     ),
     path(
         "premises/<int:premise_id>/meter-exchange/",
-        views.meter_exchange,
+        meter_exchange,
         name="meter_exchange",
     ),
-    path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
-    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
-    path("runs/<int:run_id>/actions/", views.run_record_action, name="run_record_action"),
-    path("runs/<int:run_id>/retest/", views.run_retest, name="run_retest"),
+    path("runs/<int:run_id>/", run_detail, name="run_detail"),
+    path("runs/<int:run_id>/cancel/", run_cancel, name="run_cancel"),
+    path("runs/<int:run_id>/actions/", run_record_action, name="run_record_action"),
+    path("runs/<int:run_id>/retest/", run_retest, name="run_retest"),
     path(
         "runs/<int:run_id>/findings/<int:finding_id>/review/",
         review_views.finding_review,
         name="finding_review",
     ),
-    path("runs/<int:run_id>/picture/", views.run_picture, name="run_picture"),
+    path("runs/<int:run_id>/picture/", run_picture, name="run_picture"),
     path("history/", review_views.history_list, name="history"),
     path("history/export.csv", review_views.history_export, name="history_export"),
     path("dashboard/", review_views.dashboard, name="dashboard"),
     path("reviews/", review_views.review_report, name="review_report"),
     path("audit-log/", review_views.audit_log, name="audit_log"),
-    path("health/", views.health, name="health"),
+    path("health/", health, name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),

@@ -62,7 +62,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     from django.conf import settings
 
     if settings.EMBEDDED_WORKER:
-        from portal.embedded import EmbeddedWorker
+        from portal.runtime.embedded import EmbeddedWorker
 
         worker = EmbeddedWorker(concurrency=4)
         worker.start()
@@ -153,7 +153,7 @@ def gateway_service():
 def demo_world(gateway_service):
     """The demo data set, its meters pointed at the test's gateway service."""
     from han_gateway.models import PremisesGateway
-    from portal.demo import demo_data_load
+    from portal.demo.premises import demo_data_load
 
     sign_ins = demo_data_load()
     PremisesGateway.objects.update(service_url=gateway_service)
@@ -165,7 +165,7 @@ def scenario_switch(gateway_service):
     """Change a simulated meter's HAN for one test, and put it back afterwards."""
     from han_gateway.client import GatewayClient
     from han_gateway.service.config import load_service_config
-    from portal.demo import DEMO_GATEWAYS_CONFIG, demo_gateway_secret
+    from portal.demo.premises import DEMO_GATEWAYS_CONFIG, demo_gateway_secret
 
     changed: list[tuple[str, str]] = []
 
@@ -194,7 +194,7 @@ def scenario_switch(gateway_service):
 @pytest.fixture
 def no_enqueue(monkeypatch):
     """Runs stay queued until the test executes them itself."""
-    monkeypatch.setattr("portal.han_tests.han_test_run_enqueue", lambda run: None)
+    monkeypatch.setattr("portal.test_runs.start.han_test_run_enqueue", lambda run: None)
 
 
 @pytest.fixture

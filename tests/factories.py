@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
-from portal.api_tokens import api_token_issue
+from portal.api.tokens import api_token_issue
 from portal.models import (
     Customer,
     Finding,

@@ -8,8 +8,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from portal import han_tests
 from portal.models import HanTestRun, Premise, User
+from portal.test_runs.start import han_test_start
 from tests.e2e.conftest import ARTIFACTS, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def _finished_run(meter_number: str, username: str) -> HanTestRun:
     """A real run of the meter's simulated HAN, through the worker."""
     premise = Premise.objects.get(premises_gateway__meter_number=meter_number)
-    run = han_tests.han_test_start(premise=premise, user=User.objects.get(username=username))
+    run = han_test_start(premise=premise, user=User.objects.get(username=username))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         run.refresh_from_db()

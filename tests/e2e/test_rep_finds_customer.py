@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.demo import demo_data_load
+from portal.demo.premises import demo_data_load
 from tests.e2e.conftest import ARTIFACTS, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

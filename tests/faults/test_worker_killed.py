@@ -1,6 +1,6 @@
 """A Celery worker SIGKILLed mid-run: the reaper fails the run; a redelivery changes nothing.
 
-What the design promises (portal/han_test_execution.py, portal/han_tests.py): the task is
+What the design promises (portal/test_runs/execute.py, portal/test_runs/reaper.py): the task is
 acknowledged late, so the broker still holds its message, but only the delivery that moves a
 run from queued to running acts. A run whose worker died while running it stays "running"
 without heartbeats, and the reaper (sent by Celery beat every HAN_REAPER_INTERVAL_S) fails it

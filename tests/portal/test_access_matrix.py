@@ -256,7 +256,7 @@ EFFECTS: dict[tuple[str, str], Callable[[World], Any]] = {
     ("api/v1/runs/<int:run_id>/retest/", "POST"): _premise_runs,
 }
 
-# A published install-code vector (the one tests/portal/test_device_registration.py uses).
+# A published install-code vector (the one tests/portal/commissioning/test_services.py uses).
 EUI64 = "00:0d:6f:00:05:3c:51:08"
 INSTALL_CODE = "83FED3407A939723A5C639B26916D505C3B5"
 

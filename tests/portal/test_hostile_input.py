@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from han_gateway.models import HanDevice
-from portal.diagnosis import Action
-from portal.han_test_execution import _device_fields, _Known, _Recorder, _remember_interface
-from portal.history import PAGE_SIZES, Cursor, InvalidCursor, action_choices, rule_choices
+from portal.diagnosis.rules import Action
+from portal.history.filters import action_choices, rule_choices
+from portal.history.pagination import PAGE_SIZES, Cursor, InvalidCursor
 from portal.models import DiagnosisReview, HanTestCase, HanTestRun, ObservedDevice
+from portal.test_runs.observations import KnownDevice, device_fields, interface_remember
+from portal.test_runs.recorder import RunRecorder
 from tests.factories import FindingFactory, HanTestRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -253,7 +255,7 @@ hostile_reports = st.fixed_dictionaries(
     },
 )
 knowledge = st.builds(
-    _Known,
+    KnownDevice,
     registered=st.booleans(),
     customer_owned=st.booleans(),
     category=st.sampled_from(["", *HanDevice.Category.values]),
@@ -301,7 +303,7 @@ def _finite(value) -> bool:
 @PURE_SETTINGS
 @given(reported=hostile_reports, known=knowledge)
 def test_any_device_report_becomes_fields_that_fit_their_columns(reported, known):
-    fields = _device_fields(reported, known)
+    fields = device_fields(reported, known)
     _fits_the_columns(fields)
     assert fields["category"] in HanDevice.Category.values
     assert 0 <= (fields["link_quality"] or 0) <= 255
@@ -318,7 +320,7 @@ def run_for_reports():
 @DB_SETTINGS
 @given(reported=hostile_reports, known=knowledge)
 def test_any_device_report_can_be_stored(run_for_reports, reported, known):
-    fields = _device_fields(reported, known)
+    fields = device_fields(reported, known)
     with transaction.atomic():
         device = ObservedDevice.objects.create(
             run=run_for_reports,
@@ -344,10 +346,10 @@ hostile_interfaces = st.fixed_dictionaries(
 @DB_SETTINGS
 @given(reported=hostile_interfaces)
 def test_any_interface_report_can_be_stored(run_for_reports, reported):
-    recorder = _Recorder(run=run_for_reports, deadline=time.monotonic() + 60)
+    recorder = RunRecorder(run=run_for_reports, deadline=time.monotonic() + 60)
     with transaction.atomic():
         recorder.interface(reported, {11: 3, 26: 255})
-        _remember_interface(run_for_reports.premise.premises_gateway, reported)
+        interface_remember(run_for_reports.premise.premises_gateway, reported)
         transaction.set_rollback(True)
 
 

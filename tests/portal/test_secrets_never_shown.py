@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 
-from portal.demo import DEMO_PREMISES, demo_gateway_secret
+from portal.demo.premises import DEMO_PREMISES, demo_gateway_secret
 from portal.models import HanTestRun, Premise
 from trust_center.install_codes import parse_install_code, parse_install_code_qr_text
 

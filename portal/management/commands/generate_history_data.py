@@ -53,9 +53,9 @@ from django.utils import timezone
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.validators import service_url_refusal
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
-from portal import diagnosis
-from portal.demo import DEMO_SERVICE_URL
-from portal.diagnosis import RULES, RuleId
+from portal.demo.premises import DEMO_SERVICE_URL
+from portal.diagnosis import rules as diagnosis
+from portal.diagnosis.rules import RULES, RuleId
 from portal.models import (
     Customer,
     DiagnosisReview,

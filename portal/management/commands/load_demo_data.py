@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.demo import DemoDataError, demo_data_load
+from portal.demo.premises import DemoDataError, demo_data_load
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.embedded import embedded_worker_start
+from portal.runtime.embedded import embedded_worker_start
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,63 @@
+"""Who is looking at a customer's HAN data, and so what they may see of it.
+
+Built once, by ``han_viewer`` after the access check (and with the audit row by
+``han_data_view_open``), then handed to every page, API answer, live stream, picture
+and export that shows the data. Nothing re-derives it under another name.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+
+from portal.access.roles import user_works_for_utility
+from portal.models import (
+    Customer,
+    HanDataAccess,
+    Premise,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """``staff``: works for the utility, so is shown the technical evidence.
+
+    ``sees_customer_han``: shown customer-owned devices in full (identifier, model, firmware):
+    the customer themselves, or staff with the customer's consent. Otherwise those devices are
+    shown by category and maker with a masked identifier.
+    """
+
+    staff: bool
+    sees_customer_han: bool
+
+    @property
+    def masks_customer_han(self) -> bool:
+        return not self.sees_customer_han
+
+
+CUSTOMER = Viewer(staff=False, sees_customer_han=True)
+
+
+def han_viewer(*, user: User | AnonymousUser, customer: Customer) -> Viewer:
+    """The one rule: staff see customer-owned devices in full only with the customer's consent."""
+    staff = user_works_for_utility(user)
+    return Viewer(staff=staff, sees_customer_han=not staff or customer.customer_han_consent)
+
+
+def han_data_view_open(
+    *, user: User | AnonymousUser, customer: Customer, what: str, premise: Premise | None = None
+) -> Viewer:
+    """The step after the access check, for every page, API and stream of a customer's HAN data.
+
+    Says who is looking (``Viewer``) and, for staff, writes the privacy audit entry.
+    """
+    viewer = han_viewer(user=user, customer=customer)
+    if viewer.staff and isinstance(user, User):
+        HanDataAccess.objects.create(
+            user=user,
+            customer=customer,
+            premise=premise,
+            what=what[:120],
+            customer_han_shown=viewer.sees_customer_han,
+        )
+    return viewer

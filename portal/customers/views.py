@@ -1,0 +1,114 @@
+"""Pages for reps (start page, customer search, customer page) and customers (My home)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access.roles import signed_in_user, user_works_for_utility, utility_staff_required
+from portal.access.viewers import CUSTOMER, han_data_view_open
+from portal.access.visibility import customer_get_for_user, customers_visible_to, premise_or_404
+from portal.commissioning.selectors import premise_registrations
+from portal.customers import selectors
+from portal.customers.selectors import SEARCH_RESULTS_LIMIT, customer_premises, premise_han_devices
+from portal.customers.services import customer_han_consent_set
+from portal.test_runs.selectors import premise_active_run, premise_recent_runs
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if user_works_for_utility(request.user):
+        return redirect("customer_search")
+    return redirect("my_home")
+
+
+@require_GET
+@utility_staff_required
+def customer_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    customers = selectors.customer_search(user=request.user, query=query) if query else []
+    return render(
+        request,
+        "portal/customer_search.html",
+        {
+            "query": query,
+            "customers": customers,
+            "limit": SEARCH_RESULTS_LIMIT,
+        },
+    )
+
+
+@require_GET
+@utility_staff_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = customer_get_for_user(user=request.user, customer_id=customer_id)
+    if customer is None:
+        raise Http404("No such customer.")
+    viewer = han_data_view_open(user=request.user, customer=customer, what="customer page")
+    premises = [
+        (premise, premise_han_devices(viewer=viewer, premise=premise))
+        for premise in customer_premises(customer=customer)
+    ]
+    return render(
+        request, "portal/customer_detail.html", {"customer": customer, "premises": premises}
+    )
+
+
+@require_GET
+def my_home(request: HttpRequest) -> HttpResponse:
+    if user_works_for_utility(request.user):
+        return redirect("customer_search")
+    accounts = [
+        (
+            customer,
+            [
+                (premise, premise_han_devices(viewer=CUSTOMER, premise=premise))
+                for premise in customer_premises(customer=customer)
+            ],
+        )
+        for customer in customers_visible_to(request.user).order_by("name")
+    ]
+    return render(request, "portal/my_home.html", {"accounts": accounts})
+
+
+@require_GET
+def premise_detail(request: HttpRequest, premise_id: int) -> HttpResponse:
+    premise = premise_or_404(user=request.user, premise_id=premise_id)
+    viewer = han_data_view_open(
+        user=request.user, customer=premise.customer, premise=premise, what="premise page"
+    )
+    devices = premise_han_devices(viewer=viewer, premise=premise)
+    return render(
+        request,
+        "portal/premise_detail.html",
+        {
+            "premise": premise,
+            "devices": devices,
+            "active_run": premise_active_run(premise=premise),
+            "registrations": premise_registrations(premise=premise),
+            "recent_runs": premise_recent_runs(premise=premise),
+        },
+    )
+
+
+@require_POST
+def customer_han_consent(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = customer_get_for_user(user=request.user, customer_id=customer_id)
+    if customer is None:
+        raise Http404("No such customer.")
+    try:
+        customer_han_consent_set(
+            customer=customer,
+            user=signed_in_user(request),
+            consent=request.POST.get("consent") == "1",
+        )
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from error
+    messages.success(
+        request,
+        "Customer service can now see your own devices in full."
+        if customer.customer_han_consent
+        else "Customer service now sees your own devices only by kind and maker.",
+    )
+    return redirect("my_home")

@@ -1,0 +1,74 @@
+"""The live stream of one test run. Read-only: commands go through HTTP."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from portal.access.viewers import Viewer, han_data_view_open
+from portal.runtime.idle_sessions import session_idle_expired
+from portal.test_runs.events import run_group
+from portal.test_runs.payloads import event_for_viewer, run_snapshot
+from portal.test_runs.selectors import run_get_for_user
+
+CLOSE_NOT_ALLOWED = 4403
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    group: str | None = None
+    # Until the access check says otherwise, the most restricted view.
+    viewer = Viewer(staff=False, sees_customer_han=False)
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        allowed = await database_sync_to_async(self._allowed)(user, run_id)
+        if not allowed:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.group = run_group(run_id)
+        # Join first, then read: an event committed in between arrives after the snapshot and
+        # is applied again, which the page does idempotently.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        snapshot = await database_sync_to_async(self._snapshot)(user, run_id)
+        await self.send_json(snapshot)
+
+    def _allowed(self, user: Any, run_id: int) -> bool:
+        session = self.scope.get("session")
+        # The HTTP side signs an idle session out at its next request; a stream must not open
+        # on it meanwhile. Opening one is not activity: it does not keep the session alive.
+        if (
+            session is not None
+            and user is not None
+            and user.is_authenticated
+            and session_idle_expired(session=session, user=user)
+        ):
+            return False
+        run = run_get_for_user(user=user, run_id=run_id)
+        if run is None:
+            return False
+        self.viewer = han_data_view_open(
+            user=user,
+            customer=run.premise.customer,
+            premise=run.premise,
+            what=f"live HAN test run {run.pk}",
+        )
+        return True
+
+    def _snapshot(self, user: Any, run_id: int) -> dict[str, Any]:
+        run = run_get_for_user(user=user, run_id=run_id)
+        if run is None:
+            return {"kind": "gone"}
+        return run_snapshot(run, viewer=self.viewer)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Viewers only listen; anything sent is ignored."""
+
+    async def run_event(self, message: dict[str, Any]) -> None:
+        payload = event_for_viewer(message["event"], viewer=self.viewer)
+        await self.send_json({**payload, "published_at": message.get("published_at")})

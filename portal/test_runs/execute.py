@@ -1,0 +1,421 @@
+"""Running one HAN test: reach the gateway, enumerate, scan, check, diagnose (steps 5.2-5.4).
+
+Every step and device is committed, then published to the run's viewers. The task that calls
+``han_test_run_execute`` may be delivered twice: only the delivery that moves the run from
+queued to running does anything, and every row it writes is keyed so that nothing is recorded
+twice.
+"""
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
+from han_gateway.models import PremisesGateway
+from portal.access.attribution import InterfaceAttribution, Placement
+from portal.commissioning.services import registrations_follow_run
+from portal.diagnosis import rules as diagnosis
+from portal.gateway_clients import gateway_client_for
+from portal.models import (
+    Finding,
+    HanTestCase,
+    HanTestRun,
+    ObservedDevice,
+    RunStep,
+)
+from portal.test_runs.events import publish_run_event
+from portal.test_runs.expectations import premise_expectations
+from portal.test_runs.observations import (
+    PremiseRecords,
+    check_for_device,
+    device_observation,
+    eui64_or_none,
+    int_in,
+    int_or_none,
+    interface_remember,
+    premise_records_for_run,
+)
+from portal.test_runs.payloads import (
+    finding_payload,
+    observed_device_payload,
+    run_state,
+)
+from portal.test_runs.reaper import run_steps_stop
+from portal.test_runs.recorder import RunCancelled, RunRecorder, RunTimedOut
+
+logger = logging.getLogger(__name__)
+
+
+OPERATIONAL_CHECK_TIMEOUT_S = 5.0
+
+
+DATABASE_RETRY_EVERY_S = 1.0
+
+
+FINISHED_PHASES: dict[str, str] = {
+    HanTestRun.Status.PASSED: "Passed",
+    HanTestRun.Status.FAILED: "Problems found",
+    HanTestRun.Status.CANCELLED: "Cancelled",
+}
+
+
+GatewayClientFactory = Callable[[PremisesGateway], GatewayClient]
+
+
+def han_test_run_execute(
+    run_id: int, *, client_factory: GatewayClientFactory = gateway_client_for
+) -> None:
+    now = timezone.now()
+    claimed = HanTestRun.objects.filter(pk=run_id, status=HanTestRun.Status.QUEUED).update(
+        status=HanTestRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        phase="Starting",
+    )
+    if not claimed:
+        logger.info("run %s is not queued any more; nothing to do", run_id)
+        return
+    run = HanTestRun.objects.select_related("case", "premise__premises_gateway").get(pk=run_id)
+    recorder = RunRecorder(run=run, deadline=time.monotonic() + settings.HAN_RUN_TIME_LIMIT_S)
+    publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
+    gateway = run.premise.premises_gateway
+    assert gateway is not None  # noqa: S101 - a run is only started for a premise with one
+    outcome: tuple[str, str] = (HanTestRun.Status.ERROR, "")
+    try:
+        try:
+            client = client_factory(gateway)
+        except GatewayError as error:
+            observations = _Observations(reached=False, error=_gateway_error_text(error))
+        else:
+            with client:
+                observations = _scan_everything(recorder, client, gateway)
+        outcome = _diagnose(recorder, observations)
+    except RunCancelled:
+        outcome = (HanTestRun.Status.CANCELLED, "")
+    except RunTimedOut:
+        outcome = _diagnose(
+            recorder,
+            _Observations(
+                reached=False,
+                error=f"The gateway did not finish within {settings.HAN_RUN_TIME_LIMIT_S} s.",
+            ),
+        )
+    except Exception:
+        reference = secrets.token_hex(4)
+        logger.exception("run %s failed (reference %s)", run_id, reference)
+        outcome = (
+            HanTestRun.Status.ERROR,
+            f"Sorry, the test failed on our side (reference {reference}). Please retest.",
+        )
+    _finish_despite_database_outage(recorder, *outcome)
+    try:
+        registrations_follow_run(run=run)
+    except Exception:
+        logger.exception("run %s: registrations not updated", run_id)
+
+
+@dataclass
+class _Observations:
+    reached: bool
+    error: str = ""
+    interfaces: list[diagnosis.InterfaceObservation] = field(default_factory=list)
+
+
+def _scan_everything(
+    recorder: RunRecorder, client: GatewayClient, gateway: PremisesGateway
+) -> _Observations:
+    known = premise_records_for_run(recorder.run)
+    step = recorder.step_start("connect", f"Reach meter {gateway.meter_number} over the AMI")
+    recorder.progress(2, "Reaching the meter's HAN interface")
+    try:
+        client.identify()
+        interfaces = client.interfaces()
+    except GatewayError as error:
+        recorder.step_end(step, RunStep.Status.FAILED, error.message)
+        return _Observations(reached=False, error=_gateway_error_text(error))
+    recorder.step_end(step, RunStep.Status.DONE, f"{len(interfaces)} HAN interface(s)")
+
+    step = recorder.step_start("enumerate", "Enumerate HAN interfaces")
+    shared = known.ownership.shared
+    for reported in interfaces:
+        # A shared gateway's count includes other premises' devices: counted after the scan.
+        recorder.interface(reported, device_count=0 if shared else None)
+        interface_remember(gateway, reported)
+    recorder.planned_devices = sum(int_or_none(i.get("device_count")) or 0 for i in interfaces)
+    recorder.step_end(
+        step, RunStep.Status.DONE, ", ".join(str(i["id"]) for i in interfaces) or "none"
+    )
+    recorder.progress(10, "Interfaces enumerated")
+
+    observations = _Observations(reached=True)
+    share = 70 / max(len(interfaces), 1)
+    for index, reported in enumerate(interfaces):
+        interface_id = str(reported["id"])
+        base = 10 + share * index
+        recorder.checkpoint()
+        step = recorder.step_start(f"scan:{interface_id}", f"Scan interface {interface_id}")
+        attribution = InterfaceAttribution(
+            known.ownership, coordinator=eui64_or_none(reported.get("coordinator_eui64"))
+        )
+        try:
+            found = _scan_interface(recorder, client, interface_id, known, attribution, base, share)
+        except GatewayError as error:
+            recorder.step_end(step, RunStep.Status.FAILED, error.message)
+            if isinstance(error, GatewayUnreachable):
+                return _Observations(reached=False, error=_gateway_error_text(error))
+            return _Observations(reached=False, error=error.message)
+        recorder.step_end(step, RunStep.Status.DONE, f"{found} device(s) found")
+
+        recorder.checkpoint()
+        step = recorder.step_start(f"energy:{interface_id}", f"Energy scan on {interface_id}")
+        energy: dict[int, int] = {}
+        try:
+            energy = client.energy_scan(interface_id)
+            busiest = max(energy.items(), key=lambda item: item[1]) if energy else None
+            detail = f"busiest channel {busiest[0]} ({busiest[1]}/255)" if busiest else ""
+            recorder.step_end(step, RunStep.Status.DONE, detail)
+        except GatewayError as error:
+            recorder.step_end(step, RunStep.Status.FAILED, error.message)
+        recorder.interface(reported, energy, device_count=found if shared else None)
+        observations.interfaces.append(
+            diagnosis.InterfaceObservation(
+                identifier=interface_id,
+                channel=int_in(reported.get("channel"), 0, 255),
+                energy_by_channel=energy,
+            )
+        )
+    recorder.progress(82, "Checking devices act on utility messages")
+    _operational_checks(recorder, client)
+    return observations
+
+
+def _scan_interface(
+    recorder: RunRecorder,
+    client: GatewayClient,
+    interface_id: str,
+    known: PremiseRecords,
+    attribution: InterfaceAttribution,
+    base: float,
+    share: float,
+) -> int:
+    """Record the devices of this premise the scan finds; returns how many."""
+    seen = 0
+    planned = max(recorder.planned_devices, 1)
+    timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
+    reports: dict[str, dict[str, Any]] = {}
+    for event in client.scan(interface_id, timeout_s=timeout_s):
+        recorder.checkpoint()
+        kind = event["event"]
+        if kind == "device":
+            reported = event["device"]
+            eui64 = eui64_or_none(reported.get("eui64"))
+            if eui64 is None:
+                logger.warning("run %s: device with a bad EUI-64 skipped", recorder.run.pk)
+                continue
+            if reported.get("device_type") == "coordinator":
+                attribution.coordinator = eui64  # the gateway itself, not a device on its HAN
+                continue
+            reported = _with_normalised_addresses(reported)
+            reports[eui64] = reported
+            seen += 1
+            if attribution.arrive(eui64, eui64_or_none(reported.get("parent"))) is Placement.HERE:
+                recorder.device(interface_id, attribution.without_other_premises(reported), known)
+            done = min(seen / planned, 1.0)
+            found = len(attribution.kept())
+            recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
+        elif kind == "error":
+            if event.get("code") == "scan_timeout":
+                # The gateway stopped at the time it was given: what was left of the run's limit.
+                raise RunTimedOut
+            message = str(event.get("message") or "The scan failed.")[:300]
+            raise GatewayError(str(event.get("code") or "scan_failed"), message)
+    _record_settled(recorder, interface_id, known, attribution, reports)
+    return sum(1 for eui64 in reports if attribution.placed.get(eui64) is Placement.HERE)
+
+
+def _record_settled(
+    recorder: RunRecorder,
+    interface_id: str,
+    known: PremiseRecords,
+    attribution: InterfaceAttribution,
+    reports: dict[str, dict[str, Any]],
+) -> None:
+    """Record the devices placed here once the scan ended, and the links that leads to them.
+
+    A device recorded as it arrived lost its links to devices not yet placed; those that turn
+    out to be this premise's are given back.
+    """
+    recorded_early = attribution.kept()
+    settled = attribution.settle()
+    newly_kept = {eui64 for eui64, place in settled.items() if place is Placement.HERE}
+    if not newly_kept:
+        return
+    for eui64, reported in reports.items():
+        linked = eui64 in recorded_early and _mentions(reported, newly_kept)
+        if eui64 in newly_kept or linked:
+            recorder.device(interface_id, attribution.without_other_premises(reported), known)
+
+
+def _mentions(reported: dict[str, Any], eui64s: set[str]) -> bool:
+    neighbours = {link["neighbor"] for link in reported["links"]}
+    return bool(neighbours & eui64s) or reported["parent"] in eui64s
+
+
+def _with_normalised_addresses(reported: dict[str, Any]) -> dict[str, Any]:
+    """The report with its parent and neighbours in the stored EUI-64 form, so they compare."""
+    links = reported.get("links")
+    return {
+        **reported,
+        "parent": eui64_or_none(reported.get("parent")),
+        "links": [
+            {**link, "neighbor": neighbour}
+            for link in (links if isinstance(links, list) else [])
+            if isinstance(link, dict)
+            and (neighbour := eui64_or_none(link.get("neighbor"))) is not None
+        ],
+    }
+
+
+def _operational_checks(recorder: RunRecorder, client: GatewayClient) -> None:
+    devices = [
+        (device, check)
+        for device in ObservedDevice.objects.filter(run=recorder.run)
+        if (check := check_for_device(device)) is not None
+    ]
+    if not devices:
+        return
+    step = recorder.step_start("operational", "Send a utility test message to each device")
+    acknowledged = 0
+    for device, check in devices:
+        recorder.checkpoint()
+        try:
+            answer = client.operational_check(
+                device.interface, device.eui64, check, timeout_s=OPERATIONAL_CHECK_TIMEOUT_S
+            )
+            result = "acknowledged" if answer.get("acknowledged") is True else "not_acknowledged"
+        except GatewayError as error:
+            if error.code == "check_not_supported":
+                continue
+            result = "not_acknowledged"
+        acknowledged += result == "acknowledged"
+        with transaction.atomic():
+            device.operational_check = result
+            device.save(update_fields=["operational_check"])
+            publish_run_event(
+                recorder.run.pk, {"kind": "device", "device": observed_device_payload(device)}
+            )
+    recorder.step_end(step, RunStep.Status.DONE, f"{acknowledged} of {len(devices)} acknowledged")
+
+
+def _gateway_error_text(error: GatewayError) -> str:
+    if error.code == "unauthorised":
+        return "The gateway refused the portal's credentials."
+    return error.message
+
+
+def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, str]:
+    run = recorder.run
+    step = recorder.step_start("diagnose", "Diagnose")
+    expected = premise_expectations(premise=run.premise)
+    devices = tuple(device_observation(device) for device in ObservedDevice.objects.filter(run=run))
+    data = diagnosis.DiagnosisInput(
+        gateway_reached=observations.reached,
+        gateway_error=observations.error,
+        interfaces=tuple(observations.interfaces),
+        devices=devices,
+        expected=tuple(
+            diagnosis.ExpectedDevice(
+                eui64=device.eui64,
+                category_label=device.get_category_display(),
+                manufacturer=device.manufacturer,
+                model=device.model,
+                registration_status=expected.registration_status.get(device.eui64, ""),
+            )
+            for device in expected.utility_devices
+        ),
+        approved=expected.approved,
+        capacity=expected.capacity,
+        thresholds=diagnosis.Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS),
+    )
+    findings = diagnosis.diagnose(data)
+    with transaction.atomic():
+        Finding.objects.filter(run=run).delete()
+        rows = Finding.objects.bulk_create(
+            Finding(
+                run=run,
+                rule=finding.rule,
+                severity=finding.severity,
+                action=finding.action,
+                title=finding.title[:200],
+                evidence=finding.evidence,
+                customer_text=finding.customer_text,
+                eui64=finding.eui64,
+                position=position,
+            )
+            for position, finding in enumerate(findings)
+        )
+        publish_run_event(
+            run.pk, {"kind": "findings", "findings": [finding_payload(row) for row in rows]}
+        )
+    recorder.step_end(step, RunStep.Status.DONE, f"{len(findings)} finding(s)")
+    if diagnosis.passed(findings):
+        return HanTestRun.Status.PASSED, ""
+    return HanTestRun.Status.FAILED, observations.error
+
+
+def _finish_despite_database_outage(recorder: RunRecorder, status: str, error: str) -> None:
+    """Record the outcome, waiting out a short database outage (a restart, a fail-over).
+
+    A run whose connection broke mid-scan could not record its failure on that connection and
+    stayed "running" until the reaper failed it as if its worker had died. Give up in half the
+    reaper's time, so the reaper's verdict never overwrites this one or the other way round.
+    """
+    give_up_at = time.monotonic() + settings.HAN_RUN_STALE_AFTER_S / 2
+    while True:
+        try:
+            run_finish(recorder, status, error)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > give_up_at:
+                raise
+            logger.warning(
+                "run %s: database unavailable; recording its outcome again", recorder.run.pk
+            )
+            connection.close()  # a broken connection is never reused; the next query reconnects
+            time.sleep(DATABASE_RETRY_EVERY_S)
+
+
+def run_finish(recorder: RunRecorder, status: str, error: str) -> None:
+    run = recorder.run
+    now = timezone.now()
+    with transaction.atomic():
+        run.status = status
+        run.finished_at = now
+        run.error_message = error[:300]
+        if status in {HanTestRun.Status.PASSED, HanTestRun.Status.FAILED}:
+            run.progress = 100
+        run.estimated_seconds = None
+        run.phase = FINISHED_PHASES.get(status, "Could not complete")
+        run_steps_stop(run=run, moment=now)
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "error_message",
+                "progress",
+                "estimated_seconds",
+                "phase",
+            ]
+        )
+        if status == HanTestRun.Status.PASSED:
+            HanTestCase.objects.filter(pk=run.case_id, status=HanTestCase.Status.OPEN).update(
+                status=HanTestCase.Status.RESOLVED, resolved_at=now
+            )
+        publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})

@@ -1,0 +1,259 @@
+"""What a run looks like on the wire and on the page, for each kind of viewer.
+
+Live events carry the full payload; the consumer and the pages pass each one through
+``for_viewer`` so that a representative never receives a customer-owned device's identity
+and a customer gets plain words instead of technical evidence.
+"""
+
+from typing import Any
+
+from han_gateway.eui64 import mask_eui64
+from han_gateway.models import HanDevice
+from portal.access.viewers import Viewer
+from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId
+from portal.drawing.link_quality import link_quality_label
+from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
+
+Payload = dict[str, Any]
+
+
+JOIN_METHOD_LABELS = {
+    "install_code": "Install code key",
+    "default_key": "Default key (insecure)",
+    "unknown": "Unknown",
+}
+
+
+def step_payload(step: RunStep) -> Payload:
+    return {
+        "key": step.key,
+        "title": step.title,
+        "status": step.status,
+        "detail": step.detail,
+    }
+
+
+def observed_device_payload(device: ObservedDevice) -> Payload:
+    return {
+        "key": f"{device.interface}/{device.eui64}",
+        "sequence": device.sequence,
+        "interface": device.interface,
+        "eui64": device.eui64,
+        "network_address": None
+        if device.network_address is None
+        else f"0x{device.network_address:04X}",
+        "device_type": device.device_type,
+        "category": device.category,
+        "category_label": device.get_category_display() or "Unknown device",
+        "network": device.network,
+        "manufacturer": device.manufacturer,
+        "model": device.model,
+        "firmware_version": device.firmware_version,
+        "power_source": device.power_source,
+        "reachable": device.reachable,
+        "link_quality": device.link_quality,
+        "link_quality_label": link_quality_label(device.link_quality),
+        "rssi": device.rssi,
+        "join_method": device.join_method,
+        "join_method_label": JOIN_METHOD_LABELS.get(device.join_method, device.join_method),
+        "registered": device.registered,
+        "operational_check": device.operational_check,
+    }
+
+
+def finding_payload(finding: Finding) -> Payload:
+    try:
+        action_label = ACTION_LABELS[Action(finding.action)]
+    except ValueError:
+        action_label = finding.action
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "action": finding.action,
+        "action_label": action_label,
+        "title": finding.title,
+        "evidence": finding.evidence,
+        "customer_text": finding.customer_text,
+        "eui64": finding.eui64,
+    }
+
+
+CUSTOMER_DEVICE_FIELDS = (
+    "key",
+    "sequence",
+    "category_label",
+    "manufacturer",
+    "model",
+    "reachable",
+    "link_quality_label",
+    "network",
+    "eui64",
+    "operational_check",
+)
+
+
+def device_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
+    if not viewer.staff:
+        return {name: payload[name] for name in CUSTOMER_DEVICE_FIELDS}
+    if payload["network"] != HanDevice.Network.CUSTOMER or viewer.sees_customer_han:
+        return payload
+    # Customer HAN: category and vendor only, with a masked identifier.
+    masked = dict(payload)
+    masked.update(
+        eui64=mask_eui64(payload["eui64"]),
+        key=f"{payload['interface']}/{mask_eui64(payload['eui64'])}#{payload['sequence']}",
+        model="",
+        firmware_version="",
+        network_address=None,
+        masked=True,
+    )
+    return masked
+
+
+def finding_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
+    if viewer.staff:
+        return payload
+    return {
+        "rule": payload["rule"],
+        "severity": payload["severity"],
+        "customer_text": payload["customer_text"],
+    }
+
+
+def event_for_viewer(event: Payload, *, viewer: Viewer) -> Payload:
+    kind = event.get("kind")
+    if kind == "device":
+        device = device_for_viewer(event["device"], viewer=viewer)
+        return {"kind": "device", "device": device}
+    if kind == "findings":
+        return {
+            "kind": "findings",
+            "findings": [finding_for_viewer(item, viewer=viewer) for item in event["findings"]],
+        }
+    return event
+
+
+def run_comparison(run: HanTestRun) -> Payload | None:
+    """What changed since the case's previous run: devices, link quality, findings."""
+    previous = (
+        HanTestRun.objects.filter(case_id=run.case_id, number__lt=run.number)
+        .exclude(status__in=[*HanTestRun.ACTIVE, HanTestRun.Status.CANCELLED])
+        .order_by("-number")
+        .first()
+    )
+    if previous is None or run.is_active:
+        return None
+    before = {(d.interface, d.eui64): d for d in previous.devices.all()}
+    after = {(d.interface, d.eui64): d for d in run.devices.all()}
+    link_changes = []
+    for key in sorted(before.keys() & after.keys()):
+        old, new = before[key].link_quality, after[key].link_quality
+        if old is not None and new is not None and abs(new - old) >= 10:
+            link_changes.append(
+                {"device": observed_device_payload(after[key]), "before": old, "after": new}
+            )
+    old_findings = {(f.rule, f.eui64): f for f in previous.findings.all()}
+    new_findings = {(f.rule, f.eui64): f for f in run.findings.all()}
+    return {
+        "previous_run": {"id": previous.pk, "number": previous.number, "status": previous.status},
+        "devices_found": [
+            observed_device_payload(after[k]) for k in sorted(after.keys() - before.keys())
+        ],
+        "devices_lost": [
+            observed_device_payload(before[k]) for k in sorted(before.keys() - after.keys())
+        ],
+        "link_quality_changes": link_changes,
+        "findings_resolved": [
+            finding_payload(old_findings[k])
+            for k in sorted(old_findings.keys() - new_findings.keys())
+            if old_findings[k].rule != RuleId.HEALTHY
+        ],
+        "findings_new": [
+            finding_payload(new_findings[k])
+            for k in sorted(new_findings.keys() - old_findings.keys())
+            if new_findings[k].rule != RuleId.HEALTHY
+        ],
+    }
+
+
+def comparison_for_viewer(comparison: Payload | None, *, viewer: Viewer) -> Payload | None:
+    if comparison is None:
+        return None
+
+    def device_for(device: Payload) -> Payload:
+        return device_for_viewer(device, viewer=viewer)
+
+    return {
+        **comparison,
+        "devices_found": [device_for(d) for d in comparison["devices_found"]],
+        "devices_lost": [device_for(d) for d in comparison["devices_lost"]],
+        "link_quality_changes": [
+            {**change, "device": device_for(change["device"])}
+            for change in comparison["link_quality_changes"]
+        ],
+        "findings_resolved": [
+            finding_for_viewer(f, viewer=viewer) for f in comparison["findings_resolved"]
+        ],
+        "findings_new": [finding_for_viewer(f, viewer=viewer) for f in comparison["findings_new"]],
+    }
+
+
+def run_state(run: HanTestRun) -> Payload:
+    """The run's own fields as pushed live (JSON only)."""
+    return {
+        "id": run.pk,
+        "number": run.number,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "active": run.is_active,
+        "progress": run.progress,
+        "phase": run.phase,
+        "estimated_seconds": run.estimated_seconds,
+        "error": run.error_message,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def recorded_action_payload(action: RecordedAction) -> Payload:
+    try:
+        label = ACTION_LABELS[Action(action.action)]
+    except ValueError:
+        label = "Other"
+    who = action.recorded_by
+    return {
+        "action": action.action,
+        "action_label": label,
+        "note": action.note,
+        "recorded_by": (who.get_full_name() or who.username) if who else "",
+        "recorded_at": action.recorded_at.isoformat(),
+    }
+
+
+def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
+    """The full state of a run, as a late or reconnecting viewer needs it."""
+    return {
+        "kind": "snapshot",
+        "run": run_state(run),
+        "steps": [step_payload(step) for step in run.steps.all()],
+        "interfaces": [
+            {
+                "identifier": interface.identifier,
+                "channel": interface.channel,
+                "pan_id": interface.pan_id,
+                "device_count": interface.device_count,
+                "security_level": interface.security_level,
+            }
+            for interface in run.interfaces.all()
+        ],
+        "devices": [
+            device_for_viewer(observed_device_payload(device), viewer=viewer)
+            for device in run.devices.all()
+        ],
+        "findings": [
+            finding_for_viewer(finding_payload(finding), viewer=viewer)
+            for finding in run.findings.all()
+        ],
+        "actions": [recorded_action_payload(action) for action in run.actions.all()],
+        "comparison": comparison_for_viewer(run_comparison(run), viewer=viewer),
+    }

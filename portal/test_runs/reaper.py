@@ -1,0 +1,78 @@
+"""Catching runs whose worker died or whose task was lost, and stopping their open steps."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import HanTestRun, RunStep
+from portal.test_runs.events import publish_run_event
+from portal.test_runs.payloads import run_state, step_payload
+from portal.test_runs.start import han_test_run_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+def run_steps_stop(*, run: HanTestRun, moment: datetime) -> None:
+    """Close the steps of a run that ended early (time limit, error, lost worker, cancel).
+
+    Without this, a finished run kept showing the step it was in as still running.
+    """
+    status = (
+        RunStep.Status.SKIPPED
+        if run.status == HanTestRun.Status.CANCELLED
+        else RunStep.Status.FAILED
+    )
+    for step in RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING):
+        step.status = status
+        step.detail = "Stopped before it finished."
+        step.finished_at = moment
+        step.save(update_fields=["status", "detail", "finished_at"])
+        publish_run_event(run.pk, {"kind": "step", "step": step_payload(step)})
+
+
+def han_test_runs_reap() -> int:
+    """Fail runs whose worker died: running without a heartbeat, or never picked up.
+
+    A worker's heartbeat comes at least every few seconds while it scans, so silence for
+    ``HAN_RUN_STALE_AFTER_S`` means the worker is gone; redelivery would otherwise wait for
+    the broker's visibility timeout.
+    """
+    moment = timezone.now()
+    stale = moment - timedelta(seconds=settings.HAN_RUN_STALE_AFTER_S)
+    never_started = moment - timedelta(seconds=settings.HAN_RUN_QUEUE_TIMEOUT_S)
+    resend_before = moment - timedelta(seconds=settings.HAN_RUN_REQUEUE_AFTER_S)
+    for run in HanTestRun.objects.filter(
+        status=HanTestRun.Status.QUEUED, created_at__gte=never_started
+    ).filter(Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True)):
+        # The claim in the task makes a second delivery harmless.
+        logger.warning("run %s still queued: sending its task again", run.pk)
+        han_test_run_enqueue(run)
+    reaped = 0
+    candidates = [
+        *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING, heartbeat_at__lt=stale),
+        *HanTestRun.objects.filter(status=HanTestRun.Status.QUEUED, created_at__lt=never_started),
+    ]
+    for run in candidates:
+        message = (
+            "The test stopped unexpectedly: the worker running it was lost. Please retest."
+            if run.status == HanTestRun.Status.RUNNING
+            else "No worker picked up the test in time. Please retest."
+        )
+        with transaction.atomic():
+            if not HanTestRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=HanTestRun.Status.ERROR,
+                finished_at=moment,
+                error_message=message,
+                phase="Stopped",
+            ):
+                continue
+            run.refresh_from_db()
+            run_steps_stop(run=run, moment=moment)
+            publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
+        logger.warning("reaped run %s: %s", run.pk, message)
+        reaped += 1
+    return reaped

@@ -1,0 +1,158 @@
+"""Writes a run's progress as it happens, committing each piece before it is pushed live."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from han_gateway.eui64 import normalise_eui64
+from portal.models import (
+    HanTestRun,
+    ObservedDevice,
+    ObservedInterface,
+    RunStep,
+)
+from portal.test_runs.events import publish_run_event
+from portal.test_runs.observations import (
+    PremiseRecords,
+    clipped_text,
+    device_fields,
+    eui64_or_blank,
+    int_in,
+    pan_id_or_none,
+)
+from portal.test_runs.payloads import observed_device_payload, run_state, step_payload
+
+HEARTBEAT_EVERY_S = 2.0
+
+
+class RunCancelled(Exception):
+    pass
+
+
+class RunTimedOut(Exception):
+    pass
+
+
+@dataclass
+class RunRecorder:
+    """Writes a run's progress, committing each piece before it is pushed."""
+
+    run: HanTestRun
+    deadline: float
+    last_heartbeat: float = 0.0
+    device_sequence: int = 0
+    planned_devices: int = 0
+    found_devices: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining_s(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def checkpoint(self) -> None:
+        """Heartbeat, and stop if the run was cancelled or ran out of time."""
+        now = time.monotonic()
+        if now > self.deadline:
+            raise RunTimedOut
+        if now - self.last_heartbeat < HEARTBEAT_EVERY_S:
+            return
+        self.last_heartbeat = now
+        HanTestRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+        if HanTestRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+            raise RunCancelled
+
+    def progress(self, percent: int, phase: str) -> None:
+        percent = max(self.run.progress, min(percent, 100))
+        elapsed = time.monotonic() - self.started
+        estimate = int(elapsed / percent * (100 - percent)) + 1 if 5 <= percent < 100 else None
+        self.run.progress = percent
+        self.run.phase = phase[:120]
+        self.run.estimated_seconds = estimate
+        self.run.heartbeat_at = timezone.now()
+        with transaction.atomic():
+            self.run.save(update_fields=["progress", "phase", "estimated_seconds", "heartbeat_at"])
+            publish_run_event(self.run.pk, {"kind": "run", "run": run_state(self.run)})
+
+    def step_start(self, key: str, title: str) -> RunStep:
+        with transaction.atomic():
+            step, _ = RunStep.objects.update_or_create(
+                run=self.run,
+                key=key,
+                defaults={"title": title, "status": RunStep.Status.RUNNING, "detail": ""},
+            )
+            publish_run_event(self.run.pk, {"kind": "step", "step": step_payload(step)})
+        return step
+
+    def step_end(self, step: RunStep, status: str, detail: str = "") -> None:
+        step.status = status
+        step.detail = detail[:300]
+        step.finished_at = timezone.now()
+        with transaction.atomic():
+            step.save(update_fields=["status", "detail", "finished_at"])
+            publish_run_event(self.run.pk, {"kind": "step", "step": step_payload(step)})
+
+    def interface(
+        self,
+        reported: dict[str, Any],
+        energy: dict[int, int] | None = None,
+        *,
+        device_count: int | None = None,
+    ) -> None:
+        """Record an interface; ``device_count`` replaces the gateway's count when given."""
+        defaults: dict[str, Any] = {
+            "technology": clipped_text(reported.get("technology"), 16) or "zigbee",
+            "channel": int_in(reported.get("channel"), 0, 255),
+            "pan_id": pan_id_or_none(reported.get("pan_id")),
+            "extended_pan_id": eui64_or_blank(reported.get("extended_pan_id")),
+            "security_level": int_in(reported.get("security_level"), 0, 7),
+            "device_count": device_count
+            if device_count is not None
+            else int_in(reported.get("device_count"), 0, 0xFFFF),
+        }
+        if energy is not None:
+            defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
+        with transaction.atomic():
+            observed, _ = ObservedInterface.objects.update_or_create(
+                run=self.run, identifier=str(reported["id"])[:32], defaults=defaults
+            )
+            publish_run_event(
+                self.run.pk,
+                {
+                    "kind": "interface",
+                    "interface": {
+                        "identifier": observed.identifier,
+                        "channel": observed.channel,
+                        "pan_id": observed.pan_id,
+                        "device_count": observed.device_count,
+                        "security_level": observed.security_level,
+                    },
+                },
+            )
+
+    def device(self, interface_id: str, reported: dict[str, Any], known: "PremiseRecords") -> None:
+        eui64 = normalise_eui64(reported["eui64"])
+        fields = device_fields(reported, known.for_device(eui64))
+        with transaction.atomic():
+            existing = ObservedDevice.objects.filter(
+                run=self.run, interface=interface_id, eui64=eui64
+            ).first()
+            if existing is None:
+                self.device_sequence += 1
+                observed = ObservedDevice.objects.create(
+                    run=self.run,
+                    interface=interface_id,
+                    eui64=eui64,
+                    sequence=self.device_sequence,
+                    **fields,
+                )
+            else:
+                for name, value in fields.items():
+                    setattr(existing, name, value)
+                existing.save(update_fields=list(fields))
+                observed = existing
+            publish_run_event(
+                self.run.pk, {"kind": "device", "device": observed_device_payload(observed)}
+            )
+        self.found_devices += 1

@@ -1,0 +1,125 @@
+"""Reading runs and cases: which a user may see, a premise's recent and active runs, a case's
+timeline, the findings an administrator reviews."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal.models import (
+    DiagnosisReview,
+    Finding,
+    HanTestCase,
+    HanTestRun,
+    Premise,
+    RecordedAction,
+    User,
+)
+
+
+def runs_visible_to(user: User | AnonymousUser) -> QuerySet[HanTestRun]:
+    if not isinstance(user, User) or not user.is_active:
+        return HanTestRun.objects.none()
+    if user.works_for_utility:
+        # No premise subquery: the history walks an index on the runs alone.
+        return HanTestRun.objects.all()
+    return HanTestRun.objects.filter(premise__customer__users=user)
+
+
+def run_or_404(*, user: User | AnonymousUser, run_id: int) -> HanTestRun:
+    run = run_get_for_user(user=user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    return run
+
+
+def run_get_for_user(*, user: User | AnonymousUser, run_id: int) -> HanTestRun | None:
+    return (
+        runs_visible_to(user)
+        .select_related("case", "premise__customer", "premise__premises_gateway", "started_by")
+        .filter(pk=run_id)
+        .first()
+    )
+
+
+def premise_active_run(*, premise: Premise) -> HanTestRun | None:
+    return HanTestRun.objects.filter(premise=premise, status__in=HanTestRun.ACTIVE).first()
+
+
+def premise_recent_runs(*, premise: Premise, limit: int = 10) -> QuerySet[HanTestRun]:
+    return (
+        HanTestRun.objects.filter(premise=premise)
+        .select_related("case", "started_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def case_runs(*, case: HanTestCase) -> QuerySet[HanTestRun]:
+    return case.runs.select_related("started_by").order_by("number")
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    who: str
+    what: str
+    run_id: int | None = None
+
+
+def _name(user: User | None) -> str:
+    if user is None:
+        return "(removed user)"
+    return user.get_full_name() or user.username
+
+
+def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
+    """Who did what in a case, oldest first: opened, runs, actions, reviews. Four queries."""
+    events = [TimelineEvent(case.opened_at, _name(case.opened_by), "opened the case")]
+    runs = list(case.runs.select_related("started_by").order_by("number"))
+    for run in runs:
+        events.append(
+            TimelineEvent(
+                run.created_at, _name(run.started_by), f"started run {run.number}", run.pk
+            )
+        )
+        if run.finished_at is not None:
+            events.append(
+                TimelineEvent(
+                    run.finished_at,
+                    "HAN test tool",
+                    f"finished run {run.number}: {run.get_status_display().lower()}",
+                    run.pk,
+                )
+            )
+    for action in RecordedAction.objects.filter(run__case=case).select_related(
+        "recorded_by", "run"
+    ):
+        note = f" ({action.note})" if action.note else ""
+        events.append(
+            TimelineEvent(
+                action.recorded_at,
+                _name(action.recorded_by),
+                f"recorded after run {action.run.number}: {action.action_label}{note}",
+                action.run_id,
+            )
+        )
+    for review in DiagnosisReview.objects.filter(finding__run__case=case).select_related(
+        "reviewed_by", "finding__run"
+    ):
+        events.append(
+            TimelineEvent(
+                review.reviewed_at,
+                _name(review.reviewed_by),
+                f"judged “{review.finding.title}” {review.get_verdict_display().lower()}",
+                review.finding.run_id,
+            )
+        )
+    if case.resolved_at is not None:
+        events.append(TimelineEvent(case.resolved_at, "HAN test tool", "resolved the case"))
+    return sorted(events, key=lambda event: event.at)
+
+
+def run_findings_for_review(*, run: HanTestRun) -> list[Finding]:
+    return list(run.findings.select_related("review__reviewed_by").order_by("position"))

@@ -1,0 +1,167 @@
+"""Pages of a test run: start, the live run page, its HAN picture, cancel, record an action,
+retest."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access.attribution import gateway_premise_count
+from portal.access.roles import signed_in_user, user_is_administrator
+from portal.access.viewers import Viewer, han_data_view_open
+from portal.access.visibility import premise_or_404
+from portal.diagnosis.rules import ACTION_LABELS
+from portal.models import HanTestRun, Premise
+from portal.test_runs import start
+from portal.test_runs.han_picture import han_pictures_context
+from portal.test_runs.payloads import run_snapshot
+from portal.test_runs.selectors import (
+    case_runs,
+    case_timeline,
+    run_findings_for_review,
+    run_get_for_user,
+    run_or_404,
+)
+from portal.test_runs.start import (
+    ActiveRunExists,
+    HanTestError,
+    StartLimitReached,
+    han_test_cancel,
+    han_test_retest,
+    recorded_action_create,
+)
+
+
+@require_POST
+def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
+    premise = premise_or_404(user=request.user, premise_id=premise_id)
+    user = signed_in_user(request)
+    try:
+        run = start.han_test_start(
+            premise=premise, user=user, problem=request.POST.get("problem", "").strip()
+        )
+    except ActiveRunExists as error:
+        return render(
+            request,
+            "portal/run_already_active.html",
+            {"premise": premise, "run": error.run},
+            status=409,
+        )
+    except StartLimitReached as error:
+        return _start_limited(request, premise=premise, error=error)
+    except HanTestError as error:
+        messages.error(request, str(error))
+        return redirect("premise_detail", premise_id=premise.pk)
+    return redirect("run_detail", run_id=run.pk)
+
+
+def _start_limited(
+    request: HttpRequest, *, premise: Premise, error: StartLimitReached
+) -> HttpResponse:
+    response = render(
+        request,
+        "portal/han_test_limited.html",
+        {"premise": premise, "message": str(error)},
+        status=429,
+    )
+    response["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+def _run_viewed(request: HttpRequest, run: HanTestRun, *, what: str) -> Viewer:
+    return han_data_view_open(
+        user=request.user, customer=run.premise.customer, premise=run.premise, what=what
+    )
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
+    staff = viewer.staff
+    administrator = user_is_administrator(request.user)
+    return render(
+        request,
+        "portal/run_detail.html",
+        {
+            "run": run,
+            "premise": run.premise,
+            "case_runs": case_runs(case=run.case),
+            "snapshot": run_snapshot(run, viewer=viewer),
+            "staff": staff,
+            "gateway_premises": gateway_premise_count(premise=run.premise) if staff else 0,
+            "administrator": administrator,
+            "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
+            "han_pictures": han_pictures_context(run, viewer=viewer),
+            "timeline": case_timeline(case=run.case) if staff else [],
+            "findings_for_review": run_findings_for_review(run=run)
+            if administrator and not run.is_active
+            else [],
+        },
+    )
+
+
+@require_GET
+def run_picture(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The HAN picture alone, for the live page to redraw once a run has finished."""
+    run = run_or_404(user=request.user, run_id=run_id)
+    viewer = _run_viewed(request, run, what=f"HAN picture of run {run.pk}")
+    return render(
+        request,
+        "portal/_han_picture.html",
+        {"han_pictures": han_pictures_context(run, viewer=viewer)},
+    )
+
+
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    try:
+        han_test_cancel(run=run, user=signed_in_user(request))
+    except HanTestError as error:
+        messages.error(request, str(error))
+    return redirect("run_detail", run_id=run.pk)
+
+
+@require_POST
+def run_record_action(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    try:
+        recorded_action_create(
+            run=run,
+            user=signed_in_user(request),
+            action=request.POST.get("action", ""),
+            note=request.POST.get("note", ""),
+        )
+    except HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Action recorded. Retest when it is done.")
+    return redirect("run_detail", run_id=run.pk)
+
+
+@require_POST
+def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    try:
+        next_run = han_test_retest(run=run, user=signed_in_user(request))
+    except ActiveRunExists as error:
+        return render(
+            request,
+            "portal/run_already_active.html",
+            {"premise": run.premise, "run": error.run},
+            status=409,
+        )
+    except StartLimitReached as error:
+        return _start_limited(request, premise=run.premise, error=error)
+    except HanTestError as error:
+        messages.error(request, str(error))
+        return redirect("run_detail", run_id=run.pk)
+    return redirect("run_detail", run_id=next_run.pk)
+
+
+def _run_or_404(request: HttpRequest, run_id: int) -> HanTestRun:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such test run.")
+    return run

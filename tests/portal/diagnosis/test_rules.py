@@ -1,0 +1,249 @@
+"""Each diagnosis rule on plain data; the scenario library is run through them elsewhere."""
+
+import pytest
+
+from portal.diagnosis.rules import (
+    RULES,
+    Action,
+    ApprovedModel,
+    DeviceObservation,
+    DiagnosisInput,
+    ExpectedDevice,
+    InterfaceObservation,
+    RuleId,
+    Severity,
+    Thresholds,
+    diagnose,
+    passed,
+    rule,
+)
+
+THERMOSTAT = DeviceObservation(
+    eui64="00:0d:6f:00:0a:90:69:e7",
+    interface="han0",
+    category_label="Programmable communicating thermostat",
+    manufacturer="Honeywell",
+    model="UtilityPRO UP8000",
+    firmware_version="3.4.2",
+    link_quality=220,
+    join_method="install_code",
+    profile_id=0x0109,
+    registered=True,
+)
+
+
+def _with(**changes):
+    from dataclasses import replace
+
+    return replace(THERMOSTAT, **changes)
+
+
+def _rules(findings):
+    return [(finding.rule, finding.action) for finding in findings]
+
+
+def test_healthy_han_passes_with_one_pass_finding():
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,)))
+    assert _rules(findings) == [("healthy", Action.NONE)]
+    assert passed(findings)
+
+
+def test_weak_link_recommends_changing_range():
+    findings = diagnose(DiagnosisInput(devices=(_with(link_quality=60, rssi=-88),)))
+    assert _rules(findings) == [("weak_link", Action.CHANGE_RANGE)]
+    assert "link quality 60" in findings[0].evidence
+    assert "75 feet" in findings[0].customer_text
+    assert not passed(findings)
+
+
+def test_unreachable_or_barely_heard_device_needs_an_additional_device():
+    for device in (_with(reachable=False, link_quality=14), _with(link_quality=20)):
+        findings = diagnose(DiagnosisInput(devices=(device,)))
+        assert _rules(findings) == [("beyond_reach", Action.INSTALL_ADDITIONAL_DEVICE)]
+        assert findings[0].severity == Severity.CRITICAL
+
+
+def test_thresholds_are_configurable():
+    device = _with(link_quality=150)
+    assert passed(diagnose(DiagnosisInput(devices=(device,))))
+    strict = Thresholds.from_settings({"weak_link_quality": 180})
+    findings = diagnose(DiagnosisInput(devices=(device,), thresholds=strict))
+    assert _rules(findings) == [("weak_link", Action.CHANGE_RANGE)]
+
+
+def test_unknown_threshold_name_is_refused():
+    with pytest.raises(ValueError, match="weak_link_qualty"):
+        Thresholds.from_settings({"weak_link_qualty": 1})
+
+
+def test_outdated_firmware_against_the_approved_list_recommends_an_upgrade():
+    approved = (ApprovedModel("honeywell", "UtilityPRO UP8000", minimum_firmware="3.10.0"),)
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=approved))
+    assert _rules(findings) == [("outdated_firmware", Action.UPGRADE_DEVICE)]
+    assert "3.4.2" in findings[0].evidence and "3.10.0" in findings[0].evidence
+    current = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.2"),)
+    assert passed(diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=current)))
+
+
+def test_a_version_without_its_trailing_zero_is_the_same_release_not_an_older_one():
+    device = _with(firmware_version="3.4")
+    same = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.0"),)
+    assert passed(diagnose(DiagnosisInput(devices=(device,), approved=same)))
+    newer = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.1"),)
+    findings = diagnose(DiagnosisInput(devices=(device,), approved=newer))
+    assert _rules(findings) == [("outdated_firmware", Action.UPGRADE_DEVICE)]
+
+
+def test_default_key_join_recommends_changing_security_settings():
+    findings = diagnose(DiagnosisInput(devices=(_with(join_method="default_key"),)))
+    assert _rules(findings) == [("insecure_join", Action.CHANGE_SECURITY_SETTINGS)]
+    assert "ZigBeeAlliance09" in findings[0].evidence
+
+
+def test_customer_owned_device_on_default_key_is_not_the_utilitys_finding():
+    device = _with(join_method="default_key", customer_owned=True, registered=False)
+    assert passed(diagnose(DiagnosisInput(devices=(device,))))
+
+
+def test_registered_device_not_found_recommends_power_check_and_join_window():
+    expected = (
+        ExpectedDevice(THERMOSTAT.eui64, "Programmable communicating thermostat"),
+        ExpectedDevice("00:1b:c5:0c:00:21:7f:10", "In-home display", "Rainforest", "EMU-2"),
+    )
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), expected=expected))
+    assert _rules(findings) == [("registered_device_missing", Action.REOPEN_JOIN_WINDOW)]
+    assert findings[0].eui64 == "00:1b:c5:0c:00:21:7f:10"
+
+
+def test_unregistered_smart_energy_device_is_investigated():
+    rogue = _with(eui64="00:11:22:33:44:55:66:77", registered=False)
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT, rogue)))
+    assert _rules(findings) == [("unknown_device", Action.INVESTIGATE_DEVICE)]
+    assert findings[0].eui64 == "00:11:22:33:44:55:66:77"
+
+
+def test_device_registered_on_another_meter_is_investigated():
+    stray = _with(registered=False, registered_elsewhere=True, profile_id=0x0104)
+    findings = diagnose(DiagnosisInput(devices=(stray,)))
+    assert "another premise" in findings[0].title
+
+
+def test_busy_channel_recommends_a_quieter_channel():
+    energy = dict.fromkeys(range(11, 27), 40) | {15: 230, 20: 12}
+    interface = InterfaceObservation("han0", channel=15, energy_by_channel=energy)
+    findings = diagnose(DiagnosisInput(interfaces=(interface,), devices=(THERMOSTAT,)))
+    assert _rules(findings) == [("channel_interference", Action.CHANGE_CHANNEL)]
+    assert "quietest: 20 (12)" in findings[0].evidence
+
+
+def test_unacknowledged_operational_check_means_device_not_acting_on_messages():
+    findings = diagnose(DiagnosisInput(devices=(_with(operational_check="not_acknowledged"),)))
+    assert _rules(findings) == [("operational_check_failed", Action.CHECK_DEVICE_PROGRAMS)]
+
+
+def test_unreachable_gateway_is_escalated_and_nothing_else_is_claimed():
+    expected = (ExpectedDevice(THERMOSTAT.eui64),)
+    findings = diagnose(
+        DiagnosisInput(gateway_reached=False, gateway_error="connect timeout", expected=expected)
+    )
+    assert _rules(findings) == [("gateway_unreachable", Action.ESCALATE_TO_AMI_NETWORK)]
+    assert findings[0].evidence == "connect timeout"
+
+
+def test_over_capacity_is_reported():
+    devices = tuple(_with(eui64=f"00:0d:6f:00:00:00:00:{n:02x}") for n in range(6))
+    findings = diagnose(DiagnosisInput(devices=devices, capacity=5))
+    assert _rules(findings) == [("over_capacity", Action.REDUCE_DEVICES)]
+
+
+def test_findings_are_sorted_most_severe_first():
+    devices = (_with(link_quality=60), _with(eui64="00:0d:6f:00:00:00:00:01", reachable=False))
+    findings = diagnose(DiagnosisInput(devices=devices))
+    assert [finding.severity for finding in findings] == [Severity.CRITICAL, Severity.WARNING]
+
+
+def test_customer_words_carry_no_technical_internals():
+    devices = (
+        _with(link_quality=60),
+        _with(eui64="00:0d:6f:00:00:00:00:01", join_method="default_key"),
+    )
+    for finding in diagnose(DiagnosisInput(devices=devices)):
+        for jargon in ("LQI", "link quality", "EUI", "00:0d", "ZigBeeAlliance09", "RSSI"):
+            assert jargon not in finding.customer_text
+
+
+def test_misspelt_threshold_setting_stops_the_portal_with_a_named_error(settings):
+    from portal.diagnosis.checks import diagnosis_thresholds_are_valid
+
+    settings.HAN_DIAGNOSIS_THRESHOLDS = {"weak_link_qualty": 120}
+    errors = diagnosis_thresholds_are_valid(None)
+    assert [error.id for error in errors] == ["portal.E001"]
+    assert "weak_link_qualty" in errors[0].msg
+    settings.HAN_DIAGNOSIS_THRESHOLDS = {"weak_link_quality": 120}
+    assert diagnosis_thresholds_are_valid(None) == []
+
+
+def test_expired_join_window_is_its_own_finding_not_a_missing_device():
+    expected = (
+        ExpectedDevice(
+            "00:0d:6f:00:05:3c:51:08",
+            "Load control switch",
+            "Eaton",
+            "LCR",
+            registration_status="expired",
+        ),
+    )
+    findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), expected=expected))
+    assert _rules(findings) == [("join_window_expired", Action.REOPEN_JOIN_WINDOW)]
+
+
+def test_stored_rule_ids_stay_as_runs_recorded_them():
+    # Findings, reviews and bookmarked history filters hold these values.
+    assert [rule_id.value for rule_id in RuleId] == [
+        "gateway_unreachable",
+        "beyond_reach",
+        "weak_link",
+        "outdated_firmware",
+        "insecure_join",
+        "registered_device_missing",
+        "join_window_expired",
+        "unknown_device",
+        "channel_interference",
+        "operational_check_failed",
+        "over_capacity",
+        "healthy",
+    ]
+
+
+def test_every_rule_id_but_healthy_has_exactly_one_rule():
+    assert [each.id for each in RULES] == [each for each in RuleId if each != RuleId.HEALTHY]
+
+
+def test_a_rule_cannot_take_an_id_already_in_use():
+    rules_before = list(RULES)
+    for taken in (RuleId.WEAK_LINK, RuleId.HEALTHY):
+        with pytest.raises(ValueError, match=taken.value):
+            rule(taken, Severity.WARNING, Action.CHANGE_RANGE)(lambda data: [])
+    assert rules_before == RULES
+
+
+def test_each_finding_carries_the_id_severity_and_action_its_rule_declares():
+    devices = (
+        _with(link_quality=60),
+        _with(eui64="00:0d:6f:00:00:00:00:01", reachable=False),
+        _with(eui64="00:0d:6f:00:00:00:00:02", join_method="default_key"),
+        _with(eui64="00:0d:6f:00:00:00:00:03", operational_check="not_acknowledged"),
+    )
+    data = DiagnosisInput(devices=devices, capacity=2)
+    made = {
+        (finding.rule, finding.severity, finding.action) for each in RULES for finding in each(data)
+    }
+    assert made == {
+        (RuleId.WEAK_LINK, Severity.WARNING, Action.CHANGE_RANGE),
+        (RuleId.BEYOND_REACH, Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE),
+        (RuleId.INSECURE_JOIN, Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS),
+        (RuleId.OPERATIONAL_CHECK_FAILED, Severity.WARNING, Action.CHECK_DEVICE_PROGRAMS),
+        (RuleId.OVER_CAPACITY, Severity.WARNING, Action.REDUCE_DEVICES),
+    }
+    for each in RULES:
+        assert {finding.rule for finding in each(data)} <= {each.id}

@@ -1,0 +1,90 @@
+"""`manage.py serve --with-demo-gateways`, as `make run` starts it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.commands import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _wait_for(check, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.2)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(  # noqa: S603 - fixed argument list
+        ["/usr/bin/pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [int(line) for line in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purpose; only its parent can reap it.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\tZ" not in status.read_text().split("State:")[1][:4]
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux's /proc")
+def test_stopping_the_portal_stops_its_demo_gateways(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PORTAL_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    portal = subprocess.Popen(  # noqa: S603 - fixed argument list
+        [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--port",
+            str(port),
+            "--with-demo-gateways",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started: list[int] = [portal.pid]
+    try:
+        _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health/"), "the portal start")
+        (gateways,) = _children(portal.pid)
+        started.append(gateways)
+        assert _alive(gateways)
+
+        portal.send_signal(signal.SIGTERM)
+        portal.wait(timeout=30)
+        _wait_for(lambda: not _alive(gateways), "the gateway service stop", timeout_s=15)
+    finally:
+        for pid in started:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        portal.wait(timeout=10)

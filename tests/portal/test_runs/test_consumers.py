@@ -1,0 +1,138 @@
+"""The live stream of a run over a real WebSocket application, with real sessions."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from portal.asgi import application
+from portal.models import Premise, User
+from portal.test_runs.execute import han_test_run_execute
+from portal.test_runs.start import han_test_start
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _session_cookie(username: str) -> bytes:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def _start_weak_link_run() -> int:
+    premise = Premise.objects.get(premises_gateway__meter_number="MTR-100002")
+    from unittest import mock
+
+    with mock.patch("portal.test_runs.start.han_test_run_enqueue"):
+        run = han_test_start(premise=premise, user=User.objects.get(username="rep"))
+    return run.pk
+
+
+async def _connect(run_id: int, username: str) -> tuple[WebsocketCommunicator, bool]:
+    cookie = await database_sync_to_async(_session_cookie)(username)
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/runs/{run_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)],
+    )
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def _events_until_finished(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
+    events = []
+    while True:
+        event = await communicator.receive_json_from(timeout=20)
+        events.append(event)
+        if event.get("kind") == "run" and not event["run"]["active"]:
+            return events
+
+
+async def test_rep_sees_snapshot_then_devices_live_with_customer_devices_masked(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator, connected = await _connect(run_id, "rep")
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["kind"] == "snapshot"
+    assert snapshot["run"]["status"] == "queued"
+    assert snapshot["devices"] == []
+
+    executing = asyncio.ensure_future(database_sync_to_async(han_test_run_execute)(run_id))
+    events = await _events_until_finished(communicator)
+    await executing
+
+    devices = [event["device"] for event in events if event["kind"] == "device"]
+    by_category = {device["category"]: device for device in devices}
+    display = by_category["in_home_display"]
+    assert display["eui64"] == "00:1b:c5:0c:00:21:7f:10"
+    assert display["link_quality"] < 60
+    plug = by_category["smart_plug"]
+    assert plug["eui64"].startswith("••:••:••:••:••:••:")
+    assert "28:2c:02:bf:ff:e6:0a:12" not in str(events)
+    findings = next(event for event in events if event["kind"] == "findings")["findings"]
+    assert [finding["rule"] for finding in findings] == ["weak_link"]
+    assert "link quality" in findings[0]["evidence"]
+    assert events[-1]["run"]["status"] == "failed"
+    await communicator.disconnect()
+
+
+async def test_customer_sees_plain_words_and_no_technical_fields(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator, connected = await _connect(run_id, "bernard")
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    executing = asyncio.ensure_future(database_sync_to_async(han_test_run_execute)(run_id))
+    events = await _events_until_finished(communicator)
+    await executing
+    device = next(event["device"] for event in events if event["kind"] == "device")
+    assert "join_method" not in device and "link_quality" not in device
+    findings = next(event for event in events if event["kind"] == "findings")["findings"]
+    assert set(findings[0]) == {"rule", "severity", "customer_text"}
+    assert "closer to the meter" in findings[0]["customer_text"]
+    await communicator.disconnect()
+
+
+async def test_late_viewer_gets_the_full_state_from_the_database(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    await database_sync_to_async(han_test_run_execute)(run_id)
+    communicator, connected = await _connect(run_id, "rep")
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["run"]["status"] == "failed"
+    assert len(snapshot["devices"]) == 6
+    assert [step["key"] for step in snapshot["steps"]][-1] == "diagnose"
+    assert snapshot["findings"][0]["rule"] == "weak_link"
+    await communicator.disconnect()
+
+
+async def test_another_customer_cannot_watch_the_run(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator, connected = await _connect(run_id, "alice")
+    if connected:
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4403}
+    else:
+        assert not connected
+    await communicator.disconnect()
+
+
+async def test_anonymous_visitor_cannot_watch_the_run(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator = WebsocketCommunicator(
+        application, f"/ws/runs/{run_id}/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, code = await communicator.connect()
+    assert not connected or code == 4403
+    await communicator.disconnect()
+
+
+async def test_messages_from_viewers_are_ignored(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator, _ = await _connect(run_id, "rep")
+    await communicator.receive_json_from(timeout=5)
+    await communicator.send_json_to({"kind": "run", "run": {"status": "passed"}})
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()

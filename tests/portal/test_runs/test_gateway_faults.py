@@ -1,0 +1,116 @@
+"""A gateway that answers garbage, stalls, or hangs up: the run ends failed, with a finding."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from han_gateway.models import PremisesGateway
+from portal.models import HanTestRun, Premise, User
+from portal.test_runs.execute import han_test_run_execute
+from portal.test_runs.start import han_test_start
+
+pytestmark = pytest.mark.django_db
+
+Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+
+def _json(handler: BaseHTTPRequestHandler, body: object) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def _identify_and_one_interface(handler: BaseHTTPRequestHandler) -> bool:
+    """Answer the first two calls properly; True when the request was one of them."""
+    if handler.command == "GET" and handler.path.endswith("/interfaces"):
+        _json(handler, {"interfaces": [{"id": "han0", "channel": 15, "device_count": 3}]})
+        return True
+    if handler.command == "GET":
+        _json(handler, {"id": "MTR-100001"})
+        return True
+    return False
+
+
+def _run_against(url: str) -> HanTestRun:
+    premise = Premise.objects.get(premises_gateway__meter_number="MTR-100001")
+    PremisesGateway.objects.filter(premises__pk=premise.pk).update(service_url=url)
+    run = han_test_start(premise=premise, user=User.objects.get(username="rep"))
+    han_test_run_execute(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def test_non_json_answer_fails_the_run_clearly(demo_world, fake_gateway, no_enqueue):
+    def garbage(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.end_headers()
+        handler.wfile.write(b"\x00\xffnot json at all")
+
+    run = _run_against(fake_gateway(garbage))
+    assert run.status == HanTestRun.Status.FAILED
+    finding = run.findings.get()
+    assert finding.rule == "gateway_unreachable"
+    assert "not a JSON object" in finding.evidence
+
+
+def test_garbled_scan_stream_fails_the_run_and_keeps_what_was_found(
+    demo_world, fake_gateway, no_enqueue
+):
+    def scan_then_garbage(handler: BaseHTTPRequestHandler) -> None:
+        if _identify_and_one_interface(handler):
+            return
+        handler.send_response(200)
+        handler.end_headers()
+        device = {"eui64": "00:0d:6f:00:0a:90:69:e7", "device_type": "end_device", "lqi": 200}
+        handler.wfile.write(json.dumps({"event": "device", "device": device}).encode() + b"\n")
+        handler.wfile.write(b'{"event": "device", "device": {"eui64": 7}\n')
+
+    run = _run_against(fake_gateway(scan_then_garbage))
+    assert run.status == HanTestRun.Status.FAILED
+    assert run.findings.get().rule == "gateway_unreachable"
+    assert run.devices.count() == 1  # committed before the garbage arrived
+    assert run.steps.get(key="scan:han0").status == "failed"
+
+
+def test_stream_that_stops_before_the_end_fails_clearly(demo_world, fake_gateway, no_enqueue):
+    def hang_up(handler: BaseHTTPRequestHandler) -> None:
+        if _identify_and_one_interface(handler):
+            return
+        handler.send_response(200)
+        handler.end_headers()
+        handler.wfile.write(b'{"event": "started"}\n')
+
+    run = _run_against(fake_gateway(hang_up))
+    finding = run.findings.get()
+    assert finding.rule == "gateway_unreachable"
+    assert "stopped sending before the scan finished" in finding.evidence
+
+
+def test_gateway_slower_than_the_time_limit_ends_the_run_in_time(
+    demo_world, fake_gateway, no_enqueue, settings
+):
+    settings.HAN_RUN_TIME_LIMIT_S = 6
+    release = threading.Event()
+
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        if _identify_and_one_interface(handler):
+            return
+        handler.send_response(200)
+        handler.end_headers()
+        handler.wfile.write(b'{"event": "started"}\n')
+        handler.wfile.flush()
+        release.wait(30)
+
+    started = time.monotonic()
+    run = _run_against(fake_gateway(stall))
+    release.set()
+    assert time.monotonic() - started < settings.HAN_RUN_TIME_LIMIT_S + 2
+    assert run.status == HanTestRun.Status.FAILED
+    assert run.findings.get().rule == "gateway_unreachable"

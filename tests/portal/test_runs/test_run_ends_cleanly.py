@@ -1,0 +1,103 @@
+"""A run that ends early still ends cleanly: its outcome recorded, no step left running.
+
+The fault tests (tests/faults) show these against a real stack; here each is one quick check.
+"""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from portal.models import HanTestRun, Premise, RunStep, User
+from portal.test_runs import execute
+from portal.test_runs.execute import han_test_run_execute, run_finish
+from portal.test_runs.reaper import han_test_runs_reap
+from portal.test_runs.start import han_test_start
+
+pytestmark = pytest.mark.django_db
+
+
+class _Gateway:
+    """Answers like a gateway whose scan stops at the time it was given."""
+
+    def __enter__(self) -> "_Gateway":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def identify(self) -> dict[str, Any]:
+        return {"id": "MTR-100001"}
+
+    def interfaces(self) -> list[dict[str, Any]]:
+        return [{"id": "han0", "channel": 15, "device_count": 2}]
+
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
+        yield {"event": "started"}
+        yield {
+            "event": "error",
+            "code": "scan_timeout",
+            "message": f"The scan did not finish within {timeout_s:g} s.",
+        }
+
+
+def _start(demo_world) -> HanTestRun:
+    premise = Premise.objects.get(premises_gateway__meter_number="MTR-100001")
+    return han_test_start(premise=premise, user=User.objects.get(username="rep"))
+
+
+def test_gateway_stopping_at_its_deadline_ends_the_run_with_the_time_limit(
+    demo_world, no_enqueue, settings
+):
+    settings.HAN_RUN_TIME_LIMIT_S = 8
+    run = _start(demo_world)
+    han_test_run_execute(run.pk, client_factory=lambda gateway: _Gateway())
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.FAILED
+    assert run.error_message == "The gateway did not finish within 8 s."
+    assert run.findings.get().rule == "gateway_unreachable"
+    scan = run.steps.get(key="scan:han0")
+    assert (scan.status, scan.detail) == (RunStep.Status.FAILED, "Stopped before it finished.")
+    assert not run.steps.filter(status=RunStep.Status.RUNNING).exists()
+
+
+def test_reaped_run_shows_no_step_still_running(demo_world, no_enqueue, settings):
+    settings.HAN_RUN_STALE_AFTER_S = 30
+    run = _start(demo_world)
+    HanTestRun.objects.filter(pk=run.pk).update(
+        status="running", heartbeat_at=timezone.now() - timedelta(seconds=31)
+    )
+    RunStep.objects.create(run=run, key="scan:han0", title="Scan interface han0")
+    assert han_test_runs_reap() == 1
+    step = run.steps.get()
+    assert step.status == RunStep.Status.FAILED
+    assert step.finished_at is not None
+
+
+# The retry closes the broken connection: the test cannot sit inside a transaction.
+@pytest.mark.django_db(transaction=True)
+def test_outcome_is_recorded_once_the_database_is_back(
+    demo_world, no_enqueue, settings, monkeypatch
+):
+    settings.HAN_RUN_STALE_AFTER_S = 10
+    settings.HAN_RUN_TIME_LIMIT_S = 8
+    monkeypatch.setattr(execute, "DATABASE_RETRY_EVERY_S", 0)
+    finish = run_finish
+    calls = []
+
+    def finish_after_an_outage(*args: Any) -> None:
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        finish(*args)
+
+    monkeypatch.setattr(execute, "run_finish", finish_after_an_outage)
+    run = _start(demo_world)
+    han_test_run_execute(run.pk, client_factory=lambda gateway: _Gateway())
+    run.refresh_from_db()
+    assert len(calls) == 2
+    assert run.status == HanTestRun.Status.FAILED
+    assert run.error_message == "The gateway did not finish within 8 s."

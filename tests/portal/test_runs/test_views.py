@@ -1,0 +1,142 @@
+"""Starting, watching, acting on and retesting runs through the pages and the API."""
+
+import time
+
+import pytest
+
+from portal.models import HanTestCase, HanTestRun, Premise, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _premise(meter_number: str) -> Premise:
+    return Premise.objects.get(premises_gateway__meter_number=meter_number)
+
+
+def test_rep_presses_test_han_and_lands_on_the_live_run(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="rep"))
+    premise = _premise("MTR-100002")
+    response = client.post(f"/premises/{premise.pk}/test/", {"problem": "IHD shows no prices"})
+    run = HanTestRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/runs/{run.pk}/"
+    assert run.case.problem == "IHD shows no prices"
+    page = client.get(response["Location"]).content.decode()
+    assert "HAN test at 88 Lakeview Drive" in page
+    assert 'id="run-snapshot"' in page
+    assert "Cancel test" in page
+
+
+def test_second_press_says_a_test_is_running_and_links_to_it(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="rep"))
+    premise = _premise("MTR-100002")
+    client.post(f"/premises/{premise.pk}/test/")
+    response = client.post(f"/premises/{premise.pk}/test/")
+    run = HanTestRun.objects.get()
+    assert response.status_code == 409
+    assert f'href="/runs/{run.pk}/"' in response.content.decode()
+
+
+def test_customer_presses_test_han_on_their_own_premise_only(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="bernard"))
+    assert client.post(f"/premises/{_premise('MTR-100002').pk}/test/").status_code == 302
+    assert client.post(f"/premises/{_premise('MTR-100001').pk}/test/").status_code == 404
+    run = HanTestRun.objects.get()
+    client.force_login(User.objects.get(username="alice"))
+    assert client.get(f"/runs/{run.pk}/").status_code == 404
+    assert client.post(f"/runs/{run.pk}/cancel/").status_code == 404
+    assert client.get(f"/api/v1/runs/{run.pk}/").status_code == 404
+
+
+def test_test_han_needs_a_post(client, demo_world):
+    client.force_login(User.objects.get(username="rep"))
+    assert client.get(f"/premises/{_premise('MTR-100002').pk}/test/").status_code == 405
+
+
+def test_cancel_button_cancels_a_queued_run(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="rep"))
+    client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
+    run = HanTestRun.objects.get()
+    client.post(f"/runs/{run.pk}/cancel/")
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.CANCELLED
+
+
+def test_bad_action_form_shows_the_reason_and_records_nothing(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="rep"))
+    client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
+    run = HanTestRun.objects.get()
+    HanTestRun.objects.filter(pk=run.pk).update(status="failed")
+    response = client.post(f"/runs/{run.pk}/actions/", {"action": "other", "note": ""}, follow=True)
+    assert "Describe the action you took." in response.content.decode()
+    assert run.actions.count() == 0
+    client.post(f"/runs/{run.pk}/actions/", {"action": "change_range", "note": "Moved the IHD"})
+    assert run.actions.get().recorded_by.username == "rep"
+
+
+def test_api_runs_the_whole_loop(client, demo_world, no_enqueue):
+    from portal.test_runs.execute import han_test_run_execute
+
+    client.force_login(User.objects.get(username="rep"))
+    premise = _premise("MTR-100002")
+    started = client.post(f"/api/v1/premises/{premise.pk}/runs/", {"problem": "no prices"})
+    assert started.status_code == 201
+    run_id = started.json()["run"]["id"]
+    conflict = client.post(f"/api/v1/premises/{premise.pk}/runs/")
+    assert conflict.status_code == 409
+    assert conflict.json()["active_run_id"] == run_id
+
+    han_test_run_execute(run_id)
+    run = client.get(f"/api/v1/runs/{run_id}/").json()
+    assert run["run"]["status"] == "failed"
+    assert run["findings"][0]["rule"] == "weak_link"
+    assert len(run["devices"]) == 6
+
+    bad = client.post(f"/api/v1/runs/{run_id}/actions/", {"action": "wish_harder"})
+    assert bad.status_code == 400
+    assert "recommended actions" in bad.json()["detail"]
+    recorded = client.post(
+        f"/api/v1/runs/{run_id}/actions/", {"action": "change_range", "note": "moved"}
+    )
+    assert recorded.status_code == 201
+    assert recorded.json()["actions"][0]["action"] == "change_range"
+
+    retest = client.post(f"/api/v1/runs/{run_id}/retest/")
+    assert retest.status_code == 201
+    second = retest.json()
+    assert second["run"]["number"] == 2 and second["case"]["id"] == run["case"]["id"]
+    cancelled = client.post(f"/api/v1/runs/{second['run']['id']}/cancel/")
+    assert cancelled.json()["run"]["status"] == "cancelled"
+
+    cases = client.get(f"/api/v1/premises/{premise.pk}/cases/").json()["results"]
+    assert [r["status"] for r in cases[0]["runs"]] == ["failed", "cancelled"]
+
+
+def test_api_refuses_bad_input_clearly(client, demo_world, no_enqueue):
+    client.force_login(User.objects.get(username="rep"))
+    premise = _premise("MTR-100002")
+    response = client.post(
+        f"/api/v1/premises/{premise.pk}/runs/", "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    response = client.post(f"/api/v1/premises/{premise.pk}/runs/", {"problem": "x" * 201})
+    assert response.status_code == 400
+    assert client.post("/api/v1/premises/999999/runs/").status_code == 404
+    assert client.get("/api/v1/runs/999999/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_the_test_started_from_the_page(client, demo_world, celery_worker):
+    """Through the broker to a real worker (in-process thread, or a process with Redis)."""
+    client.force_login(User.objects.get(username="rep"))
+    premise = _premise("MTR-100001")
+    client.post(f"/premises/{premise.pk}/test/")
+    run = HanTestRun.objects.get()
+    deadline = time.monotonic() + 60
+    while run.is_active:
+        assert time.monotonic() < deadline, f"run stuck in {run.status}: {run.phase}"
+        time.sleep(0.1)
+        run.refresh_from_db()
+    assert run.status == HanTestRun.Status.PASSED, run.error_message
+    assert run.devices.count() == 6
+    assert run.case.status == HanTestCase.Status.RESOLVED
