@@ -53,11 +53,14 @@ class RadioStats:
     round_trips: int = 0
     busy_seconds: float = 0.0  # sum over round trips of the time each held a radio slot
     round_trips_by_device: Counter[t.EUI64] = dataclasses.field(default_factory=Counter)
+    in_flight: int = 0  # frames holding a radio slot now
+    peak_in_flight: int = 0  # the most at once, never above the radio's concurrency limit
 
     def reset(self) -> None:
         self.round_trips = 0
         self.busy_seconds = 0.0
         self.round_trips_by_device.clear()
+        self.peak_in_flight = self.in_flight
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,6 +247,8 @@ class VirtualHan:
                 key=self._slot_free_at.__getitem__,
             )
             self._slot_busy[slot] = True
+            self.stats.in_flight += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             try:
                 on_air = max(queued_at, self._slot_free_at[slot])
                 done = on_air + self._latency_s * hops
@@ -253,6 +258,7 @@ class VirtualHan:
                     await asyncio.sleep(delay)
             finally:
                 self._slot_busy[slot] = False
+                self.stats.in_flight -= 1
             self.stats.round_trips += 1
             self.stats.busy_seconds += done - on_air
             self.stats.round_trips_by_device[

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portal.api import tokens as api_tokens
 from portal.models import ApiToken, Customer, HanDataAccess, Premise, User
+from trust_center.admin import ReadOnlyAdminMixin
 
 
 @admin.register(User)
@@ -85,7 +86,7 @@ class PremiseAdmin(admin.ModelAdmin[Premise]):
 
 
 @admin.register(HanDataAccess)
-class HanDataAccessAdmin(admin.ModelAdmin[HanDataAccess]):
+class HanDataAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[HanDataAccess]):
     """The privacy audit, read-only: who viewed which customer's HAN data, and when."""
 
     list_display = ["at", "user", "customer", "premise", "what", "customer_han_shown"]
@@ -94,15 +95,6 @@ class HanDataAccessAdmin(admin.ModelAdmin[HanDataAccess]):
     date_hierarchy = "at"
     list_select_related = ["user", "customer", "premise"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class ApiTokenIssueForm(forms.ModelForm[ApiToken]):

@@ -158,7 +158,7 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
         for link in picture.links
         if link.source in nodes and link.target in nodes and link.source != link.target
     ]
-    placed = _layout(device_ids, links, nodes)
+    placed = layout_nodes(device_ids, links, nodes)
     bounds = _Bounds()
     node_parts = []
     for node_id in [GATEWAY_NODE_ID, *device_ids]:
@@ -198,7 +198,7 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
 # -- layout --------------------------------------------------------------------------------
 
 
-def _layout(
+def layout_nodes(
     device_ids: list[str], links: list[PictureLink], nodes: Mapping[str, PictureNode]
 ) -> dict[str, _Placed]:
     """Meter in the centre; each device on the ring of its depth, inside its parent's sector.
@@ -230,7 +230,7 @@ def _layout(
             start += share
 
     placed = {GATEWAY_NODE_ID: _Placed(0.0, 0.0, 0.0, "centre")}
-    gateway = _outlines(nodes[GATEWAY_NODE_ID], placed[GATEWAY_NODE_ID])
+    gateway = label_outlines(nodes[GATEWAY_NODE_ID], placed[GATEWAY_NODE_ID])
     # Only the meter and the two rings inside can reach a ring: keeps a deep HAN linear.
     inner_rings: list[list[_Corners]] = []
     radius = 0.0
@@ -250,7 +250,7 @@ def _layout(
                 )
                 for node_id in ring
             }
-            outlines = [_outlines(nodes[node_id], ring_placed[node_id]) for node_id in ring]
+            outlines = [label_outlines(nodes[node_id], ring_placed[node_id]) for node_id in ring]
             if not _ring_collides(outlines, nearby):
                 break
             radius += RING_STEP
@@ -302,15 +302,15 @@ def _ring_collides(outlines: list[list[_Corners]], obstacles: list[_Corners]) ->
     """Whether a ring's nodes touch what is already drawn, or each other."""
     for index, outline in enumerate(outlines):
         for corners in outline:
-            if any(_overlap(corners, obstacle) for obstacle in obstacles):
+            if any(outlines_overlap(corners, obstacle) for obstacle in obstacles):
                 return True
             for other in outlines[index + 1 :]:
-                if any(_overlap(corners, other_corners) for other_corners in other):
+                if any(outlines_overlap(corners, other_corners) for other_corners in other):
                     return True
     return False
 
 
-def _overlap(one: _Corners, other: _Corners) -> bool:
+def outlines_overlap(one: _Corners, other: _Corners) -> bool:
     """Whether two rectangles, turned any way, overlap: no axis separates them."""
     if (
         max(x for x, _ in one) <= min(x for x, _ in other)
@@ -329,7 +329,7 @@ def _overlap(one: _Corners, other: _Corners) -> bool:
     return True
 
 
-def _outlines(node: PictureNode, place: _Placed) -> list[_Corners]:
+def label_outlines(node: PictureNode, place: _Placed) -> list[_Corners]:
     if node.kind == "gateway":
         return [
             _rectangle(
@@ -442,7 +442,7 @@ def _node_svg(
         f"{MASKED_ATTRIBUTE if node.masked else ''}>",
         f"<title>{_text(_node_title(node, links, nodes))}</title>",
     ]
-    for corners in _outlines(node, place):
+    for corners in label_outlines(node, place):
         bounds.add(corners)
     if node.kind == "gateway":
         parts.append(

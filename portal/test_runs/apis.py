@@ -245,6 +245,14 @@ def _start_limited(error: StartLimitReached) -> Response:
     )
 
 
+# A start and a retest answer alike: the new run, or why none was started.
+_RUN_STARTED_RESPONSES = {
+    201: _RunSerializer,
+    **error_responses(400, 404, 429),
+    409: _ActiveRunConflictSerializer,
+}
+
+
 class RunStartApi(APIView):
     """Start the Utility HAN Test Tool on a premise (in its open case, or a new one)."""
 
@@ -253,11 +261,7 @@ class RunStartApi(APIView):
 
     @extend_schema(
         request=RunStartInputSerializer,
-        responses={
-            201: _RunSerializer,
-            **error_responses(400, 404, 429),
-            409: _ActiveRunConflictSerializer,
-        },
+        responses=_RUN_STARTED_RESPONSES,
     )
     def post(self, request: Request, premise_id: int) -> Response:
         premise = premise_get_for_user(user=request.user, premise_id=premise_id)
@@ -360,11 +364,7 @@ class RunCancelApi(APIView):
 class RunRetestApi(APIView):
     @extend_schema(
         request=None,
-        responses={
-            201: _RunSerializer,
-            **error_responses(400, 404, 429),
-            409: _ActiveRunConflictSerializer,
-        },
+        responses=_RUN_STARTED_RESPONSES,
     )
     def post(self, request: Request, run_id: int) -> Response:
         run = run_or_404(user=request.user, run_id=run_id)

@@ -101,29 +101,29 @@ def _start_limits_check(*, premise: Premise, user: User) -> None:
     """
     now = timezone.now()
     premise_limit: int = settings.HAN_START_LIMIT_PER_PREMISE_PER_HOUR
-    retry_at = _limit_reached_until(
-        HanTestRun.objects.filter(premise=premise), limit=premise_limit, now=now
-    )
-    if retry_at is not None:
-        raise StartLimitReached(
-            f"This premise has been tested {premise_limit} times in the last hour; "
-            f"try again after {_clock(retry_at)}.",
-            retry_at=retry_at,
-        )
     user_limit: int = (
         settings.HAN_START_LIMIT_PER_STAFF_PER_HOUR
         if user.works_for_utility
         else settings.HAN_START_LIMIT_PER_USER_PER_HOUR
     )
-    retry_at = _limit_reached_until(
-        HanTestRun.objects.filter(started_by=user), limit=user_limit, now=now
-    )
-    if retry_at is not None:
-        raise StartLimitReached(
-            f"You have started {user_limit} HAN tests in the last hour; "
-            f"try again after {_clock(retry_at)}.",
-            retry_at=retry_at,
-        )
+    limits = [
+        (
+            HanTestRun.objects.filter(premise=premise),
+            premise_limit,
+            f"This premise has been tested {premise_limit} times in the last hour",
+        ),
+        (
+            HanTestRun.objects.filter(started_by=user),
+            user_limit,
+            f"You have started {user_limit} HAN tests in the last hour",
+        ),
+    ]
+    for runs, limit, reached in limits:
+        retry_at = _limit_reached_until(runs, limit=limit, now=now)
+        if retry_at is not None:
+            raise StartLimitReached(
+                f"{reached}; try again after {_clock(retry_at)}.", retry_at=retry_at
+            )
 
 
 def _limit_reached_until(

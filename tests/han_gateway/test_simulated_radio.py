@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-from typing import Literal
 
 import pytest
 import zigpy.exceptions
@@ -124,37 +123,19 @@ async def test_energy_scan_reports_the_scenario_energy(simulated):
     assert energy[20] == 231 and energy[25] == 12
 
 
-class CountingSemaphore(asyncio.Semaphore):
-    """Records the most slots ever held at once."""
-
-    def __init__(self, value: int) -> None:
-        super().__init__(value)
-        self.held = 0
-        self.peak = 0
-
-    async def acquire(self) -> Literal[True]:
-        await super().acquire()
-        self.held += 1
-        self.peak = max(self.peak, self.held)
-        return True
-
-    def release(self) -> None:
-        self.held -= 1
-        super().release()
-
-
 @pytest.mark.asyncio
 async def test_concurrency_limit_bounds_frames_in_flight(simulated):
     document = small_scenario()
     document["radio"] = {"per_hop_latency_ms": 10, "concurrency_limit": 2}
     app = await simulated(parse_scenario(document))
-    slots = CountingSemaphore(2)
-    app.han._slots = slots
+    app.han.stats.reset()
     devices = [app.add_device(spec.eui64, t.NWK(spec.nwk)) for spec in app.han.scenario.devices]
 
     await asyncio.gather(*(device.zdo.Node_Desc_req(device.nwk) for device in devices))
 
-    assert slots.peak == 2  # three requests at once, never more than two on the air
+    assert (
+        app.han.stats.peak_in_flight == 2
+    )  # three requests at once, never more than two on the air
 
 
 @pytest.mark.asyncio

@@ -194,7 +194,7 @@ def _random_han(seed: int) -> tuple[dict[str, PictureNode], list[PictureLink]]:
 
 @pytest.mark.parametrize("shape", ["star-1", "star-3", "star-12", "star-13", "star-60", *range(40)])
 def test_no_label_overlaps_another_label_or_device(shape):
-    from portal.drawing.han_picture_svg import _layout, _outlines, _overlap
+    from portal.drawing.han_picture_svg import label_outlines, layout_nodes, outlines_overlap
 
     if isinstance(shape, int):
         nodes, links = _random_han(shape)
@@ -209,17 +209,17 @@ def test_no_label_overlaps_another_label_or_device(shape):
                 reachable=number % 4 != 0,
             )
         links = [PictureLink(node_id, "gw", 200, "parent") for node_id in list(nodes)[1:]]
-    placed = _layout(list(nodes)[1:], links, nodes)
+    placed = layout_nodes(list(nodes)[1:], links, nodes)
     outlines = [
         (node_id, corners)
         for node_id in nodes
-        for corners in _outlines(nodes[node_id], placed[node_id])
+        for corners in label_outlines(nodes[node_id], placed[node_id])
     ]
     assert not [
         (one, other)
         for index, (one, one_corners) in enumerate(outlines)
         for other, other_corners in outlines[index + 1 :]
-        if one != other and _overlap(one_corners, other_corners)
+        if one != other and outlines_overlap(one_corners, other_corners)
     ]
 
 
