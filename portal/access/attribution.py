@@ -151,7 +151,7 @@ def gateway_premise_count(*, premise: Premise) -> int:
     return int(count)
 
 
-def _devices_of_premise(premise: Premise, devices: Iterable[HanDevice]) -> list[HanDevice]:
+def devices_of_premise(premise: Premise, devices: Iterable[HanDevice]) -> list[HanDevice]:
     """The gateway's devices on record that serve this premise (a pole-top serves several)."""
     shared = gateway_premise_count(premise=premise) > 1
     return [

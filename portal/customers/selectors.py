@@ -9,7 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice, NetworkInterface
 from portal.access.attribution import (
-    _devices_of_premise,
+    devices_of_premise,
     with_premises_on_gateway,
 )
 from portal.access.roles import user_works_for_utility
@@ -128,7 +128,7 @@ def premise_han_devices(*, viewer: Viewer, premise: Premise) -> list[DeviceForVi
         devices = HanDevice.objects.filter(
             premises_gateway_id=premise.premises_gateway_id
         ).order_by("network", "category", "eui64")
-    devices = _devices_of_premise(premise, devices)
+    devices = devices_of_premise(premise, devices)
     shown = []
     for device in devices:
         masked = viewer.masks_customer_han and device.network == HanDevice.Network.CUSTOMER

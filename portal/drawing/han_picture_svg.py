@@ -22,11 +22,11 @@ from portal.drawing.han_picture_model import (
 from portal.drawing.link_quality import link_quality_label
 
 
-def _slug(text: str) -> str:
+def dom_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "han"
 
 
-def _caption(picture: HanPicture) -> str:
+def picture_caption(picture: HanPicture) -> str:
     parts = [f"HAN {picture.interface}"]
     parts.append(f"channel {picture.channel}" if picture.channel is not None else "channel unknown")
     if picture.pan_id is not None:
@@ -144,7 +144,7 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
     ``dom_id`` prefixes every element id; pass distinct ones for pictures on one page.
     Every text is escaped, so the result is safe to insert as it is.
     """
-    prefix = dom_id or f"han-picture-{_slug(picture.interface)}"
+    prefix = dom_id or f"han-picture-{dom_slug(picture.interface)}"
     nodes = {node.id: node for node in picture.nodes}
     if GATEWAY_NODE_ID not in nodes:
         nodes[GATEWAY_NODE_ID] = gateway_node(picture.interface)

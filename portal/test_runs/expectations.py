@@ -5,7 +5,7 @@ the input the diagnosis compares a run against.
 from dataclasses import dataclass, field
 
 from han_gateway.models import HanDevice
-from portal.access.attribution import _devices_of_premise
+from portal.access.attribution import devices_of_premise
 from portal.diagnosis.rules import ApprovedModel
 from portal.models import (
     Premise,
@@ -30,7 +30,7 @@ def premise_expectations(*, premise: Premise) -> PremiseExpectations:
     gateway = premise.premises_gateway
     if gateway is None:
         return PremiseExpectations([], [])
-    devices = _devices_of_premise(premise, HanDevice.objects.filter(premises_gateway=gateway))
+    devices = devices_of_premise(premise, HanDevice.objects.filter(premises_gateway=gateway))
     utility = [d for d in devices if d.network == HanDevice.Network.UTILITY]
     on_record = {d.eui64 for d in devices}
     registration_status = {}

@@ -20,29 +20,14 @@ from portal.drawing.han_picture_model import (
     GATEWAY_NODE_ID,
     RELATIONSHIPS,
     TREE_RELATIONSHIP,
-    WEAK_LINK_LABELS,
     HanPicture,
     HanPictureView,
     PictureLink,
     PictureNode,
     gateway_node,
 )
-from portal.drawing.han_picture_svg import _caption, _slug, han_picture_svg
+from portal.drawing.han_picture_svg import dom_slug, han_picture_svg, picture_caption
 from portal.models import HanTestRun, ObservedDevice, ObservedInterface
-
-__all__ = [
-    "GATEWAY_NODE_ID",
-    "RELATIONSHIPS",
-    "TREE_RELATIONSHIP",
-    "WEAK_LINK_LABELS",
-    "HanPicture",
-    "HanPictureView",
-    "PictureLink",
-    "PictureNode",
-    "han_picture_svg",
-    "han_pictures_context",
-    "han_pictures_for_run",
-]
 
 # -- from a run to pictures ----------------------------------------------------------------
 
@@ -75,13 +60,13 @@ def han_pictures_context(run: HanTestRun, *, viewer: Viewer) -> list[HanPictureV
     """The ``han_pictures`` the ``portal/_han_picture.html`` fragment renders."""
     views = []
     for index, picture in enumerate(han_pictures_for_run(run, viewer=viewer), 1):
-        dom_id = f"han-picture-{run.pk}-{index}-{_slug(picture.interface)}"
+        dom_id = f"han-picture-{run.pk}-{index}-{dom_slug(picture.interface)}"
         views.append(
             HanPictureView(
                 picture=picture,
                 svg=han_picture_svg(picture, dom_id=dom_id),
                 dom_id=dom_id,
-                caption=_caption(picture),
+                caption=picture_caption(picture),
             )
         )
     return views

@@ -9,17 +9,10 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from portal.access.viewers import Viewer
-from portal.drawing.han_picture_svg import LINK_STYLES
+from portal.drawing.han_picture_model import GATEWAY_NODE_ID, HanPicture, PictureLink, PictureNode
+from portal.drawing.han_picture_svg import LINK_STYLES, han_picture_svg
 from portal.models import HanTestCase, HanTestRun, ObservedDevice, ObservedInterface
-from portal.test_runs.han_picture import (
-    GATEWAY_NODE_ID,
-    HanPicture,
-    PictureLink,
-    PictureNode,
-    han_picture_svg,
-    han_pictures_context,
-    han_pictures_for_run,
-)
+from portal.test_runs.han_picture import han_pictures_context, han_pictures_for_run
 from tests.factories import PremiseFactory
 
 pytestmark = pytest.mark.django_db
