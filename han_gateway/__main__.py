@@ -1,8 +1,9 @@
 """Command line of the HAN gateway service.
 
 ``python -m han_gateway serve --config FILE [--host H] [--port P]
-[--tls-certificate PEM --tls-private-key PEM]``, ``check-config --config FILE`` and
-``make-certificate --host H [--host H ...] --out DIR``.
+[--tls-certificate PEM --tls-private-key PEM]``, ``check-config --config FILE``,
+``make-certificate --host H [--host H ...] --out DIR`` and ``schema scenario|config`` (the JSON
+Schema of scenario files or of the config file, as committed in docs/schemas/).
 """
 
 from __future__ import annotations
@@ -10,16 +11,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Final
 
+from han_gateway.scenarios.schema import scenario_json_schema
 from han_gateway.service.config import (
     ConfigError,
     ServiceConfig,
     TlsConfig,
     load_service_config,
+    service_config_json_schema,
 )
+
+SCHEMAS: Final = {"scenario": scenario_json_schema, "config": service_config_json_schema}
+
+
+def schema_text(document: str) -> str:
+    """The JSON Schema of a document as ``schema`` prints it and docs/schemas/ holds it."""
+    return json.dumps(SCHEMAS[document](), indent=2, ensure_ascii=False) + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out", required=True, type=Path, help="directory for certificate.pem, private_key.pem"
     )
     certificate.add_argument("--days", type=int, default=365, help="validity (default 365)")
+    schema = commands.add_parser("schema", help="print the JSON Schema of a document")
+    schema.add_argument("document", choices=sorted(SCHEMAS), help="which document")
     return parser
 
 
@@ -126,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "make-certificate":
         return _make_certificate(arguments)
+    if arguments.command == "schema":
+        sys.stdout.write(schema_text(arguments.document))
+        return 0
     try:
         config = load_service_config(arguments.config)
         if arguments.command == "serve":

@@ -2,9 +2,12 @@
 # mypy: disable-error-code="no-untyped-call"
 """The scenario document: what a simulated HAN contains and how it behaves.
 
-A scenario is plain data (YAML or JSON). `parse_scenario` validates a loaded document and
-returns frozen dataclasses; every problem is reported with the path of the bad field, e.g.
-``devices[3].eui64: not a valid EUI-64``. The schema is documented in docs/GATEWAY_API.md.
+A scenario is plain data (YAML or JSON) read by `ScenarioDocument`. `parse_scenario` checks a
+loaded document and returns the frozen records the simulated radio reads while it runs
+(`Scenario`, `DeviceSpec`, ...); every problem is reported with the path of the bad field,
+e.g. ``devices[3].eui64: not a valid EUI-64``. The JSON Schema of the document
+(docs/schemas/scenario.schema.json) comes from these models:
+``python -m han_gateway schema scenario``.
 """
 
 from __future__ import annotations
@@ -12,14 +15,38 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Annotated, Any, Final, Self
 
 import zigpy.types as zigpy_types
 import zigpy.util
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from han_gateway.eui64 import InvalidEUI64, parse_eui64
 from han_gateway.install_code_crc import install_code_with_crc
+from han_gateway.scenarios.documents import (
+    Choice,
+    Document,
+    Eui64,
+    Flag,
+    Integer,
+    Items,
+    Location,
+    Number,
+    Rule,
+    Text,
+    document_json_schema,
+    document_problems,
+    hex_digits_pattern,
+    keys_as_text,
+    problems_error,
+)
 from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY, SmartEnergyDeviceType
 from han_gateway.zigbee_ids import (
     BASIC,
@@ -56,7 +83,8 @@ OPERATIONAL_CHECKS: Final = ("message", "drlc")
 COORDINATOR: Final = "coordinator"
 ZIGBEE_CHANNELS: Final = range(11, 27)
 
-
+_ROUTER_CATEGORIES: Final = ("load_control_switch", "smart_plug")
+_KEY_SEPARATORS: Final = r"\s:\-"
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
@@ -68,13 +96,140 @@ class ScenarioError(ValueError):
         super().__init__("; ".join(problems))
 
 
-@dataclasses.dataclass(frozen=True)
-class EndpointSpec:
-    endpoint_id: int
-    profile_id: int
-    device_type: int
-    input_clusters: tuple[int, ...]
-    output_clusters: tuple[int, ...]
+def install_code_link_key(text: str) -> zigpy_types.KeyData:
+    """Derive the link key from an install code written in hex (CRC included)."""
+    digits = re.sub(f"[{_KEY_SEPARATORS}]", "", text)
+    try:
+        code = bytes.fromhex(digits)
+    except ValueError as error:
+        raise ValueError("install code must be hexadecimal") from error
+    key: zigpy_types.KeyData = zigpy.util.convert_install_code(code)
+    return key
+
+
+def derived_install_code(eui64: zigpy_types.EUI64) -> str:
+    """A stable, valid 16-byte install code (CRC included) for a device that names none."""
+    code = hashlib.sha256(b"han-gateway-simulated-install-code" + bytes(eui64)).digest()[:16]
+    return install_code_with_crc(code).hex().upper()
+
+
+def parse_link_key(text: str) -> zigpy_types.KeyData:
+    """Parse a 128-bit link key written as 32 hex digits (separators allowed)."""
+    digits = re.sub(f"[{_KEY_SEPARATORS}]", "", text)
+    if not _HEX_KEY.match(digits):
+        raise ValueError("a link key is 32 hexadecimal digits")
+    return zigpy_types.KeyData(bytes.fromhex(digits))
+
+
+# -- rules for the scenario's own values -------------------------------------------------
+
+
+class _InstallCode(Rule):
+    """An install code in hex with its CRC, checked and normalised to upper case."""
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be the install code in hexadecimal, CRC included")
+        install_code_link_key(value)
+        return re.sub(f"[{_KEY_SEPARATORS}]", "", value).upper()
+
+    def json_schema(self) -> dict[str, Any]:
+        # 6, 8, 12 or 16 bytes of code and 2 of CRC; the CRC itself is checked on load.
+        digits = hex_digits_pattern(16, 20, 28, 36, separators=_KEY_SEPARATORS)
+        return {"type": "string", "pattern": f"^{digits}$"}
+
+
+class _LinkKey(Rule):
+    def check(self, value: Any) -> zigpy_types.KeyData:
+        if not isinstance(value, str):
+            raise ValueError("a link key is 32 hexadecimal digits")
+        return parse_link_key(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        digits = hex_digits_pattern(32, separators=_KEY_SEPARATORS)
+        return {"type": "string", "pattern": f"^{digits}$"}
+
+
+class _Parent(Rule):
+    """``coordinator`` (read as None) or the EUI-64 of a router."""
+
+    _eui64: Final = Eui64()
+
+    def check(self, value: Any) -> zigpy_types.EUI64 | None:
+        if value == COORDINATOR:
+            return None
+        return self._eui64.check(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"const": COORDINATOR}, self._eui64.json_schema()]}
+
+
+class _ExtendedPanId(Rule):
+    _eui64: Final = Eui64()
+
+    def check(self, value: Any) -> zigpy_types.ExtendedPanId:
+        return zigpy_types.ExtendedPanId(self._eui64.check(value))
+
+    def json_schema(self) -> dict[str, Any]:
+        return self._eui64.json_schema()
+
+
+_Eui64Field = Annotated[zigpy_types.EUI64, Eui64()]
+_ByteField = Annotated[int, Integer(0, 255)]
+_WordField = Annotated[int, Integer(0, 0xFFFF)]
+_TextField = Annotated[str, Text()]
+
+
+# -- parts of a scenario the radio reads as they are written -------------------------------
+
+
+class EndpointSpec(Document):
+    """An application endpoint of a device, as its simple descriptor gives it."""
+
+    endpoint_id: Annotated[int, Integer(1, 240)] = Field(alias="id")
+    """Endpoint number."""
+    profile_id: _WordField = SMART_ENERGY_PROFILE_ID
+    """0x0109 Smart Energy, 0x0104 Home Automation."""
+    device_type: _WordField = 0
+    """Device id of the simple descriptor, e.g. 0x0502 for an in-home display."""
+    input_clusters: tuple[_WordField, ...] = ()
+    """Server clusters."""
+    output_clusters: tuple[_WordField, ...] = ()
+    """Client clusters."""
+
+
+class GatewaySpec(Document):
+    """The HAN as the coordinator (the meter) formed it."""
+
+    channel: Annotated[int, Integer(11, 26)] = 15
+    pan_id: Annotated[int, Integer(0, 0xFFFE)] = 0x1A62
+    extended_pan_id: Annotated[zigpy_types.ExtendedPanId, _ExtendedPanId()] = Field(
+        default="00:13:50:04:00:00:00:01", validate_default=True
+    )
+    security_level: Annotated[int, Integer(0, 7)] = 5
+    max_devices: Annotated[int, Integer(1, 250)] = 10
+    """Joined devices may not exceed it."""
+
+
+class RadioSpec(Document):
+    """How the simulated radio behaves."""
+
+    per_hop_latency_ms: Annotated[float, Number(0, 1000)] = 5.0
+    """A round trip to a device at depth d takes d times this."""
+    concurrency_limit: Annotated[int, Integer(1, 64)] = 4
+    """Frames in flight at once."""
+    table_page_size: Annotated[int, Integer(1, 8)] = 3
+    """Neighbour and routing table entries per ZDO response."""
+    join_delay_ms: Annotated[int, Integer(0, 60_000)] = 50
+    """From a join window opening to the device's announcement."""
+
+
+# -- what the radio reads while it runs -----------------------------------------------------
+# Frozen dataclasses built from the document rather than models read as written: their
+# fields are derived (defaults from the category, network addresses assigned across devices),
+# and the radio reads them for every frame it answers, where reading a dataclass attribute
+# costs a fraction of reading a model's (pydantic's __getattr__ keeps Python from
+# specialising the read).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,23 +303,6 @@ class ExpectedDeviceSpec:
 
 
 @dataclasses.dataclass(frozen=True)
-class GatewaySpec:
-    channel: int
-    pan_id: int
-    extended_pan_id: zigpy_types.ExtendedPanId
-    security_level: int
-    max_devices: int
-
-
-@dataclasses.dataclass(frozen=True)
-class RadioSpec:
-    per_hop_latency_ms: float
-    concurrency_limit: int
-    table_page_size: int
-    join_delay_ms: int
-
-
-@dataclasses.dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -185,39 +323,39 @@ class Scenario:
 # Endpoint layouts of typical Smart Energy products, used when a device lists none.
 _DEFAULT_ENDPOINTS: Final[dict[str, EndpointSpec]] = {
     "pct": EndpointSpec(
-        1,
-        SMART_ENERGY_PROFILE_ID,
-        SmartEnergyDeviceType.PROGRAMMABLE_COMMUNICATING_THERMOSTAT,
-        (BASIC, IDENTIFY, THERMOSTAT, KEY_ESTABLISHMENT_CLUSTER_ID),
-        (TIME, OTA, PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, MESSAGING_CLUSTER_ID),
+        id=1,
+        profile_id=SMART_ENERGY_PROFILE_ID,
+        device_type=SmartEnergyDeviceType.PROGRAMMABLE_COMMUNICATING_THERMOSTAT,
+        input_clusters=(BASIC, IDENTIFY, THERMOSTAT, KEY_ESTABLISHMENT_CLUSTER_ID),
+        output_clusters=(TIME, OTA, PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, MESSAGING_CLUSTER_ID),
     ),
     "in_home_display": EndpointSpec(
-        1,
-        SMART_ENERGY_PROFILE_ID,
-        SmartEnergyDeviceType.IN_HOME_DISPLAY,
-        (BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        (TIME, OTA, PRICE_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID),
+        id=1,
+        profile_id=SMART_ENERGY_PROFILE_ID,
+        device_type=SmartEnergyDeviceType.IN_HOME_DISPLAY,
+        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
+        output_clusters=(TIME, OTA, PRICE_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID),
     ),
     "load_control_switch": EndpointSpec(
-        1,
-        SMART_ENERGY_PROFILE_ID,
-        SmartEnergyDeviceType.LOAD_CONTROL_DEVICE,
-        (BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        (TIME, OTA, DRLC_CLUSTER_ID),
+        id=1,
+        profile_id=SMART_ENERGY_PROFILE_ID,
+        device_type=SmartEnergyDeviceType.LOAD_CONTROL_DEVICE,
+        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
+        output_clusters=(TIME, OTA, DRLC_CLUSTER_ID),
     ),
     "smart_plug": EndpointSpec(
-        1,
-        HOME_AUTOMATION_PROFILE_ID,
-        0x0051,  # HA Smart Plug
-        (BASIC, IDENTIFY, ON_OFF, METERING_CLUSTER_ID, ELECTRICAL_MEASUREMENT),
-        (OTA,),
+        id=1,
+        profile_id=HOME_AUTOMATION_PROFILE_ID,
+        device_type=0x0051,  # HA Smart Plug
+        input_clusters=(BASIC, IDENTIFY, ON_OFF, METERING_CLUSTER_ID, ELECTRICAL_MEASUREMENT),
+        output_clusters=(OTA,),
     ),
     "ems": EndpointSpec(
-        1,
-        SMART_ENERGY_PROFILE_ID,
-        SmartEnergyDeviceType.SMART_APPLIANCE,
-        (BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        (
+        id=1,
+        profile_id=SMART_ENERGY_PROFILE_ID,
+        device_type=SmartEnergyDeviceType.SMART_APPLIANCE,
+        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
+        output_clusters=(
             TIME,
             OTA,
             PRICE_CLUSTER_ID,
@@ -227,11 +365,11 @@ _DEFAULT_ENDPOINTS: Final[dict[str, EndpointSpec]] = {
         ),
     ),
     "other_customer_interface": EndpointSpec(
-        1,
-        HOME_AUTOMATION_PROFILE_ID,
-        0x0402,  # HA IAS Zone (e.g. a door sensor of a security system)
-        (BASIC, POWER_CONFIGURATION, IDENTIFY, IAS_ZONE),
-        (OTA,),
+        id=1,
+        profile_id=HOME_AUTOMATION_PROFILE_ID,
+        device_type=0x0402,  # HA IAS Zone (e.g. a door sensor of a security system)
+        input_clusters=(BASIC, POWER_CONFIGURATION, IDENTIFY, IAS_ZONE),
+        output_clusters=(OTA,),
     ),
 }
 
@@ -247,569 +385,331 @@ _DEFAULT_ACKNOWLEDGES: Final[dict[str, frozenset[str]]] = {
 _DEFAULT_ENERGY: Final = 24  # a quiet channel: well below zigpy's 75 % warning
 
 
-def install_code_link_key(text: str) -> zigpy_types.KeyData:
-    """Derive the link key from an install code written in hex (CRC included)."""
-    digits = re.sub(r"[\s:\-]", "", text)
-    try:
-        code = bytes.fromhex(digits)
-    except ValueError as error:
-        raise ValueError("install code must be hexadecimal") from error
-    key: zigpy_types.KeyData = zigpy.util.convert_install_code(code)
-    return key
-
-
-def _install_code(value: Any) -> str:
-    """An install code in hex, checked (length and CRC) and normalised to upper case."""
-    if not isinstance(value, str):
-        raise TypeError("must be the install code in hexadecimal, CRC included")
-    install_code_link_key(value)
-    return re.sub(r"[\s:\-]", "", value).upper()
-
-
-def derived_install_code(eui64: zigpy_types.EUI64) -> str:
-    """A stable, valid 16-byte install code (CRC included) for a device that names none."""
-    code = hashlib.sha256(b"han-gateway-simulated-install-code" + bytes(eui64)).digest()[:16]
-    return install_code_with_crc(code).hex().upper()
-
-
-def parse_link_key(text: str) -> zigpy_types.KeyData:
-    """Parse a 128-bit link key written as 32 hex digits (separators allowed)."""
-    digits = re.sub(r"[\s:\-]", "", text)
-    if not _HEX_KEY.match(digits):
-        raise ValueError("a link key is 32 hexadecimal digits")
-    return zigpy_types.KeyData(bytes.fromhex(digits))
-
-
-_T = TypeVar("_T")
-
-
-class DocumentReader:
-    """Reads typed fields out of a loaded document, collecting path-named problems."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
-
-    def mapping(self, value: object, path: str) -> Mapping[str, Any] | None:
-        if not isinstance(value, Mapping):
-            self.problem(path, "must be a mapping")
-            return None
-        return value
-
-    def unknown_keys(self, data: Mapping[str, Any], allowed: set[str], path: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem(f"{path}.{key}" if path else str(key), "unknown field")
-
-    def field(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        path: str,
-        convert: Callable[[Any], _T],
-        default: _T | None = None,
-        *,
-        required: bool = False,
-    ) -> _T | None:
-        where = f"{path}.{key}" if path else key
-        if key not in data or data[key] is None:
-            if required:
-                self.problem(where, "is required")
-            return default
-        try:
-            return convert(data[key])
-        except (TypeError, ValueError) as error:
-            self.problem(where, str(error))
-            return default
-
-
-def text_field(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("must be text")
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-def boolean_field(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError("must be true or false")
-    return value
-
-
-def integer_field(minimum: int, maximum: int) -> Callable[[Any], int]:
-    def convert(value: Any) -> int:
-        if isinstance(value, str):
-            try:
-                value = int(value, 0)
-            except ValueError:
-                raise ValueError(f"must be an integer from {minimum} to {maximum}") from None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"must be an integer from {minimum} to {maximum}")
-        if not minimum <= value <= maximum:
-            raise ValueError(f"must be from {minimum} to {maximum}, not {value}")
-        return value
-
-    return convert
-
-
-def number_field(minimum: float, maximum: float) -> Callable[[Any], float]:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"must be a number from {minimum} to {maximum}")
-        if not minimum <= value <= maximum:
-            raise ValueError(f"must be from {minimum} to {maximum}, not {value}")
-        return float(value)
-
-    return convert
-
-
-def choice_field(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, not {value!r}")
-        return str(value)
-
-    return convert
-
-
-def eui64_field(value: Any) -> zigpy_types.EUI64:
-    if not isinstance(value, str):
-        raise TypeError("not a valid EUI-64: write it as text, e.g. '00:0d:6f:00:0a:90:69:e7'")
-    try:
-        return parse_eui64(value)
-    except InvalidEUI64 as error:
-        raise ValueError(f"not a valid EUI-64 ({error})") from None
-
-
-def _extended_pan_id(value: Any) -> zigpy_types.ExtendedPanId:
-    eui = eui64_field(value)
-    return zigpy_types.ExtendedPanId(eui)
-
-
-def _cluster_list(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise TypeError("must be a list of cluster ids")
-    convert = integer_field(0, 0xFFFF)
-    return tuple(convert(item) for item in value)
-
-
-_DEFAULT_EXTENDED_PAN_ID: Final = _extended_pan_id("00:13:50:04:00:00:00:01")
-
-
-def _parse_gateway(reader: DocumentReader, value: object) -> GatewaySpec:
-    data = reader.mapping(value, "gateway") or {}
-    reader.unknown_keys(
-        data, {"channel", "pan_id", "extended_pan_id", "security_level", "max_devices"}, "gateway"
-    )
-    return GatewaySpec(
-        channel=reader.field(data, "channel", "gateway", integer_field(11, 26), 15) or 15,
-        pan_id=reader.field(data, "pan_id", "gateway", integer_field(0, 0xFFFE), 0x1A62) or 0,
-        extended_pan_id=reader.field(
-            data,
-            "extended_pan_id",
-            "gateway",
-            _extended_pan_id,
-            _DEFAULT_EXTENDED_PAN_ID,
-        )
-        or _DEFAULT_EXTENDED_PAN_ID,
-        security_level=reader.field(data, "security_level", "gateway", integer_field(0, 7), 5) or 0,
-        max_devices=reader.field(data, "max_devices", "gateway", integer_field(1, 250), 10) or 10,
-    )
-
-
-def _parse_radio(reader: DocumentReader, value: object) -> RadioSpec:
-    data = reader.mapping(value, "radio") or {}
-    reader.unknown_keys(
-        data,
-        {"per_hop_latency_ms", "concurrency_limit", "table_page_size", "join_delay_ms"},
-        "radio",
-    )
-    return RadioSpec(
-        per_hop_latency_ms=reader.field(
-            data, "per_hop_latency_ms", "radio", number_field(0, 1000), 5.0
-        )
-        or 0.0,
-        concurrency_limit=reader.field(data, "concurrency_limit", "radio", integer_field(1, 64), 4)
-        or 4,
-        table_page_size=reader.field(data, "table_page_size", "radio", integer_field(1, 8), 3) or 3,
-        join_delay_ms=reader.field(data, "join_delay_ms", "radio", integer_field(0, 60_000), 50)
-        or 0,
-    )
-
-
-def _parse_energy(reader: DocumentReader, value: object) -> dict[int, int]:
-    energy = dict.fromkeys(ZIGBEE_CHANNELS, _DEFAULT_ENERGY)
-    if value is None:
-        return energy
-    data = reader.mapping(value, "energy")
-    if data is None:
-        return energy
-    for key in data:
-        try:
-            channel = integer_field(11, 26)(key)
-        except (TypeError, ValueError) as error:
-            reader.problem(f"energy.{key}", f"channel {error}")
-            continue
-        parsed = reader.field(data, key, "energy", integer_field(0, 255))
-        if parsed is not None:
-            energy[channel] = parsed
-    return energy
-
-
-def _parse_endpoints(
-    reader: DocumentReader, value: object, path: str, category: str
-) -> tuple[EndpointSpec, ...]:
-    if value is None:
-        return (_DEFAULT_ENDPOINTS.get(category, _DEFAULT_ENDPOINTS["pct"]),)
-    if not isinstance(value, list) or not value:
-        reader.problem(path, "must be a non-empty list of endpoints")
-        return ()
-    endpoints: list[EndpointSpec] = []
-    for index, item in enumerate(value):
-        where = f"{path}[{index}]"
-        data = reader.mapping(item, where)
-        if data is None:
-            continue
-        reader.unknown_keys(
-            data, {"id", "profile_id", "device_type", "input_clusters", "output_clusters"}, where
-        )
-        endpoints.append(
-            EndpointSpec(
-                endpoint_id=reader.field(data, "id", where, integer_field(1, 240), required=True)
-                or 1,
-                profile_id=reader.field(
-                    data, "profile_id", where, integer_field(0, 0xFFFF), SMART_ENERGY_PROFILE_ID
-                )
-                or 0,
-                device_type=reader.field(data, "device_type", where, integer_field(0, 0xFFFF), 0)
-                or 0,
-                input_clusters=reader.field(data, "input_clusters", where, _cluster_list, ()) or (),
-                output_clusters=reader.field(data, "output_clusters", where, _cluster_list, ())
-                or (),
-            )
-        )
-    ids = [endpoint.endpoint_id for endpoint in endpoints]
-    if len(ids) != len(set(ids)):
-        reader.problem(path, "endpoint ids must be unique")
-    return tuple(endpoints)
-
-
-_DEVICE_FIELDS: Final = {
-    "eui64",
-    "nwk",
-    "name",
-    "category",
-    "han",
-    "registered",
-    "device_type",
-    "parent",
-    "link_quality",
-    "reverse_link_quality",
-    "rssi",
-    "power_source",
-    "manufacturer",
-    "model",
-    "sw_build_id",
-    "ota_file_version",
-    "join_method",
-    "install_code",
-    "link_key",
-    "endpoints",
-    "reachable",
-    "silent",
-    "sleepy",
-    "poll_interval_ms",
-    "acknowledges",
-    "pending_join",
-}
-
-
-def _parent(value: Any) -> zigpy_types.EUI64 | None:
-    if value == COORDINATOR:
-        return None
-    return eui64_field(value)
-
-
-def _acknowledges(value: Any) -> frozenset[str]:
-    if not isinstance(value, list):
-        raise TypeError(f"must be a list drawn from {', '.join(OPERATIONAL_CHECKS)}")
-    for item in value:
-        if item not in OPERATIONAL_CHECKS:
-            raise ValueError(f"must list only {', '.join(OPERATIONAL_CHECKS)}, not {item!r}")
-    return frozenset(value)
-
-
-def _parse_device(reader: DocumentReader, value: object, index: int) -> DeviceSpec | None:
-    path = f"devices[{index}]"
-    data = reader.mapping(value, path)
-    if data is None:
-        return None
-    reader.unknown_keys(data, set(_DEVICE_FIELDS), path)
-    eui64 = reader.field(data, "eui64", path, eui64_field, required=True)
-    category = (
-        reader.field(data, "category", path, choice_field(CATEGORIES), required=True) or "pct"
-    )
-    han = reader.field(data, "han", path, choice_field(HANS), "utility") or "utility"
-    registered = reader.field(data, "registered", path, boolean_field, han == "utility")
-    is_router_default = category in ("load_control_switch", "smart_plug")
-    device_type = reader.field(
-        data,
-        "device_type",
-        path,
-        choice_field(DEVICE_TYPES),
-        "router" if is_router_default else "end_device",
-    )
-    power_source = reader.field(
-        data,
-        "power_source",
-        path,
-        choice_field(POWER_SOURCES),
-        "mains" if device_type == "router" else "battery",
-    )
-    join_method = reader.field(
-        data, "join_method", path, choice_field(JOIN_METHODS), "install_code"
-    ) or ("install_code")
-    link_quality = reader.field(data, "link_quality", path, integer_field(0, 255), 220) or 0
-    install_code = reader.field(data, "install_code", path, _install_code)
-    explicit_key = reader.field(data, "link_key", path, parse_link_key)
-    if eui64 is None:
-        return None
-    if install_code is None and explicit_key is None and join_method == "install_code":
-        install_code = derived_install_code(eui64)
-    if join_method == "default_key":
-        link_key = DEFAULT_TRUST_CENTER_LINK_KEY
-    elif explicit_key is not None:
-        link_key = explicit_key
-    else:
-        link_key = install_code_link_key(install_code or derived_install_code(eui64))
-    return DeviceSpec(
-        eui64=eui64,
-        nwk=reader.field(data, "nwk", path, integer_field(1, 0xFFF7), 0) or 0,
-        name=reader.field(data, "name", path, text_field, "") or "",
-        category=category,
-        han=han,
-        registered=bool(registered),
-        device_type=device_type or "end_device",
-        parent=reader.field(data, "parent", path, _parent),
-        link=LinkSpec(
-            link_quality=link_quality,
-            reverse_link_quality=reader.field(
-                data, "reverse_link_quality", path, integer_field(0, 255), link_quality
-            )
-            or 0,
-            rssi=reader.field(data, "rssi", path, integer_field(-110, 0), _rssi_for(link_quality))
-            or 0,
-        ),
-        power_source=power_source or "battery",
-        manufacturer=reader.field(data, "manufacturer", path, text_field, required=True) or "",
-        model=reader.field(data, "model", path, text_field, required=True) or "",
-        sw_build_id=reader.field(data, "sw_build_id", path, text_field, "1.0.0") or "",
-        ota_file_version=reader.field(data, "ota_file_version", path, integer_field(0, 0xFFFFFFFF)),
-        join_method=join_method,
-        install_code=install_code,
-        link_key=link_key,
-        endpoints=_parse_endpoints(reader, data.get("endpoints"), f"{path}.endpoints", category),
-        reachable=bool(reader.field(data, "reachable", path, boolean_field, True)),
-        silent=bool(reader.field(data, "silent", path, boolean_field, False)),
-        sleepy=bool(reader.field(data, "sleepy", path, boolean_field, False)),
-        poll_interval_ms=reader.field(data, "poll_interval_ms", path, integer_field(0, 60_000), 250)
-        or 0,
-        acknowledges=reader.field(
-            data, "acknowledges", path, _acknowledges, _DEFAULT_ACKNOWLEDGES[category]
-        )
-        or frozenset(),
-        pending_join=bool(reader.field(data, "pending_join", path, boolean_field, False)),
-    )
-
-
 def _rssi_for(link_quality: int) -> int:
     """A plausible RSSI for an LQI, for scenarios that give only the LQI."""
     return round(-95 + link_quality * 60 / 255)
 
 
-def _parse_expected(reader: DocumentReader, value: object) -> tuple[ExpectedDeviceSpec, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        reader.problem("expected_devices", "must be a list")
-        return ()
-    expected: list[ExpectedDeviceSpec] = []
-    for index, item in enumerate(value):
-        path = f"expected_devices[{index}]"
-        data = reader.mapping(item, path)
-        if data is None:
-            continue
-        reader.unknown_keys(
-            data, {"eui64", "category", "manufacturer", "model", "install_code"}, path
+# -- the document ---------------------------------------------------------------------------
+
+
+class DeviceDocument(Document):
+    """A device on the simulated HAN. Fields left out take defaults from its category."""
+
+    eui64: _Eui64Field
+    """The device's EUI-64 (IEEE MAC address)."""
+    nwk: Annotated[int, Integer(1, 0xFFF7)] | None = None
+    """Network address; assigned when left out."""
+    name: _TextField = ""
+    category: Annotated[str, Choice(CATEGORIES)]
+    han: Annotated[str, Choice(HANS)] = "utility"
+    registered: Annotated[bool, Flag()] | None = None
+    """Registered with the utility; by default true on the utility HAN, false on the customer's."""
+    device_type: Annotated[str, Choice(DEVICE_TYPES)] | None = None
+    """By default router for load control switches and smart plugs, end_device for others."""
+    parent: Annotated[zigpy_types.EUI64 | None, _Parent()] = Field(
+        default=COORDINATOR, validate_default=True
+    )
+    """coordinator, or the EUI-64 of a router in this scenario."""
+    link_quality: _ByteField = 220
+    """LQI the parent measures for frames from this device."""
+    reverse_link_quality: _ByteField | None = None
+    """LQI this device measures for frames from its parent; by default link_quality."""
+    rssi: Annotated[int, Integer(-110, 0)] | None = None
+    """dBm at the parent; derived from link_quality when left out."""
+    power_source: Annotated[str, Choice(POWER_SOURCES)] | None = None
+    """By default mains for routers, battery for end devices."""
+    manufacturer: _TextField
+    """Basic cluster manufacturer name."""
+    model: _TextField
+    """Basic cluster model identifier."""
+    sw_build_id: _TextField = "1.0.0"
+    """Basic cluster software build id."""
+    ota_file_version: Annotated[int, Integer(0, 0xFFFFFFFF)] | None = None
+    """OTA cluster current file version; none when left out."""
+    join_method: Annotated[str, Choice(JOIN_METHODS)] = "install_code"
+    install_code: Annotated[str, _InstallCode()] | None = None
+    """Hex, CRC included; the link key is derived from it. Left out for an install_code join
+    without a link_key, a stable valid code is derived from the EUI-64."""
+    link_key: Annotated[zigpy_types.KeyData, _LinkKey()] | None = None
+    """The link key itself (32 hex digits), instead of one derived from the install code."""
+    endpoints: (
+        Annotated[
+            tuple[EndpointSpec, ...],
+            Items(
+                minimum=1,
+                length_problem="must be a non-empty list of endpoints",
+                unique_by="endpoint_id",
+                unique_problem="endpoint ids must be unique",
+            ),
+        ]
+        | None
+    ) = None
+    """By default the endpoint of a typical product of the category."""
+    reachable: Annotated[bool, Flag()] = True
+    """false: frames to it are not acknowledged (MAC no-ack)."""
+    silent: Annotated[bool, Flag()] = False
+    """true: frames are acknowledged but never answered."""
+    sleepy: Annotated[bool, Flag()] = False
+    """true: answers only when it polls, poll_interval_ms after the request."""
+    poll_interval_ms: Annotated[int, Integer(0, 60_000)] = 250
+    acknowledges: tuple[Annotated[str, Choice(OPERATIONAL_CHECKS)], ...] | None = None
+    """Operational checks it answers; by default those its category supports."""
+    pending_join: Annotated[bool, Flag()] = False
+    """true: not on the network until a join window opens with its link key."""
+
+    @property
+    def effective_device_type(self) -> str:
+        """`device_type`, or the one products of the category usually have."""
+        if self.device_type is not None:
+            return self.device_type
+        return "router" if self.category in _ROUTER_CATEGORIES else "end_device"
+
+    def spec(self, nwk: int) -> DeviceSpec:
+        """The device as the radio runs it, at network address `nwk`."""
+        category = self.category
+        device_type = self.effective_device_type
+        install_code, link_key = self._keys()
+        return DeviceSpec(
+            eui64=self.eui64,
+            nwk=nwk,
+            name=self.name,
+            category=category,
+            han=self.han,
+            registered=self.han == "utility" if self.registered is None else self.registered,
+            device_type=device_type,
+            parent=self.parent,
+            link=LinkSpec(
+                link_quality=self.link_quality,
+                reverse_link_quality=(
+                    self.link_quality
+                    if self.reverse_link_quality is None
+                    else self.reverse_link_quality
+                ),
+                rssi=_rssi_for(self.link_quality) if self.rssi is None else self.rssi,
+            ),
+            power_source=self.power_source or ("mains" if device_type == "router" else "battery"),
+            manufacturer=self.manufacturer,
+            model=self.model,
+            sw_build_id=self.sw_build_id,
+            ota_file_version=self.ota_file_version,
+            join_method=self.join_method,
+            install_code=install_code,
+            link_key=link_key,
+            endpoints=self.endpoints or (_DEFAULT_ENDPOINTS[category],),
+            reachable=self.reachable,
+            silent=self.silent,
+            sleepy=self.sleepy,
+            poll_interval_ms=self.poll_interval_ms,
+            acknowledges=(
+                _DEFAULT_ACKNOWLEDGES[category]
+                if self.acknowledges is None
+                else frozenset(self.acknowledges)
+            ),
+            pending_join=self.pending_join,
         )
-        eui64 = reader.field(data, "eui64", path, eui64_field, required=True)
-        category = reader.field(data, "category", path, choice_field(CATEGORIES), required=True)
-        manufacturer = reader.field(data, "manufacturer", path, text_field, required=True)
-        model = reader.field(data, "model", path, text_field, required=True)
-        install_code = reader.field(data, "install_code", path, _install_code)
-        if eui64 and category and manufacturer and model:
-            expected.append(
-                ExpectedDeviceSpec(
-                    eui64,
-                    category,
-                    manufacturer,
-                    model,
-                    install_code or derived_install_code(eui64),
-                )
-            )
-    return tuple(expected)
+
+    def _keys(self) -> tuple[str | None, zigpy_types.KeyData]:
+        """The install code the device holds, if any, and the link key it joined with."""
+        if self.join_method == "default_key":
+            return self.install_code, DEFAULT_TRUST_CENTER_LINK_KEY
+        if self.link_key is not None:
+            return self.install_code, self.link_key
+        install_code = self.install_code or derived_install_code(self.eui64)
+        return install_code, install_code_link_key(install_code)
 
 
-def _parse_extra_links(reader: DocumentReader, value: object) -> tuple[ExtraLinkSpec, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        reader.problem("extra_links", "must be a list")
-        return ()
-    links: list[ExtraLinkSpec] = []
-    for index, item in enumerate(value):
-        path = f"extra_links[{index}]"
-        data = reader.mapping(item, path)
-        if data is None:
-            continue
-        reader.unknown_keys(data, {"between", "link_quality", "reverse_link_quality"}, path)
-        between = data.get("between")
-        if not isinstance(between, list) or len(between) != 2:
-            reader.problem(f"{path}.between", "must list exactly two EUI-64s")
-            continue
-        ends: list[zigpy_types.EUI64] = []
-        for position, end in enumerate(between):
-            try:
-                ends.append(eui64_field(end))
-            except (TypeError, ValueError) as error:
-                reader.problem(f"{path}.between[{position}]", str(error))
-        link_quality = reader.field(data, "link_quality", path, integer_field(0, 255), 180) or 0
-        reverse = reader.field(
-            data, "reverse_link_quality", path, integer_field(0, 255), link_quality
+class ExpectedDeviceDocument(Document):
+    """A device the utility registered that is not on the radio (the radio ignores it)."""
+
+    eui64: _Eui64Field
+    category: Annotated[str, Choice(CATEGORIES)]
+    manufacturer: _TextField
+    model: _TextField
+    install_code: Annotated[str, _InstallCode()] | None = None
+    """What the utility registered (hex, CRC included); derived from the EUI-64 when left
+    out."""
+
+    def spec(self) -> ExpectedDeviceSpec:
+        return ExpectedDeviceSpec(
+            eui64=self.eui64,
+            category=self.category,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            install_code=self.install_code or derived_install_code(self.eui64),
         )
-        if len(ends) == 2:
-            links.append(ExtraLinkSpec(ends[0], ends[1], link_quality, reverse or 0))
-    return tuple(links)
 
 
-def _check_consistency(
-    reader: DocumentReader, devices: list[DeviceSpec], gateway: GatewaySpec
-) -> None:
+class ExtraLinkDocument(Document):
+    """A neighbour link between two routers besides the parent/child links."""
+
+    between: Annotated[
+        tuple[_Eui64Field, ...],
+        Items(minimum=2, maximum=2, length_problem="must list exactly two EUI-64s"),
+    ]
+    """The two routers' EUI-64s."""
+    link_quality: _ByteField = 180
+    """LQI the first router measures for frames from the second."""
+    reverse_link_quality: _ByteField | None = None
+    """LQI the second router measures for frames from the first; by default link_quality."""
+
+    def spec(self) -> ExtraLinkSpec:
+        first, second = self.between
+        return ExtraLinkSpec(
+            first=first,
+            second=second,
+            link_quality=self.link_quality,
+            reverse_link_quality=(
+                self.link_quality
+                if self.reverse_link_quality is None
+                else self.reverse_link_quality
+            ),
+        )
+
+
+class ScenarioDocument(Document):
+    """A simulated HAN: the network the coordinator formed, the radio, the devices on it and
+    the devices the utility expects. Unknown fields are errors."""
+
+    name: _TextField | None = Field(default=None, validate_default=True)
+    """Required; a scenario file's name (without .yaml or .json) when left out."""
+    description: _TextField = ""
+    """Human text for demos."""
+    gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    radio: RadioSpec = Field(default_factory=RadioSpec)
+    energy: Annotated[
+        dict[Annotated[int, Integer(11, 26, label="channel")], _ByteField],
+        BeforeValidator(keys_as_text),
+    ] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": "^(?:1[1-9]|2[0-6])$"}},
+    )
+    """Energy (0-255) per channel as an energy scan measures it; channels left out are quiet
+    (24)."""
+    devices: tuple[DeviceDocument, ...] = ()
+    expected_devices: tuple[ExpectedDeviceDocument, ...] = ()
+    """Registered by the utility but not on the radio."""
+    extra_links: tuple[ExtraLinkDocument, ...] = ()
+    """Neighbour links between routers besides the parent/child links."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_or_file_name(cls, name: str | None, info: ValidationInfo) -> str:
+        default_name = (info.context or {}).get("default_name", "")
+        if name is None and not default_name:
+            raise PydanticCustomError("missing", "is required")
+        return name or str(default_name)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = _consistency_problems(self)
+        if problems:
+            raise problems_error(type(self), problems)
+        return self
+
+    def scenario(self) -> Scenario:
+        """The HAN as the radio runs it, every device at its own network address."""
+        energy = dict.fromkeys(ZIGBEE_CHANNELS, _DEFAULT_ENERGY)
+        energy.update(self.energy)
+        return Scenario(
+            name=self.name or "",
+            description=self.description,
+            gateway=self.gateway,
+            radio=self.radio,
+            energy=energy,
+            devices=tuple(
+                device.spec(nwk)
+                for device, nwk in zip(self.devices, _network_addresses(self.devices), strict=True)
+            ),
+            expected_devices=tuple(expected.spec() for expected in self.expected_devices),
+            extra_links=tuple(link.spec() for link in self.extra_links),
+        )
+
+
+def _consistency_problems(document: ScenarioDocument) -> list[tuple[Location, str]]:
+    """What the devices, their parents and the links say about one another."""
+    devices = document.devices
+    problems: list[tuple[Location, str]] = []
     by_eui: dict[zigpy_types.EUI64, int] = {}
     for index, device in enumerate(devices):
         if device.eui64 in by_eui:
-            reader.problem(
-                f"devices[{index}].eui64",
-                f"duplicate of devices[{by_eui[device.eui64]}].eui64 ({device.eui64})",
+            first = by_eui[device.eui64]
+            problems.append(
+                (
+                    ("devices", index, "eui64"),
+                    f"duplicate of devices[{first}].eui64 ({device.eui64})",
+                )
             )
         by_eui.setdefault(device.eui64, index)
+
     for index, device in enumerate(devices):
         if device.parent is None:
             continue
+        where: Location = ("devices", index, "parent")
         parent_index = by_eui.get(device.parent)
         if parent_index is None:
-            reader.problem(f"devices[{index}].parent", f"no device has EUI-64 {device.parent}")
-        elif devices[parent_index].device_type != "router":
-            reader.problem(
-                f"devices[{index}].parent",
-                f"devices[{parent_index}] is an end device; only routers have children",
+            problems.append((where, f"no device has EUI-64 {device.parent}"))
+        elif devices[parent_index].effective_device_type != "router":
+            problems.append(
+                (where, f"devices[{parent_index}] is an end device; only routers have children")
             )
         elif device.parent == device.eui64:
-            reader.problem(f"devices[{index}].parent", "a device cannot be its own parent")
+            problems.append((where, "a device cannot be its own parent"))
     # A parent chain that loops would make the device unreachable from the coordinator.
     for index, device in enumerate(devices):
         seen: set[zigpy_types.EUI64] = set()
-        current: DeviceSpec | None = device
+        current: DeviceDocument | None = device
         while current is not None and current.parent is not None:
             if current.eui64 in seen:
-                reader.problem(f"devices[{index}].parent", "parent chain loops")
+                problems.append((("devices", index, "parent"), "parent chain loops"))
                 break
             seen.add(current.eui64)
             parent_index = by_eui.get(current.parent)
             current = devices[parent_index] if parent_index is not None else None
-    nwks = [device.nwk for device in devices if device.nwk]
+    nwks = [device.nwk for device in devices if device.nwk is not None]
     if len(nwks) != len(set(nwks)):
-        reader.problem("devices", "nwk addresses must be unique")
-    joined = [device for device in devices if not device.pending_join]
-    if len(joined) > gateway.max_devices:
-        reader.problem(
-            "devices",
-            f"{len(joined)} joined devices exceed gateway.max_devices ({gateway.max_devices})",
+        problems.append((("devices",), "nwk addresses must be unique"))
+    joined = sum(1 for device in devices if not device.pending_join)
+    max_devices = document.gateway.max_devices
+    if joined > max_devices:
+        problems.append(
+            (("devices",), f"{joined} joined devices exceed gateway.max_devices ({max_devices})")
         )
+    for index, link in enumerate(document.extra_links):
+        for end in link.between:
+            if end not in by_eui:
+                problems.append((("extra_links", index, "between"), f"no device has EUI-64 {end}"))
+    return problems
 
 
-def _assign_network_addresses(devices: list[DeviceSpec]) -> list[DeviceSpec]:
-    used = {device.nwk for device in devices if device.nwk}
+def _network_addresses(devices: tuple[DeviceDocument, ...]) -> list[int]:
+    """Each device's own address, or a free one for a device that names none."""
+    used = {device.nwk for device in devices if device.nwk is not None}
     next_nwk = 0x2A01
-    assigned: list[DeviceSpec] = []
+    addresses: list[int] = []
     for device in devices:
-        if device.nwk:
-            assigned.append(device)
+        if device.nwk is not None:
+            addresses.append(device.nwk)
             continue
         while next_nwk in used:
             next_nwk += 0x0107
         used.add(next_nwk)
-        assigned.append(dataclasses.replace(device, nwk=next_nwk))
-    return assigned
+        addresses.append(next_nwk)
+    return addresses
 
 
 def parse_scenario(document: object, *, default_name: str = "") -> Scenario:
-    """Validate a loaded scenario document; raise ScenarioError naming each bad field."""
-    reader = DocumentReader()
-    data = reader.mapping(document, "scenario")
-    if data is None:
-        raise ScenarioError(reader.problems)
-    reader.unknown_keys(
-        data,
-        {
-            "name",
-            "description",
-            "gateway",
-            "radio",
-            "energy",
-            "devices",
-            "expected_devices",
-            "extra_links",
-        },
-        "",
-    )
-    name = reader.field(
-        data, "name", "", text_field, default_name or None, required=not default_name
-    )
-    description = reader.field(data, "description", "", text_field, "") or ""
-    gateway = _parse_gateway(reader, data.get("gateway", {}))
-    radio = _parse_radio(reader, data.get("radio", {}))
-    energy = _parse_energy(reader, data.get("energy"))
-    raw_devices = data.get("devices", [])
-    devices: list[DeviceSpec] = []
-    if not isinstance(raw_devices, list):
-        reader.problem("devices", "must be a list")
-    else:
-        for index, item in enumerate(raw_devices):
-            device = _parse_device(reader, item, index)
-            if device is not None:
-                devices.append(device)
-    expected_devices = _parse_expected(reader, data.get("expected_devices"))
-    extra_links = _parse_extra_links(reader, data.get("extra_links"))
-    if not reader.problems:
-        _check_consistency(reader, devices, gateway)
-        known = {device.eui64 for device in devices}
-        for index, link in enumerate(extra_links):
-            for end in (link.first, link.second):
-                if end not in known:
-                    reader.problem(f"extra_links[{index}].between", f"no device has EUI-64 {end}")
-    if reader.problems:
-        raise ScenarioError(reader.problems)
-    return Scenario(
-        name=name or default_name,
-        description=description,
-        gateway=gateway,
-        radio=radio,
-        energy=energy,
-        devices=tuple(_assign_network_addresses(devices)),
-        expected_devices=expected_devices,
-        extra_links=extra_links,
-    )
+    """Validate a loaded scenario document; raise ScenarioError naming each bad field.
+
+    `default_name` (a file's name) stands in for a document that names no scenario.
+    """
+    try:
+        parsed = ScenarioDocument.model_validate(document, context={"default_name": default_name})
+    except ValidationError as error:
+        raise ScenarioError(document_problems(error, root="scenario")) from None
+    return parsed.scenario()
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario document (docs/schemas/scenario.schema.json)."""
+    return document_json_schema(ScenarioDocument, title="Scenario of a simulated HAN")

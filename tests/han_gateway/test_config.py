@@ -7,6 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 import yaml
 
@@ -20,7 +21,9 @@ from han_gateway.service.config import (
 )
 from han_gateway.service.tls import self_signed_certificate
 
-DEMO_CONFIG = Path(__file__).resolve().parents[2] / "han_gateway" / "demo" / "gateways.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_CONFIG = ROOT / "han_gateway" / "demo" / "gateways.yaml"
+CONFIG_SCHEMA = ROOT / "docs" / "schemas" / "service-config.schema.json"
 DEMO_GATEWAYS = {
     "MTR-100001": "healthy",
     "MTR-100002": "weak_link",
@@ -85,13 +88,79 @@ def test_defaults():
             "gateways[0].interfaces[0].scenario: is required",
         ),
         ({"gateways": []}, "gateways: must list at least one gateway"),
+        ({}, "gateways: is required"),
+        ({"gateways": [minimal()["gateways"][0]] * 2}, "gateways: gateway ids must be unique"),
         ({"listen": {"port": 70000}, **minimal()}, "listen.port: must be from 0 to 65535"),
+        ({"listen": {"hots": "127.0.0.2"}, **minimal()}, "listen.hots: unknown field"),
+        (
+            minimal(interfaces=[{"id": "han0", "radio": "znp", "device": {"path": "/dev/x"}}] * 2),
+            "gateways[0].interfaces: interface ids must be unique within a gateway",
+        ),
+        (
+            minimal(interfaces=[{"id": "han0", "radio": "simulated", "scenario": "x", "lqi": 1}]),
+            "gateways[0].interfaces[0].lqi: unknown field",
+        ),
+        (
+            minimal(
+                interfaces=[
+                    {"id": "han0", "radio": "simulated", "scenario": "x", "scan_timeout_s": 0}
+                ]
+            ),
+            "gateways[0].interfaces[0].scan_timeout_s: must be from 0.1 to 3600, not 0",
+        ),
+        ("gateways: []", "config: must be a mapping"),
     ],
 )
 def test_config_problems_name_the_field(document, expected):
     with pytest.raises(ConfigError) as raised:
         parse_service_config(document, base_directory=Path())
     assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value
+
+
+def test_a_bad_secret_in_a_config_file_names_the_file_and_the_field(tmp_path, capsys):
+    document = minimal()
+    document["gateways"].append({**minimal(id="MTR-2")["gateways"][0], "secret_sha256": "s3cret"})
+    path = tmp_path / "gateways.yaml"
+    path.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(ConfigError) as raised:
+        load_service_config(path)
+    assert raised.value.problems == [
+        f"{path}: gateways[1].secret_sha256: must be the 64 hex digits of the SHA-256 of the"
+        " gateway secret"
+    ]
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert f"config error: {path}: gateways[1].secret_sha256: must be" in capsys.readouterr().err
+
+
+def test_a_missing_tls_file_in_a_config_file_names_the_file_and_the_path(tmp_path):
+    (tmp_path / "certificate.pem").write_text("certificate")
+    document = {**minimal(), "tls": {"certificate": "certificate.pem", "private_key": "tls/k.pem"}}
+    path = tmp_path / "gateways.yaml"
+    path.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(ConfigError) as raised:
+        load_service_config(path)
+    assert raised.value.problems == [f"{path}: tls.private_key: no such file: {tmp_path}/tls/k.pem"]
+
+
+def test_committed_json_schema_is_the_one_the_models_generate(capsys):
+    assert main(["schema", "config"]) == 0
+    assert capsys.readouterr().out == CONFIG_SCHEMA.read_text(encoding="utf-8")
+
+
+def test_committed_json_schema_takes_the_demo_config_and_refuses_what_the_parser_refuses():
+    validator = jsonschema_rs.validator_for(json.loads(CONFIG_SCHEMA.read_text()))
+    assert validator.is_valid(yaml.safe_load(DEMO_CONFIG.read_text()))
+    for document in (
+        minimal(interfaces=[{"id": "han0", "radio": "simulated"}]),
+        minimal(interfaces=[{"id": "han0", "radio": "ezsp", "device": {"baudrate": 115200}}]),
+        minimal(secret_sha256="abc"),
+        {**minimal(), "listen": {"port": 70000}},
+    ):
+        assert not validator.is_valid(document), document
+        with pytest.raises(ConfigError):
+            parse_service_config(document, base_directory=Path())
 
 
 def test_check_config_command_reports_a_broken_scenario(tmp_path, capsys):

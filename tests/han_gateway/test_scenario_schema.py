@@ -1,13 +1,19 @@
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
+import jsonschema_rs
+import pydantic
 import pytest
 import yaml
+import zigpy.types as zigpy_types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from han_gateway.__main__ import main
 from han_gateway.scenarios import (
+    LIBRARY_DIRECTORY,
     ScenarioError,
     library_names,
     load_library_scenario,
@@ -15,9 +21,11 @@ from han_gateway.scenarios import (
     parse_scenario,
     resolve_scenario,
 )
-from han_gateway.scenarios.schema import install_code_link_key
+from han_gateway.scenarios.schema import derived_install_code, install_code_link_key
 from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 from tests.han_gateway.conftest import small_scenario
+
+SCENARIO_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "scenario.schema.json"
 
 REQUIRED_LIBRARY = {
     "healthy",
@@ -138,7 +146,56 @@ def test_install_code_gives_the_published_link_key() -> None:
             "devices[2].eui64: duplicate of devices[0].eui64",
         ),
         (lambda d: d["devices"][0].update(install_code="1234"), "devices[0].install_code"),
-        (lambda d: d["devices"][0].update(acknowledges=["dance"]), "devices[0].acknowledges"),
+        (
+            lambda d: d["devices"][0].update(acknowledges=["dance"]),
+            "devices[0].acknowledges[0]: must be one of message, drlc, not 'dance'",
+        ),
+        (
+            lambda d: d["devices"][0]["endpoints"][0].update(output_clusters=[0x0703, 70000]),
+            "devices[0].endpoints[0].output_clusters[1]: must be from 0 to 65535, not 70000",
+        ),
+        (
+            lambda d: d["devices"][0]["endpoints"][0].update(colour="red"),
+            "devices[0].endpoints[0].colour: unknown field",
+        ),
+        (
+            lambda d: d["devices"][0]["endpoints"].append({"id": 1}),
+            "devices[0].endpoints: endpoint ids must be unique",
+        ),
+        (lambda d: d["gateway"].update(colour="red"), "gateway.colour: unknown field"),
+        (lambda d: d.update(colour="red"), "colour: unknown field"),
+        (lambda d: d.update({7: "seven"}), "7: unknown field"),
+        (
+            lambda d: d["devices"][1].update(sleepy="yes"),
+            "devices[1].sleepy: must be true or false",
+        ),
+        (lambda d: d["devices"][1].update(model="  "), "devices[1].model: must not be empty"),
+        (lambda d: d["devices"].append(5), "devices[3]: must be a mapping"),
+        (lambda d: d.update(devices={"a": 1}), "devices: must be a list"),
+        (
+            lambda d: d["devices"][0].update(link_key="12"),
+            "devices[0].link_key: a link key is 32 hexadecimal digits",
+        ),
+        (
+            lambda d: d.update(extra_links=[{"between": ["00:0d:6f:00:0a:00:00:01"]}]),
+            "extra_links[0].between: must list exactly two EUI-64s",
+        ),
+        (
+            lambda d: d.update(
+                extra_links=[{"between": ["00:0d:6f:00:0a:00:00:01", "00:0d:6f:00:0a:00:00:09"]}]
+            ),
+            "extra_links[0].between: no device has EUI-64 00:0d:6f:00:0a:00:00:09",
+        ),
+        (
+            lambda d: d.update(expected_devices=[{"eui64": "00:0d:6f:00:0a:00:00:09"}]),
+            "expected_devices[0].category: is required",
+        ),
+        (
+            lambda d: d["devices"][0].update(category="\udcff"),
+            "devices[0].category: must be one of pct, in_home_display, load_control_switch,"
+            " smart_plug, ems, other_customer_interface, not '\\udcff'",
+        ),
+        (lambda d: d.pop("name"), "name: is required"),
         (
             lambda d: d["devices"][0]["endpoints"].__setitem__(0, {"id": 0}),
             "devices[0].endpoints[0].id: must be from 1 to 240",
@@ -165,6 +222,58 @@ def test_broken_scenario_file_names_the_file_and_field(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(ScenarioError, match=r"broken.yaml: devices\[1\].eui64: not a valid EUI-64"):
         load_scenario_file(path)
+
+
+def test_a_bad_field_deep_in_a_file_is_named_by_its_full_path_and_the_file(tmp_path: Path) -> None:
+    document = small_scenario()
+    document["devices"][2]["endpoints"] = [
+        {"id": 1, "input_clusters": [0x0000, 0x0003]},
+        {"id": 2, "profile_id": 0x0104, "input_clusters": [0x0006, 0x10000]},
+    ]
+    (tmp_path / "deep.json").write_text(json.dumps(document))
+
+    with pytest.raises(ScenarioError) as raised:
+        resolve_scenario("deep.json", relative_to=tmp_path)
+
+    assert raised.value.problems == [
+        "deep.json: devices[2].endpoints[1].input_clusters[1]: must be from 0 to 65535, not 65536"
+    ]
+
+
+def test_unknown_keys_in_a_file_are_refused_with_their_path(tmp_path: Path) -> None:
+    document = small_scenario()
+    document["radio"]["jitter_ms"] = 3
+    document["devices"][1]["endpoints"] = [{"id": 1, "clusters": [0]}]
+    document["extra_links"] = [
+        {"between": ["00:0d:6f:00:0a:00:00:01", "00:0d:6f:00:0a:00:00:03"], "rssi": -60}
+    ]
+    path = tmp_path / "typos.yaml"
+    path.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario_file(path)
+
+    assert raised.value.problems == [
+        "typos.yaml: radio.jitter_ms: unknown field",
+        "typos.yaml: devices[1].endpoints[0].clusters: unknown field",
+        "typos.yaml: extra_links[0].rssi: unknown field",
+    ]
+
+
+def test_consistency_problems_name_the_file_and_each_device(tmp_path: Path) -> None:
+    document = small_scenario()
+    document["devices"][0]["device_type"] = "end_device"  # the display's parent
+    document["devices"][2]["eui64"] = "00-0D-6F-00-0A-00-00-02"  # the display's, written apart
+    path = tmp_path / "tangled.yaml"
+    path.write_text(yaml.safe_dump(document))
+
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario_file(path)
+
+    assert raised.value.problems == [
+        "tangled.yaml: devices[2].eui64: duplicate of devices[1].eui64 (00:0d:6f:00:0a:00:00:02)",
+        "tangled.yaml: devices[1].parent: devices[0] is an end device; only routers have children",
+    ]
 
 
 def test_scenario_file_may_be_json_or_invalid_yaml(tmp_path: Path) -> None:
@@ -233,3 +342,76 @@ def test_every_install_code_device_has_a_valid_install_code_matching_its_key() -
                 continue
             assert device.install_code is not None, (name, device.eui64)
             assert install_code_link_key(device.install_code) == device.link_key
+
+
+def test_parsed_scenario_holds_zigpy_types_and_cannot_be_changed() -> None:
+    scenario = parse_scenario(small_scenario())
+    thermostat, display, _ = scenario.devices
+
+    assert type(display.eui64) is zigpy_types.EUI64
+    assert display.parent == thermostat.eui64 and type(display.parent) is zigpy_types.EUI64
+    assert thermostat.parent is None
+    assert type(display.link_key) is zigpy_types.KeyData
+    assert type(scenario.gateway.extended_pan_id) is zigpy_types.ExtendedPanId
+    assert isinstance(display.acknowledges, frozenset)
+    assert isinstance(display.endpoints, tuple) and display.endpoints[0].endpoint_id == 1
+    assert display.endpoints[0].input_clusters == (0x0000, 0x0003, 0x0800)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        display.name = "changed"  # type: ignore[misc]
+    with pytest.raises(pydantic.ValidationError):
+        scenario.gateway.channel = 11
+    with pytest.raises(pydantic.ValidationError):
+        display.endpoints[0].endpoint_id = 2
+
+
+def test_null_counts_as_absent_and_integers_may_be_written_as_hex_text() -> None:
+    document = small_scenario()
+    document["gateway"]["pan_id"] = "0x1A62"
+    document["devices"][0].update(install_code=None, nwk=None, parent=None)
+    document["devices"][1]["install_code"] = "83 FE:D3-40 7A939723A5C639B26916D505C3B5"
+
+    thermostat, display, _ = parse_scenario(document).devices
+
+    assert parse_scenario(document).gateway.pan_id == 0x1A62
+    assert thermostat.install_code == derived_install_code(thermostat.eui64)
+    assert thermostat.nwk and thermostat.parent is None
+    assert display.install_code == "83FED3407A939723A5C639B26916D505C3B5"
+
+
+def test_a_document_without_a_name_takes_the_file_name() -> None:
+    document = small_scenario()
+    del document["name"]
+    assert parse_scenario(document, default_name="from_file").name == "from_file"
+
+
+def test_committed_json_schema_is_the_one_the_models_generate(capsys) -> None:
+    assert main(["schema", "scenario"]) == 0
+    assert capsys.readouterr().out == SCENARIO_SCHEMA.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", library_names())
+def test_library_scenario_follows_the_committed_json_schema(name: str) -> None:
+    validator = jsonschema_rs.validator_for(json.loads(SCENARIO_SCHEMA.read_text()))
+    document = yaml.safe_load((LIBRARY_DIRECTORY / f"{name}.yaml").read_text())
+    # JSON keys are text: YAML reads the energy map's channels as integers.
+    assert validator.is_valid(json.loads(json.dumps(document)))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["devices"][0].update(colour="red"),
+        lambda d: d["devices"][0].update(eui64="00:0d:6f"),
+        lambda d: d["devices"][0].update(link_quality=300),
+        lambda d: d["gateway"].update(channel=27),
+        lambda d: d.update(energy={"30": 10}),
+    ],
+)
+def test_committed_json_schema_refuses_what_the_parser_refuses(mutate) -> None:
+    validator = jsonschema_rs.validator_for(json.loads(SCENARIO_SCHEMA.read_text()))
+    document = small_scenario()
+    assert validator.is_valid(document)
+    mutate(document)
+    assert not validator.is_valid(document)
+    with pytest.raises(ScenarioError):
+        parse_scenario(document)
