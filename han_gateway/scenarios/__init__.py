@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from han_gateway.scenarios.documents import read_document
 from han_gateway.scenarios.schema import Scenario, ScenarioError, parse_scenario
 
 __all__ = [
@@ -31,31 +28,9 @@ def library_names() -> list[str]:
     return sorted(path.stem for path in LIBRARY_DIRECTORY.glob("*.yaml"))
 
 
-def _read_document(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError([f"{path}: cannot read scenario file: {error.strerror}"]) from error
-    except UnicodeDecodeError as error:
-        raise ScenarioError(
-            [f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})"]
-        ) from error
-    except ValueError as error:  # a file name no file can have, e.g. with a NUL in it
-        raise ScenarioError([f"{path!r}: cannot read scenario file: {error}"]) from error
-    kind = path.suffix[1:].upper()
-    try:
-        if path.suffix == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise ScenarioError([f"{path.name}: not valid {kind}: {error}"]) from error
-    except RecursionError:
-        raise ScenarioError([f"{path.name}: not valid {kind}: nested too deeply"]) from None
-
-
 def load_scenario_file(path: Path) -> Scenario:
     """Load and validate a scenario file (YAML, or JSON when it ends in .json)."""
-    document = _read_document(path)
+    document = read_document(path, what="scenario file", label=path.name, error=ScenarioError)
     try:
         return parse_scenario(document, default_name=path.stem)
     except ScenarioError as error:

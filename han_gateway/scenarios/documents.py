@@ -13,9 +13,12 @@ problems named by path, e.g. ``devices[3].eui64: not a valid EUI-64 (...)``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
+import yaml
 import zigpy.types as zigpy_types
 from pydantic import (
     BaseModel,
@@ -31,6 +34,38 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 from han_gateway.eui64 import InvalidEUI64, parse_eui64
 
 Location = tuple[int | str, ...]
+
+
+class DocumentError(ValueError):
+    """A document is invalid; `problems` lists each bad field with its path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def read_document(
+    path: Path, *, what: str, label: str, error: type[DocumentError] = DocumentError
+) -> Any:
+    """A YAML file (JSON when it ends in .json) as plain data; each problem starts `label`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as failure:
+        raise error([f"{path}: cannot read {what}: {failure.strerror}"]) from failure
+    except UnicodeDecodeError as failure:
+        raise error(
+            [f"{label}: not UTF-8 text ({failure.reason} at byte {failure.start})"]
+        ) from failure
+    except ValueError as failure:  # a file name no file can have, e.g. with a NUL in it
+        raise error([f"{path!r}: cannot read {what}: {failure}"]) from failure
+    kind = "JSON" if path.suffix == ".json" else "YAML"
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as failure:
+        raise error([f"{label}: not valid {kind}: {failure}"]) from failure
+    except RecursionError:
+        raise error([f"{label}: not valid {kind}: nested too deeply"]) from None
+
 
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 

@@ -33,6 +33,7 @@ from han_gateway.install_code_crc import install_code_with_crc
 from han_gateway.scenarios.documents import (
     Choice,
     Document,
+    DocumentError,
     Eui64,
     Flag,
     Integer,
@@ -88,12 +89,8 @@ _KEY_SEPARATORS: Final = r"\s:\-"
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(DocumentError):
     """A scenario document is invalid; `problems` lists each bad field with its path."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def install_code_link_key(text: str) -> zigpy_types.KeyData:

@@ -13,7 +13,6 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Final, Self
 
-import yaml
 import zigpy.types as zigpy_types
 from pydantic import (
     ConfigDict,
@@ -30,6 +29,7 @@ from pydantic_core import core_schema
 from han_gateway.scenarios.documents import (
     Choice,
     Document,
+    DocumentError,
     Eui64,
     Integer,
     Items,
@@ -41,6 +41,7 @@ from han_gateway.scenarios.documents import (
     document_problems,
     invalid,
     problems_error,
+    read_document,
 )
 
 RADIOS: Final = ("simulated", "ezsp", "znp", "deconz")
@@ -51,12 +52,8 @@ DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
 DEFAULT_SCAN_TIMEOUT_S: Final = 120.0
 
 
-class ConfigError(ValueError):
+class ConfigError(DocumentError):
     """The service configuration is invalid; `problems` names each bad field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def secret_sha256_hex(secret: str) -> str:
@@ -277,20 +274,7 @@ def parse_service_config(document: object, *, base_directory: Path) -> ServiceCo
 
 def load_service_config(path: Path) -> ServiceConfig:
     """Load and validate a config file (YAML); each problem names the file."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read config file: {error.strerror}"]) from error
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"]
-        ) from error
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
-    except RecursionError:
-        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
-    except ValueError as error:  # a file name no file can have, e.g. with a NUL in it
-        raise ConfigError([f"{path!r}: cannot read config file: {error}"]) from error
+    document = read_document(path, what="config file", label=str(path), error=ConfigError)
     try:
         return parse_service_config(document, base_directory=path.resolve().parent)
     except ConfigError as error:

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from portal.models import (
     User,
@@ -21,17 +22,28 @@ def user_is_administrator(user: User | AnonymousUser) -> bool:
     return isinstance(user, User) and user.is_active and user.role == User.Role.ADMINISTRATOR
 
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
-def utility_staff_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not user_works_for_utility(request.user):
-            raise PermissionDenied("This page is for the utility's staff.")
-        return view(request, *args, **kwargs)
+def _role_required(
+    allowed: Callable[[User | AnonymousUser], bool], refusal: str
+) -> Callable[[View], View]:
+    def guard(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not allowed(request.user):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return guard
+
+
+utility_staff_required = _role_required(
+    user_works_for_utility, "This page is for the utility's staff."
+)
+administrator_required = _role_required(user_is_administrator, "This page is for administrators.")
 
 
 def is_staff_request(request: HttpRequest) -> bool:

@@ -1,8 +1,7 @@
 """Pages for reviewing the diagnosis history: history, export, dashboard, reviews, audit log."""
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator
-from functools import wraps
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -15,7 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access.roles import user_is_administrator, utility_staff_required
+from portal.access.roles import (
+    administrator_required,
+    user_is_administrator,
+    utility_staff_required,
+)
 from portal.history import reviews
 from portal.history.dashboard import dashboard_charts, dashboard_report
 from portal.history.export import history_csv_lines
@@ -26,18 +29,6 @@ from portal.history.table import history_table_rows
 from portal.models import HanDataAccess, User
 from portal.test_runs.selectors import run_get_for_user, runs_visible_to
 from trust_center.models import KeyAuditEvent
-
-View = Callable[..., HttpResponseBase]
-
-
-def administrator_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not user_is_administrator(request.user):
-            raise PermissionDenied("This page is for administrators.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _without(params: QueryDict, *names: str) -> str:
