@@ -1,6 +1,6 @@
 """Load test: representatives running tests and viewers watching them, for a bounded time.
 
-Starts the same private set-up as ``bench_test_tool.py`` (its own database
+Starts the benchmarks' private set-up (``private_setup.py``: its own database
 ``han_bench_load``, a gateway service with N simulated healthy meters, a Celery worker process
 and beat when REDIS_URL is set, the portal's ASGI server, all on 127.0.0.1), then for
 ``--seconds`` (default 60):
@@ -24,10 +24,8 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -43,23 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import websockets
 from django.conf import settings
-from django.core.management import call_command
 from django.test import Client
 
-from bench.bench_test_tool import (
-    MODE,
-    ROOT,
-    PortalServer,
-    create_premises,
-    percentile,
-    start_gateway_service,
-    start_worker,
-    stop_worker,
-    wait_until,
-)
+from bench.figures import percentile
+from bench.private_setup import MODE, ROOT, WORKER_KIND, PortalServer, private_setup
 from portal.customers.services import user_create
 from portal.models import HanTestRun, Premise, User
 from tests.commands import free_port
+from tests.stack import wait_until
 
 REQUEST_TIMEOUT_S = 30
 SOCKET_SILENCE_S = 20
@@ -101,7 +90,7 @@ class PortalProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_until(answers, "the portal server start")
+        wait_until(answers, what="the portal server start", timeout_s=60, every_s=0.05)
         return f"127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
@@ -291,39 +280,26 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=64)
     arguments = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="han-bench-load-"))
-    call_command("migrate", verbosity=0)
-    gateways, service_url = start_gateway_service(arguments.reps, workdir)
-    worker = None
-    try:
-        premise_ids = create_premises(arguments.reps, service_url)
+    with private_setup(arguments.reps, arguments.worker_concurrency) as setup:
         for index in range(arguments.reps):
             user_create(
                 username=f"load-rep-{index}",
                 password=os.urandom(12).hex(),
                 role=User.Role.REPRESENTATIVE,
             )
-        worker = start_worker(workdir, arguments.worker_concurrency)
         # With Redis the portal can live in its own process, as in production; embedded, the
         # in-memory broker and channel layer only exist inside this one.
-        portal = PortalServer() if settings.EMBEDDED_WORKER else PortalProcess(workdir)
+        portal = PortalServer() if settings.EMBEDDED_WORKER else PortalProcess(setup.workdir)
         with portal as host:
-            premises = Premise.objects.in_bulk(premise_ids)
+            premises = Premise.objects.in_bulk(setup.premise_ids)
             reps = [
                 Rep(host, f"load-rep-{index}", premises[premise_id])
-                for index, premise_id in enumerate(premise_ids)
+                for index, premise_id in enumerate(setup.premise_ids)
             ]
             stats = asyncio.run(load(reps, arguments.viewers, arguments.seconds))
         left = HanTestRun.objects.filter(status__in=HanTestRun.ACTIVE).count()
         stats.counts["runs still active at the end"] = left
-        kind = "embedded worker" if settings.EMBEDDED_WORKER else "Celery worker process"
-        report(stats, arguments, f"{kind} (threads x{arguments.worker_concurrency})")
-    finally:
-        if worker is not None:
-            stop_worker(worker)
-        gateways.terminate()
-        gateways.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
+        report(stats, arguments, f"{WORKER_KIND} (threads x{arguments.worker_concurrency})")
 
 
 if __name__ == "__main__":

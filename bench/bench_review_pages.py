@@ -87,6 +87,7 @@ from django.db.models import Count, Max, Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.figures import percentile  # noqa: E402
 from han_gateway.models import PremisesGateway  # noqa: E402
 from portal.diagnosis.rules import ACTION_LABELS  # noqa: E402
 from portal.history.filters import rule_choices  # noqa: E402
@@ -111,11 +112,6 @@ class Timings:
             self.slowest[kind] = (ms, url)
         if ms > BUDGET_MS:
             self.over_budget.append((kind, ms, url, LAST_QUERIES[:]))
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def timed_get(client: Client, url: str, params: dict[str, Any] | str | None = None) -> Any:

@@ -19,221 +19,27 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-BENCH_DATABASE = os.environ.get("HAN_BENCH_DATABASE", "han_bench_tool")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import websockets
+from django.db.models import F
+from django.test import Client
+
+from bench.figures import percentile
+from bench.private_setup import MODE, WORKER_KIND, PortalServer, bench_secret, private_setup
+from han_gateway.client import GatewayClient
+from portal.customers.services import user_create
+from portal.models import HanTestRun, User
+
 DEADLINE_S = 600
-
-
-def _prepare_database() -> str:
-    """Point the portal at a database of its own before Django starts."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="han-bench-")
-        return "SQLite (embedded)"
-    import psycopg
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
-    return "PostgreSQL"
-
-
-MODE = _prepare_database()
-
-import django  # noqa: E402
-
-django.setup()
-
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-import websockets  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db.models import F  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from han_gateway.client import GatewayClient  # noqa: E402
-from han_gateway.models import HanDevice, PremisesGateway  # noqa: E402
-from han_gateway.scenarios import load_library_scenario  # noqa: E402
-from portal.customers.services import user_create  # noqa: E402
-from portal.models import Customer, HanTestRun, Premise, User  # noqa: E402
-from tests.commands import (  # noqa: E402
-    celery_beat_argv,
-    celery_worker_argv,
-    free_port,
-    gateway_service_argv,
-)
-from trust_center.crypto import secret_sha256  # noqa: E402
-from trust_center.services import gateway_credential_issue  # noqa: E402
-
-
-def wait_until(check: Any, what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not happen within {timeout_s} s")
-        time.sleep(0.05)
-
-
-def bench_secret(gateway_id: str) -> str:
-    return f"bench-secret-{gateway_id.lower()}"
-
-
-def start_gateway_service(count: int, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    gateways = [
-        {
-            "id": f"BENCH-{index:03d}",
-            "kind": "meter",
-            "manufacturer": "Itron",
-            "model": "OpenWay Riva CENTRON",
-            "firmware": "4.2.1",
-            "secret_sha256": secret_sha256(bench_secret(f"BENCH-{index:03d}")),
-            "interfaces": [{"id": "han0", "radio": "simulated", "scenario": "healthy"}],
-        }
-        for index in range(1, count + 1)
-    ]
-    config = workdir / "gateways.json"
-    config.write_text(
-        json.dumps({"listen": {"host": "127.0.0.1", "port": port}, "gateways": gateways})
-    )
-    log = open(workdir / "gateway-service.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(  # noqa: S603
-        gateway_service_argv(config=config),
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        with suppress(httpx.HTTPError):
-            return httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200
-        return False
-
-    wait_until(healthy, "the gateway service start", timeout_s=120)
-    return process, url
-
-
-def create_premises(count: int, service_url: str) -> list[int]:
-    """One premise per simulated meter, with the healthy HAN's devices on record."""
-    healthy = load_library_scenario("healthy")
-    premise_ids = []
-    for index in range(1, count + 1):
-        gateway_id = f"BENCH-{index:03d}"
-        gateway = PremisesGateway.objects.create(
-            ami_id=f"AMI-{gateway_id}",
-            meter_number=gateway_id,
-            manufacturer="Itron",
-            model="OpenWay Riva CENTRON",
-            service_url=service_url,
-            service_gateway_id=gateway_id,
-        )
-        gateway_credential_issue(premises_gateway=gateway, secret=bench_secret(gateway_id))
-        HanDevice.objects.bulk_create(
-            HanDevice(
-                premises_gateway=gateway,
-                eui64=str(device.eui64),
-                network=device.han,
-                category=device.category,
-                manufacturer=device.manufacturer,
-                model=device.model,
-            )
-            for device in healthy.devices
-            if device.registered or device.han == "customer"
-        )
-        customer = Customer.objects.create(
-            name=f"Bench Customer {index}", account_number=f"9{index:09d}"
-        )
-        premise = Premise.objects.create(
-            customer=customer,
-            service_point_id=f"SP-B{index:05d}",
-            address_line=f"{index} Benchmark Road",
-            city="Springfield",
-            state="IL",
-            postal_code="62704",
-            premises_gateway=gateway,
-        )
-        premise_ids.append(premise.pk)
-    return premise_ids
-
-
-class PortalServer:
-    def __init__(self) -> None:
-        from portal.asgi import application
-
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        wait_until(lambda: self.server.started, "the portal server start")
-        return f"127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def start_worker(workdir: Path, concurrency: int) -> Any:
-    if settings.EMBEDDED_WORKER:
-        from portal.runtime.embedded import EmbeddedWorker
-
-        worker = EmbeddedWorker(concurrency=concurrency)
-        worker.start()
-        return worker
-    log = open(workdir / "celery-worker.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(  # noqa: S603
-        celery_worker_argv(queues=["default"], concurrency=concurrency, log_level="WARNING"),
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from portal.celery import app
-
-    wait_until(lambda: bool(app.control.ping(timeout=0.5)), "the Celery worker start")
-    # Beat, as in production: it re-sends the task of a run no worker has taken.
-    beat = subprocess.Popen(  # noqa: S603
-        celery_beat_argv(schedule=workdir / "celerybeat-schedule", log_level="WARNING"),
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return (process, beat)
-
-
-def stop_worker(worker: Any) -> None:
-    if isinstance(worker, tuple):
-        for process in worker:
-            process.terminate()
-            process.wait(timeout=30)
-    else:
-        worker.stop()
 
 
 class Session:
@@ -338,11 +144,6 @@ def row(label: str, value: float, baseline: float | None = None) -> None:
         print(f"{label:<46}{value:>10.3f}{baseline:>10.3f}{value / baseline:>8.2f}")
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def sequential(
     session: Session, premise_ids: list[int], runs: int
 ) -> tuple[list[dict[str, float]], list[float]]:
@@ -397,14 +198,11 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=64)
     arguments = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="han-bench-run-"))
-    call_command("migrate", verbosity=0)
-    user_create(username="bench-rep", password=os.urandom(12).hex(), role=User.Role.REPRESENTATIVE)
-    gateways, service_url = start_gateway_service(arguments.concurrent, workdir)
-    worker = None
-    try:
-        premise_ids = create_premises(arguments.concurrent, service_url)
-        worker = start_worker(workdir, arguments.worker_concurrency)
+    with private_setup(arguments.concurrent, arguments.worker_concurrency) as setup:
+        user_create(
+            username="bench-rep", password=os.urandom(12).hex(), role=User.Role.REPRESENTATIVE
+        )
+        premise_ids, service_url = setup.premise_ids, setup.service_url
         with PortalServer() as host:
             session = Session(host)
             base_first, base_whole = gateway_scan_baseline(service_url, arguments.runs)
@@ -415,9 +213,8 @@ def main() -> None:
             )
         first = statistics.median(result["first_device"] for result in results)
         done = statistics.median(result["diagnosis"] for result in results)
-        worker_kind = "embedded worker" if settings.EMBEDDED_WORKER else "Celery worker process"
         print(
-            f"\nUtility HAN Test Tool benchmark: {MODE}, {worker_kind} "
+            f"\nUtility HAN Test Tool benchmark: {MODE}, {WORKER_KIND} "
             f"(threads x{arguments.worker_concurrency}), healthy 6-device HAN, 5 ms per hop\n"
         )
         print(f"{'figure':<46}{'portal':>10}{'baseline':>10}{'ratio':>8}")
@@ -442,12 +239,6 @@ def main() -> None:
         print(f"{'viewers that reconnected after a silence':<46}{reconnects:>10d}")
         resent = HanTestRun.objects.filter(enqueued_at__gt=F("created_at") + timedelta(seconds=5))
         print(f"{'runs whose task had to be sent again':<46}{resent.count():>10d}")
-    finally:
-        if worker is not None:
-            stop_worker(worker)
-        gateways.terminate()
-        gateways.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
+import json
 import os
 import ssl
 import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -217,14 +220,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# How a fake gateway answers one request, written straight to the handler.
+Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+
+def answer_json(handler: BaseHTTPRequestHandler, body: object) -> None:
+    """A fake gateway's 200 answer with a JSON body."""
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def answer_identify_and_one_interface(handler: BaseHTTPRequestHandler, gateway_id: str) -> bool:
+    """Answer a run's first two calls properly (who the gateway is, its one HAN interface);
+    True when the request was one of them."""
+    if handler.command == "GET" and handler.path.endswith("/interfaces"):
+        answer_json(handler, {"interfaces": [{"id": "han0", "channel": 15, "device_count": 3}]})
+        return True
+    if handler.command == "GET":
+        answer_json(handler, {"id": gateway_id})
+        return True
+    return False
+
+
 @pytest.fixture
 def fake_gateway():
     """A tiny HTTP server that answers as the given behaviour says: a gateway gone wrong."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import ThreadingHTTPServer
 
     servers: list[ThreadingHTTPServer] = []
 
-    def start(behaviour, *, tls: tuple[Path, Path] | None = None) -> str:
+    def start(behaviour: Behaviour, *, tls: tuple[Path, Path] | None = None) -> str:
         """The server's URL; with ``tls`` (certificate, key) it answers over https."""
 
         class Handler(BaseHTTPRequestHandler):

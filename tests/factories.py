@@ -19,6 +19,12 @@ from portal.models import (
 PASSWORD = "correct-horse-battery"
 
 
+def eui64_sequence(first_six_bytes: str) -> factory.Sequence:
+    """EUI-64s that start with ``first_six_bytes`` ("00:0d:6f:00:00:00") and count on in the
+    last two."""
+    return factory.Sequence(lambda n: f"{first_six_bytes}:{n // 256 % 256:02x}:{n % 256:02x}")
+
+
 class PremisesGatewayFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = PremisesGateway
@@ -49,7 +55,7 @@ class HanDeviceFactory(factory.django.DjangoModelFactory):
         model = HanDevice
 
     premises_gateway = factory.SubFactory(PremisesGatewayFactory)
-    eui64 = factory.Sequence(lambda n: f"00:0d:6f:00:00:00:{n // 256 % 256:02x}:{n % 256:02x}")
+    eui64 = eui64_sequence("00:0d:6f:00:00:00")
     category = HanDevice.Category.IN_HOME_DISPLAY
     manufacturer = "Rainforest Automation"
     model = "EMU-2"
@@ -136,7 +142,7 @@ class ObservedDeviceFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(HanTestRunFactory)
     interface = "han0"
     sequence = factory.Sequence(lambda n: n)
-    eui64 = factory.Sequence(lambda n: f"00:0d:6f:00:00:01:{n // 256 % 256:02x}:{n % 256:02x}")
+    eui64 = eui64_sequence("00:0d:6f:00:00:01")
     category = HanDevice.Category.PCT
     manufacturer = "Ecobee"
     model = "SmartSi"

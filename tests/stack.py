@@ -33,8 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
@@ -339,17 +338,6 @@ class Stack:
         finally:
             stack.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def start(self) -> dict[str, float]:
         """Bring everything up; returns how long each stage took (seconds)."""
         timings: dict[str, float] = {}
@@ -625,15 +613,21 @@ class Stack:
     ) -> None:
         self.sql(query, params, database=database)
 
+    def sql_row(self, query: str, params: tuple[Any, ...], *, missing: str) -> Any:
+        """The first row of one query; StackError saying ``missing`` when there is none."""
+        rows = self.sql(query, params)
+        if not rows:
+            raise StackError(missing)
+        return rows[0]
+
     def premise_id(self, meter_number: str) -> int:
-        rows = self.sql(
+        row = self.sql_row(
             "SELECT p.id FROM portal_premise p JOIN han_gateway_premisesgateway g"
             " ON g.id = p.premises_gateway_id WHERE g.meter_number = %s",
             (meter_number,),
+            missing=f"no premise for meter {meter_number}",
         )
-        if not rows:
-            raise StackError(f"no premise for meter {meter_number}")
-        return int(rows[0][0])
+        return int(row[0])
 
     def point_gateway_at(self, meter_number: str, service_url: str) -> None:
         self.sql_execute(
@@ -642,14 +636,13 @@ class Stack:
         )
 
     def run(self, run_id: int) -> RunRow:
-        rows = self.sql(
+        row = self.sql_row(
             "SELECT id, status, error_message, phase, started_at, finished_at, progress"
             " FROM portal_hantestrun WHERE id = %s",
             (run_id,),
+            missing=f"no run {run_id}",
         )
-        if not rows:
-            raise StackError(f"no run {run_id}")
-        return RunRow(*rows[0])
+        return RunRow(*row)
 
     def active_runs(self) -> list[tuple[int, str]]:
         return [

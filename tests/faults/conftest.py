@@ -7,14 +7,13 @@ shared PostgreSQL and Redis of the machine are never touched, only the private s
 import json
 import os
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 
-from han_gateway.scenarios import LIBRARY_DIRECTORY
-from tests.stack import ARTIFACTS, Stack, processes_of
+from tests.faults.scenarios import scenario_devices
+from tests.stack import ARTIFACTS, PortalSession, RunRow, Service, Stack, processes_of
 
 # Runs of the demo's southern meters go to their own queue, so that a test can give them a
 # worker of its own (a shorter time limit, or one to SIGKILL) while "w1" serves the rest.
@@ -25,7 +24,7 @@ REP_PASSWORD = "han-demo-rep"
 @pytest.fixture(scope="session")
 def private_stack():
     with Stack.create(region_queues={"south": SOUTH_QUEUE}) as stack:
-        record_timing("stack_start", **stack.timings)
+        _append_timing("stack_start", **stack.timings)
         yield stack
         pids = stack.pids()
     # Nothing the stack started may outlive it.
@@ -48,36 +47,45 @@ def rep(private_stack):
     session.close()
 
 
-def slow(scenario: str, per_hop_latency_ms: int, concurrency_limit: int = 1) -> dict[str, Any]:
-    """A library scenario with a slower radio, so that a scan lasts long enough to break."""
-    document: dict[str, Any] = yaml.safe_load(
-        Path(LIBRARY_DIRECTORY, f"{scenario}.yaml").read_text()
-    )
-    document["radio"]["per_hop_latency_ms"] = per_hop_latency_ms
-    document["radio"]["concurrency_limit"] = concurrency_limit
-    return document
-
-
-def scenario_devices(scenario: str) -> set[str]:
-    """The EUI-64s of the devices the gateway's scenario puts on the HAN."""
-    document = yaml.safe_load(Path(LIBRARY_DIRECTORY, f"{scenario}.yaml").read_text())
-    return {str(device["eui64"]).lower() for device in document["devices"]}
-
-
-def record_timing(name: str, **figures: Any) -> None:
-    """Append what a fault test observed to test-artifacts/faults/timings.jsonl."""
+def _append_timing(name: str, **figures: Any) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     line = {"test": name, "at": time.time(), "session": os.getpid(), **figures}
     with open(ARTIFACTS / "timings.jsonl", "a") as log:
         log.write(json.dumps(line, default=str) + "\n")
 
 
-def assert_nothing_twice(stack: Stack, run_id: int) -> None:
+@pytest.fixture
+def record_timing() -> Callable[..., None]:
+    """``record_timing(name, **figures)``: append what the test observed to
+    test-artifacts/faults/timings.jsonl."""
+    return _append_timing
+
+
+def assert_run_left_clean(stack: Stack, run_id: int) -> None:
+    """A run that ended recorded nothing twice and shows no step as still under way."""
     duplicates = stack.duplicates(run_id)
     assert all(not rows for rows in duplicates.values()), duplicates
-
-
-def assert_no_step_left_running(stack: Stack, run_id: int) -> None:
-    """A run that ended shows no step as still under way."""
     running = [key for key, status in stack.steps(run_id).items() if status == "running"]
     assert running == [], f"run {run_id} ended with steps still running: {running}"
+
+
+def assert_retest_ends(
+    stack: Stack, rep: PortalSession, run_id: int, *, status: str, scenario: str
+) -> RunRow:
+    """Retest the run: the retest ends ``status``, having found every device of ``scenario``
+    and recorded nothing twice, and no run is left active."""
+    retest_id = rep.retest(run_id)
+    retest = stack.wait_for_run_end(retest_id, timeout_s=60)
+    assert retest.status == status, retest
+    assert set(stack.devices(retest_id)) == scenario_devices(scenario)
+    assert_run_left_clean(stack, retest_id)
+    assert stack.active_runs() == []
+    return retest
+
+
+def start_after_outage(service: Service, *, stopped_at: float, outage_s: float) -> float:
+    """Start the stopped service once it has been down ``outage_s`` seconds; when it started
+    (``time.monotonic()``)."""
+    time.sleep(max(0.0, outage_s - (time.monotonic() - stopped_at)))
+    service.start()
+    return time.monotonic()

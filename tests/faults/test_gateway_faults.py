@@ -2,27 +2,21 @@
 
 import json
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.faults.conftest import (
-    SOUTH_QUEUE,
-    assert_no_step_left_running,
-    assert_nothing_twice,
-    record_timing,
-    scenario_devices,
-    slow,
-)
+from tests.conftest import answer_identify_and_one_interface
+from tests.faults.conftest import SOUTH_QUEUE, assert_retest_ends, assert_run_left_clean
+from tests.faults.scenarios import scenario_devices, slow
 
 pytestmark = pytest.mark.realservices
 
 RUN_TIME_LIMIT_S = 8
 
 
-def test_gateway_killed_mid_scan_fails_the_run_and_keeps_what_was_found(stack, rep):
+def test_gateway_killed_mid_scan_fails_the_run_and_keeps_what_was_found(stack, rep, record_timing):
     stack.replace_scenario("MTR-100001", slow("healthy", per_hop_latency_ms=60))
     run_id = rep.start_run(stack.premise_id("MTR-100001"))
     viewer = rep.viewer(run_id)
@@ -39,8 +33,7 @@ def test_gateway_killed_mid_scan_fails_the_run_and_keeps_what_was_found(stack, r
         assert stack.steps(run_id)["scan:han0"] == "failed"
         devices = stack.devices(run_id)
         assert set(found_before) <= set(devices) <= scenario_devices("healthy")
-        assert_nothing_twice(stack, run_id)
-        assert_no_step_left_running(stack, run_id)
+        assert_run_left_clean(stack, run_id)
         # The viewer watching live was told, without reconnecting.
         viewer.wait_for(
             lambda frame: frame.get("kind") == "run" and frame["run"]["status"] == "failed",
@@ -53,13 +46,7 @@ def test_gateway_killed_mid_scan_fails_the_run_and_keeps_what_was_found(stack, r
     restarted_at = time.monotonic()
     stack.gateway.start()
     gateway_back_s = time.monotonic() - restarted_at
-    retest_id = rep.retest(run_id)
-    retest = stack.wait_for_run_end(retest_id, timeout_s=60)
-    assert retest.status == "passed", retest
-    assert set(stack.devices(retest_id)) == scenario_devices("healthy")
-    assert_nothing_twice(stack, retest_id)
-    assert_no_step_left_running(stack, retest_id)
-    assert stack.active_runs() == []
+    retest = assert_retest_ends(stack, rep, run_id, status="passed", scenario="healthy")
     record_timing(
         "gateway_killed",
         devices_before_kill=len(found_before),
@@ -70,7 +57,9 @@ def test_gateway_killed_mid_scan_fails_the_run_and_keeps_what_was_found(stack, r
     )
 
 
-def test_gateway_slower_than_the_time_limit_ends_the_run_within_the_limit(stack, rep):
+def test_gateway_slower_than_the_time_limit_ends_the_run_within_the_limit(
+    stack, rep, record_timing
+):
     # Southern meters go to their own queue: this worker alone has the short time limit.
     stack.add_worker(
         "limited", queues=[SOUTH_QUEUE], env={"HAN_RUN_TIME_LIMIT_S": str(RUN_TIME_LIMIT_S)}
@@ -89,8 +78,7 @@ def test_gateway_slower_than_the_time_limit_ends_the_run_within_the_limit(stack,
     assert [rule for rule, _, _ in stack.findings(run_id)] == ["gateway_unreachable"]
     ran_for = run.finished_at - run.started_at
     assert ran_for <= timedelta(seconds=RUN_TIME_LIMIT_S + 2), ran_for
-    assert_nothing_twice(stack, run_id)
-    assert_no_step_left_running(stack, run_id)
+    assert_run_left_clean(stack, run_id)
     assert stack.active_runs() == []
     record_timing(
         "gateway_slower_than_limit",
@@ -101,26 +89,12 @@ def test_gateway_slower_than_the_time_limit_ends_the_run_within_the_limit(stack,
     )
 
 
-Behaviour = Callable[[BaseHTTPRequestHandler], None]
 THERMOSTAT = {"eui64": "00:0d:6f:00:0a:90:69:e7", "device_type": "end_device", "lqi": 200}
-
-
-def _json(handler: BaseHTTPRequestHandler, body: object) -> None:
-    data = json.dumps(body).encode()
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
 
 
 def _garbage_mid_stream(handler: BaseHTTPRequestHandler) -> None:
     """A proper identify and interface list, then a scan stream that turns to garbage."""
-    if handler.command == "GET" and handler.path.endswith("/interfaces"):
-        _json(handler, {"interfaces": [{"id": "han0", "channel": 15, "device_count": 3}]})
-        return
-    if handler.command == "GET":
-        _json(handler, {"id": "MTR-100006"})
+    if answer_identify_and_one_interface(handler, "MTR-100006"):
         return
     handler.send_response(200)
     handler.send_header("Content-Type", "application/x-ndjson")
@@ -145,7 +119,7 @@ def _garbage_from_the_start(handler: BaseHTTPRequestHandler) -> None:
     ids=["mid-stream", "first-answer"],
 )
 def test_garbled_gateway_replies_fail_the_run_clearly(
-    stack, rep, fake_gateway, behaviour, evidence, devices
+    stack, rep, fake_gateway, behaviour, evidence, devices, record_timing
 ):
     stack.point_gateway_at("MTR-100006", fake_gateway(behaviour, tls=stack.tls))
     try:
@@ -158,8 +132,7 @@ def test_garbled_gateway_replies_fail_the_run_clearly(
     assert [rule for rule, _, _ in findings] == ["gateway_unreachable"]
     assert evidence in findings[0][2]
     assert len(stack.devices(run_id)) == devices  # committed before the garbage arrived
-    assert_nothing_twice(stack, run_id)
-    assert_no_step_left_running(stack, run_id)
+    assert_run_left_clean(stack, run_id)
     assert stack.active_runs() == []
     record_timing(
         f"garbled_{behaviour.__name__.strip('_')}",

@@ -10,13 +10,8 @@ import time
 
 import pytest
 
-from tests.faults.conftest import (
-    assert_no_step_left_running,
-    assert_nothing_twice,
-    record_timing,
-    scenario_devices,
-    slow,
-)
+from tests.faults.conftest import assert_retest_ends, assert_run_left_clean, start_after_outage
+from tests.faults.scenarios import scenario_devices, slow
 
 pytestmark = pytest.mark.realservices
 
@@ -24,7 +19,7 @@ OUTAGE_S = 2.0
 APOLOGY = "Sorry, something went wrong on our side"
 
 
-def test_postgres_restarted_mid_run_clean_errors_then_recovery(stack, rep):
+def test_postgres_restarted_mid_run_clean_errors_then_recovery(stack, rep, record_timing):
     stack.replace_scenario("MTR-100008", slow("channel_interference", per_hop_latency_ms=60))
     run_id = rep.start_run(stack.premise_id("MTR-100008"))
     try:
@@ -42,9 +37,7 @@ def test_postgres_restarted_mid_run_clean_errors_then_recovery(stack, rep):
         assert health_status == 503
         assert health["checks"]["database"] == "failing"
 
-        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
-        stack.postgres.start()
-        restarted_at = time.monotonic()
+        restarted_at = start_after_outage(stack.postgres, stopped_at=stopped_at, outage_s=OUTAGE_S)
         run = stack.wait_for_run_end(run_id, timeout_s=60)
         ended_after_restart_s = time.monotonic() - restarted_at
     finally:
@@ -53,8 +46,7 @@ def test_postgres_restarted_mid_run_clean_errors_then_recovery(stack, rep):
     devices = stack.devices(run_id)
     assert len(devices) >= devices_when_stopped  # nothing committed was lost
     assert set(devices) <= scenario_devices("channel_interference")
-    assert_nothing_twice(stack, run_id)
-    assert_no_step_left_running(stack, run_id)
+    assert_run_left_clean(stack, run_id)
     if run.status == "error":
         # The worker's own verdict, with a reference to its log, not the reaper's "worker lost".
         assert run.error_message.startswith("Sorry, the test failed on our side (reference ")
@@ -66,14 +58,10 @@ def test_postgres_restarted_mid_run_clean_errors_then_recovery(stack, rep):
     back = rep.get(f"/runs/{run_id}/")
     assert back.status_code == 200
     stack.wait_healthy(timeout_s=60)
-    retest_id = rep.retest(run_id)
-    retest = stack.wait_for_run_end(retest_id, timeout_s=60)
-    assert retest.status == "failed"
-    assert "channel_interference" in [rule for rule, _, _ in stack.findings(retest_id)]
-    assert set(stack.devices(retest_id)) == scenario_devices("channel_interference")
-    assert_nothing_twice(stack, retest_id)
-    assert_no_step_left_running(stack, retest_id)
-    assert stack.active_runs() == []
+    retest = assert_retest_ends(
+        stack, rep, run_id, status="failed", scenario="channel_interference"
+    )
+    assert "channel_interference" in [rule for rule, _, _ in stack.findings(retest.id)]
     record_timing(
         "postgres_restarted",
         outage_s=OUTAGE_S,

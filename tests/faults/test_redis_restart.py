@@ -9,14 +9,8 @@ import time
 
 import pytest
 
-from tests.faults.conftest import (
-    REP_PASSWORD,
-    assert_no_step_left_running,
-    assert_nothing_twice,
-    record_timing,
-    scenario_devices,
-    slow,
-)
+from tests.faults.conftest import REP_PASSWORD, assert_run_left_clean, start_after_outage
+from tests.faults.scenarios import scenario_devices, slow
 from tests.stack import PortalSession, StackError
 
 pytestmark = pytest.mark.realservices
@@ -24,7 +18,9 @@ pytestmark = pytest.mark.realservices
 OUTAGE_S = 2.5
 
 
-def test_redis_restarted_mid_run_pages_work_run_ends_and_a_new_viewer_catches_up(stack, rep):
+def test_redis_restarted_mid_run_pages_work_run_ends_and_a_new_viewer_catches_up(
+    stack, rep, record_timing
+):
     worker = stack.workers["w1"]
     exits_before = len(worker.exits)
     stack.replace_scenario("MTR-100002", slow("weak_link", per_hop_latency_ms=60))
@@ -44,9 +40,7 @@ def test_redis_restarted_mid_run_pages_work_run_ends_and_a_new_viewer_catches_up
         # Signing in counts failures in the cache, which lives in Redis too: noted, not judged.
         sign_in_during_outage = _sign_in_status(stack)
 
-        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
-        stack.redis.start()
-        restarted_at = time.monotonic()
+        restarted_at = start_after_outage(stack.redis, stopped_at=stopped_at, outage_s=OUTAGE_S)
         run = stack.wait_for_run_end(run_id, timeout_s=60)
         ended_after_restart_s = time.monotonic() - restarted_at
     finally:
@@ -58,8 +52,7 @@ def test_redis_restarted_mid_run_pages_work_run_ends_and_a_new_viewer_catches_up
     assert run.error_message == ""
     assert set(stack.devices(run_id)) == scenario_devices("weak_link")
     assert "weak_link" in [rule for rule, _, _ in stack.findings(run_id)]
-    assert_nothing_twice(stack, run_id)
-    assert_no_step_left_running(stack, run_id)
+    assert_run_left_clean(stack, run_id)
 
     # A viewer that (re)connects now is sent the whole run from the database.
     again = rep.viewer(run_id)

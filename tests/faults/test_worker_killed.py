@@ -12,14 +12,8 @@ import time
 
 import pytest
 
-from tests.faults.conftest import (
-    SOUTH_QUEUE,
-    assert_no_step_left_running,
-    assert_nothing_twice,
-    record_timing,
-    scenario_devices,
-    slow,
-)
+from tests.faults.conftest import SOUTH_QUEUE, assert_retest_ends, assert_run_left_clean
+from tests.faults.scenarios import scenario_devices, slow
 from tests.stack import wait_until
 
 pytestmark = pytest.mark.realservices
@@ -27,7 +21,9 @@ pytestmark = pytest.mark.realservices
 WORKER_LOST = "The test stopped unexpectedly: the worker running it was lost. Please retest."
 
 
-def test_worker_killed_mid_run_is_reaped_once_and_a_redelivery_changes_nothing(stack, rep):
+def test_worker_killed_mid_run_is_reaped_once_and_a_redelivery_changes_nothing(
+    stack, rep, record_timing
+):
     doomed = stack.add_worker("doomed", queues=[SOUTH_QUEUE])
     stack.replace_scenario("MTR-100007", slow("unregistered_device", per_hop_latency_ms=60))
     try:
@@ -44,8 +40,7 @@ def test_worker_killed_mid_run_is_reaped_once_and_a_redelivery_changes_nothing(s
         assert run.error_message == WORKER_LOST
         assert stack.devices(run_id) == devices_at_kill  # nothing lost, nothing added
         assert set(found_before) <= set(devices_at_kill) <= scenario_devices("unregistered_device")
-        assert_nothing_twice(stack, run_id)
-        assert_no_step_left_running(stack, run_id)
+        assert_run_left_clean(stack, run_id)
 
         # The broker redelivers the unacknowledged message (here: sent again by hand, as its
         # visibility timeout would after an hour). The surviving worker takes it and does nothing.
@@ -63,22 +58,16 @@ def test_worker_killed_mid_run_is_reaped_once_and_a_redelivery_changes_nothing(s
             run.finished_at,
         )
         assert stack.devices(run_id) == devices_at_kill
-        assert_nothing_twice(stack, run_id)
-        assert_no_step_left_running(stack, run_id)
+        assert_run_left_clean(stack, run_id)
 
-        # A new worker for the region, and the retest runs to its end.
+        # A new worker for the region, and the retest runs to its end: failed, for the
+        # scenario's unregistered device, found and reported.
         stack.replace_scenario("MTR-100007", "unregistered_device")
         stack.add_worker("doomed", queues=[SOUTH_QUEUE])
-        retest_id = rep.retest(run_id)
-        retest = stack.wait_for_run_end(retest_id, timeout_s=60)
+        assert_retest_ends(stack, rep, run_id, status="failed", scenario="unregistered_device")
     finally:
         stack.replace_scenario("MTR-100007", "unregistered_device")
         stack.remove_worker("doomed")
-    assert retest.status == "failed"  # the scenario's unregistered device, found and reported
-    assert set(stack.devices(retest_id)) == scenario_devices("unregistered_device")
-    assert_nothing_twice(stack, retest_id)
-    assert_no_step_left_running(stack, retest_id)
-    assert stack.active_runs() == []
     record_timing(
         "worker_killed",
         devices_at_kill=len(devices_at_kill),

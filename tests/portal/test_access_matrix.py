@@ -26,26 +26,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.crypto import get_random_string
 
-from portal.models import (
-    Customer,
-    DiagnosisReview,
-    HanTestRun,
-    Premise,
-    RecordedAction,
-    User,
-)
+from portal.models import Customer, DiagnosisReview, HanTestRun, RecordedAction
 from portal.routing import websocket_urlpatterns
-from tests.factories import FindingFactory, HanTestRunFactory, UserFactory, api_token_for
+from tests.portal.conftest import ACTORS, TOKEN, World
 from trust_center.models import DeviceRegistration
-from trust_center.services import device_registration_create
 
-ANONYMOUS = "anonymous"
-CUSTOMER_A = "customer_a"
-CUSTOMER_B = "customer_b"
-REP = "rep"
-ADMIN = "admin"
-TOKEN = "token"
-ACTORS = (ANONYMOUS, CUSTOMER_A, CUSTOMER_B, REP, ADMIN, TOKEN)
+pytestmark = pytest.mark.usefixtures("cache_of_its_own")
 
 
 @dataclass(frozen=True)
@@ -182,36 +168,24 @@ def allowed(answer: Answer) -> bool:
 
 # What the unsafe requests send. Writes are kept to what a test can see: a form that fails
 # validation writes nothing at all.
+INVALID_REGISTRATION = {
+    "eui64": "not-an-eui64",
+    "install_code": "0000",
+    "category": "load_control_switch",
+}
 PAYLOADS: dict[tuple[str, str], dict[str, str]] = {
     ("sign-in/", "POST"): {"username": "nobody", "password": "not-the-password"},
     ("sign-in/", "PUT"): {"username": "nobody", "password": "not-the-password"},
     ("customers/<int:customer_id>/consent/", "POST"): {"consent": "1"},
     ("premises/<int:premise_id>/test/", "POST"): {"problem": "Thermostat stopped answering"},
-    ("premises/<int:premise_id>/devices/register/", "POST"): {
-        "eui64": "not-an-eui64",
-        "install_code": "0000",
-        "category": "load_control_switch",
-    },
+    ("premises/<int:premise_id>/devices/register/", "POST"): INVALID_REGISTRATION,
     ("runs/<int:run_id>/actions/", "POST"): {"action": "change_range", "note": ""},
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST"): {"verdict": "right"},
     ("api/v1/premises/<int:premise_id>/runs/", "POST"): {"problem": "Thermostat offline"},
-    ("api/v1/premises/<int:premise_id>/registrations/", "POST"): {
-        "eui64": "not-an-eui64",
-        "install_code": "0000",
-        "category": "load_control_switch",
-    },
+    ("api/v1/premises/<int:premise_id>/registrations/", "POST"): INVALID_REGISTRATION,
     ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "PUT"): {"verdict": "right"},
     ("api/v1/runs/<int:run_id>/actions/", "POST"): {"action": "change_range"},
 }
-
-
-@dataclass
-class World:
-    """Customer A's objects, the actors, and the integration's token."""
-
-    ids: dict[str, int]
-    users: dict[str, User]
-    api_token: str
 
 
 def _premise_runs(world: World) -> int:
@@ -255,59 +229,6 @@ EFFECTS: dict[tuple[str, str], Callable[[World], Any]] = {
     ("api/v1/runs/<int:run_id>/actions/", "POST"): _actions,
     ("api/v1/runs/<int:run_id>/retest/", "POST"): _premise_runs,
 }
-
-# A published install-code vector (the one tests/portal/commissioning/test_services.py uses).
-EUI64 = "00:0d:6f:00:05:3c:51:08"
-INSTALL_CODE = "83FED3407A939723A5C639B26916D505C3B5"
-
-
-def cache_of_its_own(settings: Any) -> None:
-    """A fresh local cache: sign-in lockouts and throttles counted by other tests stay out."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"access-matrix-{get_random_string(12)}",
-        }
-    }
-
-
-@pytest.fixture(autouse=True)
-def _cache_of_its_own(settings: Any) -> None:
-    cache_of_its_own(settings)
-
-
-@pytest.fixture
-def world(customer_a, premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
-    return world_build(
-        premise_a=premise_a,
-        users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
-    )
-
-
-def world_build(*, premise_a: Premise, users: dict[str, User]) -> World:
-    """A finished run at premise A with a finding, a registration, and the integration user."""
-    run = HanTestRunFactory(premise=premise_a)
-    finding = FindingFactory(run=run)
-    registration = device_registration_create(
-        premises_gateway=premise_a.premises_gateway,  # type: ignore[arg-type]
-        service_point_id=premise_a.service_point_id,
-        eui64=EUI64,
-        install_code=INSTALL_CODE,
-        category="load_control_switch",
-        registered_by=users[REP],
-    )
-    integration = UserFactory(username="crm-integration", role=User.Role.REPRESENTATIVE)
-    return World(
-        ids={
-            "customer_id": premise_a.customer_id,
-            "premise_id": premise_a.pk,
-            "run_id": run.pk,
-            "finding_id": finding.pk,
-            "registration_id": registration.pk,
-        },
-        users=users,
-        api_token=api_token_for(integration),
-    )
 
 
 def client_for(actor: str, world: World) -> Client:

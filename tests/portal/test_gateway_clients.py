@@ -32,12 +32,19 @@ def _gateway_form(gateway: PremisesGateway, service_url: str) -> dict[str, objec
     }
 
 
+def _change_in_the_admin(client, administrator, gateway: PremisesGateway, service_url: str):
+    """The administrator saves the gateway's admin form with only the service URL changed."""
+    client.force_login(administrator)
+    return client.post(
+        f"/admin/han_gateway/premisesgateway/{gateway.pk}/change/",
+        _gateway_form(gateway, service_url),
+    )
+
+
 def test_admin_cannot_point_a_gateway_at_another_host(client, administrator):
     gateway = PremisesGatewayFactory()
-    client.force_login(administrator)
-    response = client.post(
-        f"/admin/han_gateway/premisesgateway/{gateway.pk}/change/",
-        _gateway_form(gateway, "https://attacker.example/collect"),
+    response = _change_in_the_admin(
+        client, administrator, gateway, "https://attacker.example/collect"
     )
     assert response.status_code == 200
     assert "not at an allowed gateway service origin" in response.content.decode()
@@ -49,10 +56,8 @@ def test_admin_cannot_point_a_gateway_at_another_host(client, administrator):
 def test_admin_change_of_the_service_url_is_audited(client, administrator, settings):
     settings.HAN_GATEWAY_SERVICE_ORIGINS = ["http://127.0.0.1:*", "https://ami-south.example"]
     gateway = PremisesGatewayFactory()
-    client.force_login(administrator)
-    response = client.post(
-        f"/admin/han_gateway/premisesgateway/{gateway.pk}/change/",
-        _gateway_form(gateway, "https://ami-south.example/han/"),
+    response = _change_in_the_admin(
+        client, administrator, gateway, "https://ami-south.example/han/"
     )
     assert response.status_code == 302
     event = KeyAuditEvent.objects.get(action="service_url_changed")
@@ -65,11 +70,7 @@ def test_admin_change_of_the_service_url_is_audited(client, administrator, setti
 def test_production_refuses_plain_http_in_the_admin(client, administrator, settings):
     settings.HAN_GATEWAY_REQUIRE_HTTPS = True
     gateway = PremisesGatewayFactory(service_url="https://127.0.0.1:8470")
-    client.force_login(administrator)
-    response = client.post(
-        f"/admin/han_gateway/premisesgateway/{gateway.pk}/change/",
-        _gateway_form(gateway, "http://127.0.0.1:8470"),
-    )
+    response = _change_in_the_admin(client, administrator, gateway, "http://127.0.0.1:8470")
     assert "must use https:// in production" in response.content.decode()
     gateway.refresh_from_db()
     assert gateway.service_url == "https://127.0.0.1:8470"

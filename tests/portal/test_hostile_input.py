@@ -27,6 +27,7 @@ from portal.models import DiagnosisReview, HanTestCase, HanTestRun, ObservedDevi
 from portal.test_runs.observations import KnownDevice, device_fields, interface_remember
 from portal.test_runs.recorder import RunRecorder
 from tests.factories import FindingFactory, HanTestRunFactory
+from tests.han_gateway.test_scan import REPORT_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -205,26 +206,6 @@ def test_history_answers_edge_of_range_values_without_a_server_error(history_wor
 
 # -- device reports from a gateway -------------------------------------------------------------
 
-REPORTED_FIELDS = [
-    "eui64",
-    "nwk",
-    "device_type",
-    "manufacturer",
-    "model",
-    "sw_build_id",
-    "ota_file_version",
-    "power_source",
-    "profile_id",
-    "reachable",
-    "lqi",
-    "rssi",
-    "join_method",
-    "parent",
-    "depth",
-    "interview",
-    "links",
-    "endpoints",
-]
 
 hostile_links = st.lists(
     st.fixed_dictionaries(
@@ -248,7 +229,8 @@ hostile_endpoints = st.lists(
 hostile_reports = st.fixed_dictionaries(
     {},
     optional={
-        **dict.fromkeys(REPORTED_FIELDS, json_values),
+        # Every field a gateway's device report has (its scan test holds it to exactly these).
+        **dict.fromkeys(sorted(REPORT_FIELDS), json_values),
         "parent": st.just("00:0d:6f:00:00:00:00:01") | json_values,
         "links": hostile_links | json_values,
         "endpoints": hostile_endpoints | json_values,

@@ -1,12 +1,12 @@
 """The environment picks the mode: embedded by default, PostgreSQL and Redis when configured."""
 
-import json
 import os
 import subprocess
 import sys
-from typing import Any
 
 from django.conf import settings
+
+from tests.portal.settings_probe import settings_under
 
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -18,24 +18,8 @@ PROBE = (
 )
 
 
-def _settings_under(environment: dict[str, str]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(environment)
-    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    output = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PROBE],
-        env=env,
-        cwd=settings.BASE_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    chosen: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    return chosen
-
-
 def test_no_environment_gives_the_embedded_default(tmp_path):
-    chosen = _settings_under({"PORTAL_VAR_DIR": str(tmp_path)})
+    chosen = settings_under(PROBE, {"PORTAL_VAR_DIR": str(tmp_path)})
     assert chosen["engine"] == "django.db.backends.sqlite3"
     assert "journal_mode=WAL" in chosen["init"]
     assert chosen["broker"].startswith("memory://")
@@ -44,11 +28,12 @@ def test_no_environment_gives_the_embedded_default(tmp_path):
 
 
 def test_database_and_redis_urls_switch_to_postgresql_and_redis():
-    chosen = _settings_under(
+    chosen = settings_under(
+        PROBE,
         {
             "DATABASE_URL": "postgres://han:pw@db.internal:5432/han",
             "REDIS_URL": "redis://cache.internal:6379/0",
-        }
+        },
     )
     assert chosen["engine"] == "django.db.backends.postgresql"
     assert chosen["name"] == "han"

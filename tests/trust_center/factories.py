@@ -1,7 +1,7 @@
 import factory
 
 from han_gateway.models import HanDevice
-from tests.factories import PremisesGatewayFactory
+from tests.factories import PremisesGatewayFactory, eui64_sequence
 from trust_center import crypto
 from trust_center.install_codes import parse_install_code
 from trust_center.models import ApprovedDevice, DeviceRegistration, GatewayModelCapacity
@@ -19,7 +19,7 @@ class DeviceRegistrationFactory(factory.django.DjangoModelFactory):
 
     premises_gateway = factory.SubFactory(PremisesGatewayFactory)
     service_point_id = factory.Sequence(lambda n: f"SP-{n:07d}")
-    eui64 = factory.Sequence(lambda n: f"00:0d:6f:00:11:00:{n // 256 % 256:02x}:{n % 256:02x}")
+    eui64 = eui64_sequence("00:0d:6f:00:11:00")
     category = HanDevice.Category.IN_HOME_DISPLAY
     install_code_ciphertext = factory.LazyFunction(
         lambda: crypto.encrypt_bytes(bytes.fromhex(INSTALL_CODE))

@@ -156,12 +156,20 @@ def test_any_payload_with_a_wrong_crc_fails_the_crc_check(payload, flip):
     assert raised.value.check == "crc"
 
 
+@pytest.mark.parametrize(
+    ("parse", "checks"),
+    [
+        (parse_install_code, {"characters", "length", "crc"}),
+        (parse_install_code_qr_text, {"characters", "length", "crc", "qr_format"}),
+    ],
+    ids=["typed", "qr"],
+)
 @given(text=st.text())
-def test_any_text_parses_or_raises_invalid_install_code(text):
+def test_any_text_parses_or_raises_invalid_install_code(parse, checks, text):
     try:
-        parse_install_code(text)
+        parse(text)
     except InvalidInstallCode as error:
-        assert error.check in {"characters", "length", "crc"}
+        assert error.check in checks
         assert error.message
 
 
@@ -207,18 +215,18 @@ def test_unrecognised_qr_text_says_so(text):
     assert raised.value.message
 
 
-def test_qr_text_with_a_bad_checksum_names_the_crc():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Z:000D6F0012345678$I:83FED3407A939723A5C639B26916D505C3B4",
+        "Z:000D6F0012345678$I:11223344556677884AF8",
+    ],
+    ids=["128-bit code", "shorter code"],
+)
+def test_qr_text_with_a_bad_checksum_names_the_crc(text):
     with pytest.raises(InvalidInstallCode) as raised:
-        parse_install_code_qr_text("Z:000D6F0012345678$I:83FED3407A939723A5C639B26916D505C3B4")
-    assert raised.value.check == "crc"
-
-
-@given(text=st.text())
-def test_any_text_as_qr_parses_or_raises_invalid_install_code(text):
-    try:
         parse_install_code_qr_text(text)
-    except InvalidInstallCode as error:
-        assert error.check in {"characters", "length", "crc", "qr_format"}
+    assert raised.value.check == "crc"
 
 
 @given(
@@ -238,12 +246,6 @@ def test_qr_text_with_a_shorter_install_code_parses():
     assert str(scanned.eui64) == "00:0d:6f:00:12:34:56:78"
     assert scanned.install_code == bytes.fromhex("11223344556677884AF7")
     assert scanned.link_key_bytes.hex().upper() == "41618FC0C83B0E14A589954B16E31466"
-
-
-def test_qr_text_with_a_shorter_install_code_and_a_bad_checksum_names_the_crc():
-    with pytest.raises(InvalidInstallCode) as raised:
-        parse_install_code_qr_text("Z:000D6F0012345678$I:11223344556677884AF8")
-    assert raised.value.check == "crc"
 
 
 @given(

@@ -5,6 +5,8 @@ that passes here and fails at the radio would strand a device at the meter.
 """
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 import zigpy.types as zigpy_types
@@ -22,6 +24,7 @@ from trust_center.install_codes import (
     parse_install_code_qr_text,
 )
 
+T = TypeVar("T")
 FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None)
 
 TYPED_CHECKS = {"characters", "length", "crc"}
@@ -54,28 +57,40 @@ styles = st.tuples(
 )
 
 
+def _parsed_or_refused(parse: Callable[[str], T], text: str, checks: set[str]) -> T | None:
+    """What ``parse`` makes of ``text``, or None when it refused it as it may: with an
+    InvalidInstallCode naming one of ``checks`` and saying why in a few words."""
+    try:
+        return parse(text)
+    except InvalidInstallCode as error:
+        assert error.check in checks
+        assert error.message and len(error.message) < 400
+        return None
+
+
 # -- typed install codes -----------------------------------------------------------------------
 
 
 @FUZZ
 @given(text=hostile_text)
 def test_any_text_is_an_install_code_or_invalid_install_code(text):
-    try:
-        parsed = parse_install_code(text)
-    except InvalidInstallCode as error:
-        assert error.check in TYPED_CHECKS
-        assert error.message and len(error.message) < 400
-        return
-    assert isinstance(parsed, InstallCode)
-    assert len(parsed.code) in VALID_LENGTHS_IN_BYTES
+    parsed = _parsed_or_refused(parse_install_code, text, TYPED_CHECKS)
+    if parsed is not None:
+        assert isinstance(parsed, InstallCode)
+        assert len(parsed.code) in VALID_LENGTHS_IN_BYTES
 
 
+@pytest.mark.parametrize(
+    ("parse", "check"),
+    [(parse_install_code, "characters"), (parse_install_code_qr_text, "qr_format")],
+    ids=["typed", "qr"],
+)
 @FUZZ
 @given(value=not_text)
-def test_anything_but_text_is_invalid_install_code(value):
+def test_anything_but_text_is_invalid_install_code(parse, check, value):
     with pytest.raises(InvalidInstallCode) as error:
-        parse_install_code(value)
-    assert error.value.check == "characters"
+        parse(value)
+    assert error.value.check == check
 
 
 @FUZZ
@@ -178,13 +193,9 @@ def test_qr_text_with_a_shorter_code_gives_zigpys_link_key_for_it(eui64, payload
 @FUZZ
 @given(text=hostile_text)
 def test_any_text_as_qr_is_scanned_or_invalid_install_code(text):
-    try:
-        scanned = parse_install_code_qr_text(text)
-    except InvalidInstallCode as error:
-        assert error.check in QR_CHECKS
-        assert error.message
-        return
-    assert isinstance(scanned, ScannedInstallCode)
+    scanned = _parsed_or_refused(parse_install_code_qr_text, text, QR_CHECKS)
+    if scanned is not None:
+        assert isinstance(scanned, ScannedInstallCode)
 
 
 @FUZZ
@@ -199,20 +210,9 @@ def test_garbage_around_a_qr_text_is_scanned_or_invalid_install_code(
     eui64, payload, layout, prefix, suffix
 ):
     text = prefix + _qr_texts(eui64, install_code_with_crc(payload))[layout] + suffix
-    try:
-        scanned = parse_install_code_qr_text(text)
-    except InvalidInstallCode as error:
-        assert error.check in QR_CHECKS
-        return
-    assert len(scanned.link_key_bytes) == 16
-
-
-@FUZZ
-@given(value=not_text)
-def test_anything_but_text_as_qr_is_invalid_install_code(value):
-    with pytest.raises(InvalidInstallCode) as error:
-        parse_install_code_qr_text(value)
-    assert error.value.check == "qr_format"
+    scanned = _parsed_or_refused(parse_install_code_qr_text, text, QR_CHECKS)
+    if scanned is not None:
+        assert len(scanned.link_key_bytes) == 16
 
 
 @pytest.mark.parametrize(

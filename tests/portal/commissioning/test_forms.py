@@ -13,14 +13,14 @@ import pytest
 from han_gateway.install_code_crc import install_code_with_crc
 from portal.commissioning.forms import DeviceRegistrationForm, looks_like_install_code
 from tests.factories import PremiseFactory
+from tests.portal.commissioning.pool_pump import EUI64, pool_pump_registered_at, registration_form
+from tests.trust_center.factories import INSTALL_CODE as INSTALL_CODE_128
 from tests.trust_center.factories import ApprovedDeviceFactory
 from trust_center.services import REGISTERED_ELSEWHERE_FOR_CUSTOMERS, device_registration_create
 
 pytestmark = pytest.mark.django_db
 
-EUI64 = "00:0d:6f:00:05:3c:51:08"
-# Published vectors: a 128-bit code, and the code every other request in these tests types.
-INSTALL_CODE_128 = "83FED3407A939723A5C639B26916D505C3B5"
+# Another published vector: the code every request here types unless it says otherwise.
 TYPED_INSTALL_CODE = "000102030405060708090A0B384F"
 # The shortest kind (48 bits): as long as an EUI-64, so it could pass for one.
 INSTALL_CODE_48 = install_code_with_crc(bytes.fromhex("0A1B2C3D4E5F")).hex().upper()
@@ -35,15 +35,7 @@ def _register_api(premise):
 
 
 def _form(**changes):
-    return {
-        "eui64": EUI64,
-        "install_code": TYPED_INSTALL_CODE,
-        "qr_text": "",
-        "category": "load_control_switch",
-        "manufacturer": "Eaton",
-        "model": "Yukon LCR-6601S",
-        **changes,
-    }
+    return registration_form(**{"install_code": TYPED_INSTALL_CODE, "qr_text": "", **changes})
 
 
 def _post(client, channel, premise, data):
@@ -65,14 +57,7 @@ def registered_elsewhere(rep, customer_b):
     """The device live at Bob's premise: its own meter, and a neighbour on Ann's pole-top one."""
 
     def at(premise):
-        device_registration_create(
-            premises_gateway=premise.premises_gateway,
-            service_point_id=premise.service_point_id,
-            eui64=EUI64,
-            install_code=INSTALL_CODE_128,
-            category="load_control_switch",
-            registered_by=rep,
-        )
+        pool_pump_registered_at(premise, by=rep)
         gateway = premise.premises_gateway
         return [
             gateway.meter_number,
@@ -85,7 +70,10 @@ def registered_elsewhere(rep, customer_b):
     return at
 
 
-def _neighbour_on_the_same_gateway(premise_a, customer_b):
+def _other_premise(where, premise_a, premise_b, customer_b):
+    """Bob's premise on a meter of its own, or a neighbour of Ann's on her pole-top meter."""
+    if where == "another meter":
+        return premise_b
     return PremiseFactory(
         customer=customer_b,
         premises_gateway=premise_a.premises_gateway,
@@ -98,11 +86,7 @@ def _neighbour_on_the_same_gateway(premise_a, customer_b):
 def test_a_customer_is_not_told_where_else_the_device_is_registered(
     client, user_a, premise_a, premise_b, customer_b, registered_elsewhere, channel, where
 ):
-    other = (
-        premise_b
-        if where == "another meter"
-        else _neighbour_on_the_same_gateway(premise_a, customer_b)
-    )
+    other = _other_premise(where, premise_a, premise_b, customer_b)
     about_the_other_premise = registered_elsewhere(other)
     if where == "the same pole-top meter":
         # Ann's own meter: she may know its number; the rest is her neighbour's.
@@ -126,11 +110,7 @@ def test_a_customer_is_not_told_where_else_the_device_is_registered(
 def test_staff_are_told_where_else_the_device_is_registered(
     client, rep, premise_a, premise_b, customer_b, registered_elsewhere, channel, where
 ):
-    other = (
-        premise_b
-        if where == "another meter"
-        else _neighbour_on_the_same_gateway(premise_a, customer_b)
-    )
+    other = _other_premise(where, premise_a, premise_b, customer_b)
     meter_number, _, service_point_id, *_ = registered_elsewhere(other)
     client.force_login(rep)
 

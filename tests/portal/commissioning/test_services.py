@@ -7,15 +7,12 @@ import pytest
 from portal.models import Premise, User
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
+from tests.portal.commissioning.pool_pump import EUI64, registration_form
+from tests.trust_center.factories import INSTALL_CODE, LINK_KEY_HEX
 from trust_center.models import DeviceRegistration
 
 pytestmark = pytest.mark.django_db
 
-# The pool pump switch of the registered_device_missing scenario (meter MTR-100003) waits for a
-# join window with the key of this install code (a published vector).
-EUI64 = "00:0d:6f:00:05:3c:51:08"
-INSTALL_CODE = "83FED3407A939723A5C639B26916D505C3B5"
-LINK_KEY = "66B6900981E1EE3CA4206B6B861C02BB"
 WRONG_CRC = "83FED3407A939723A5C639B26916D505C3B6"
 
 
@@ -27,19 +24,10 @@ def chen(client, demo_world, eager_tasks, scenario_switch):
     return Premise.objects.get(premises_gateway__meter_number="MTR-100003")
 
 
-def _form(**changes):
-    return {
-        "eui64": EUI64,
-        "install_code": INSTALL_CODE,
-        "category": "load_control_switch",
-        "manufacturer": "Eaton",
-        "model": "Yukon LCR-6601S",
-        **changes,
-    }
-
-
 def test_wrong_checksum_says_which_check_failed_and_keeps_nothing(client, chen):
-    response = client.post(f"/premises/{chen.pk}/devices/register/", _form(install_code=WRONG_CRC))
+    response = client.post(
+        f"/premises/{chen.pk}/devices/register/", registration_form(install_code=WRONG_CRC)
+    )
     page = response.content.decode()
     assert response.status_code == 400
     assert "checksum" in page.lower()
@@ -58,7 +46,7 @@ def test_wrong_checksum_says_which_check_failed_and_keeps_nothing(client, chen):
     ],
 )
 def test_typos_are_explained(client, chen, changes, field_message):
-    response = client.post(f"/premises/{chen.pk}/devices/register/", _form(**changes))
+    response = client.post(f"/premises/{chen.pk}/devices/register/", registration_form(**changes))
     assert response.status_code == 400
     assert field_message in response.content.decode()
 
@@ -68,7 +56,9 @@ def test_registered_device_joins_through_the_meter_and_is_verified_by_the_next_r
 ):
     caplog.set_level(logging.DEBUG)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/premises/{chen.pk}/devices/register/", _form(), follow=True)
+        response = client.post(
+            f"/premises/{chen.pk}/devices/register/", registration_form(), follow=True
+        )
     page = response.content.decode()
     assert "Device registered" in page
     registration = DeviceRegistration.objects.get()
@@ -91,7 +81,7 @@ def test_registered_device_joins_through_the_meter_and_is_verified_by_the_next_r
         client.get(f"/api/v1/runs/{run.pk}/").content.decode(),
         caplog.text,
     ]
-    for secret in (INSTALL_CODE, LINK_KEY):
+    for secret in (INSTALL_CODE, LINK_KEY_HEX):
         for text in seen:
             assert secret.lower() not in text.lower()
 
@@ -100,7 +90,7 @@ def test_api_registers_reports_status_and_removes(client, chen, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         created = client.post(
             f"/api/v1/premises/{chen.pk}/registrations/",
-            _form(),
+            registration_form(),
         )
     assert created.status_code == 201, created.content
     body = created.json()
@@ -112,7 +102,7 @@ def test_api_registers_reports_status_and_removes(client, chen, django_capture_o
 
     bad = client.post(
         f"/api/v1/premises/{chen.pk}/registrations/",
-        _form(install_code=WRONG_CRC),
+        registration_form(install_code=WRONG_CRC),
     )
     assert bad.status_code == 400
     assert "install_code" in bad.json()
@@ -122,7 +112,7 @@ def test_another_customer_cannot_see_or_remove_the_registration(
     client, chen, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/premises/{chen.pk}/devices/register/", _form())
+        client.post(f"/premises/{chen.pk}/devices/register/", registration_form())
     registration = DeviceRegistration.objects.get()
     client.force_login(User.objects.get(username="alice"))
     assert client.get(f"/api/v1/registrations/{registration.pk}/").status_code == 404
@@ -142,7 +132,7 @@ def test_unreachable_meter_fails_the_registration_with_the_reason(
         service_url=f"http://127.0.0.1:{free_port()}"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/premises/{chen.pk}/devices/register/", _form())
+        client.post(f"/premises/{chen.pk}/devices/register/", registration_form())
     registration = DeviceRegistration.objects.get()
     assert registration.status == DeviceRegistration.Status.FAILED
     assert "could not open a join window" in registration.status_reason
@@ -158,7 +148,7 @@ def test_join_window_that_expires_is_diagnosed(
     from portal.commissioning.services import join_windows_expire
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/premises/{chen.pk}/devices/register/", _form())
+        client.post(f"/premises/{chen.pk}/devices/register/", registration_form())
     DeviceRegistration.objects.update(join_window_expires_at=timezone.now() - timedelta(seconds=1))
     # The device never powered up: the meter's HAN is as before the window opened.
     scenario_switch("MTR-100003", "registered_device_missing")
@@ -174,7 +164,7 @@ def test_meter_exchange_decommissions_the_registrations(
     client, chen, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/premises/{chen.pk}/devices/register/", _form())
+        client.post(f"/premises/{chen.pk}/devices/register/", registration_form())
     assert client.post(f"/premises/{chen.pk}/meter-exchange/").status_code == 403
     client.force_login(User.objects.get(username="rep"))
     response = client.post(f"/premises/{chen.pk}/meter-exchange/", follow=True)

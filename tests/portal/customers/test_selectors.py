@@ -5,27 +5,39 @@ from tests.factories import CustomerFactory, PremiseFactory, PremisesGatewayFact
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def moreno():
-    customer = CustomerFactory(name="Alice Moreno", account_number="1000234567")
+def _customer_at(
+    address_line: str, *, name: str, account_number: str, meter_number: str, **premise
+):
+    """A customer with one premise, whose meter has the given number."""
+    customer = CustomerFactory(name=name, account_number=account_number)
     PremiseFactory(
         customer=customer,
-        address_line="1412 Elm Street",
-        service_point_id="SP-0004412",
-        premises_gateway=PremisesGatewayFactory(meter_number="MTR-100001"),
+        address_line=address_line,
+        premises_gateway=PremisesGatewayFactory(meter_number=meter_number),
+        **premise,
     )
     return customer
+
+
+@pytest.fixture
+def moreno():
+    return _customer_at(
+        "1412 Elm Street",
+        name="Alice Moreno",
+        account_number="1000234567",
+        meter_number="MTR-100001",
+        service_point_id="SP-0004412",
+    )
 
 
 @pytest.fixture
 def decoy():
-    customer = CustomerFactory(name="Bernard Okafor", account_number="1000999999")
-    PremiseFactory(
-        customer=customer,
-        address_line="88 Lakeview Drive",
-        premises_gateway=PremisesGatewayFactory(meter_number="MTR-200002"),
+    return _customer_at(
+        "88 Lakeview Drive",
+        name="Bernard Okafor",
+        account_number="1000999999",
+        meter_number="MTR-200002",
     )
-    return customer
 
 
 @pytest.mark.parametrize(

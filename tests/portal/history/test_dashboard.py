@@ -1,7 +1,6 @@
 import datetime
 from xml.etree import ElementTree
 
-import factory
 import pytest
 from django.db import connection
 from django.template.loader import render_to_string
@@ -15,43 +14,14 @@ from portal.history.dashboard import (
     dashboard_report,
     duration_text,
 )
-from portal.models import Finding, HanTestCase, HanTestRun, User
-from tests.factories import PremiseFactory, UserFactory
+from portal.models import HanTestCase, HanTestRun, User
+from tests.factories import FindingFactory, HanTestCaseFactory, HanTestRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 Status = HanTestRun.Status
 FIRST_DAY = datetime.date(2025, 3, 1)
 LAST_DAY = datetime.date(2025, 3, 7)
-
-
-class CaseFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = HanTestCase
-
-    premise = factory.SubFactory(PremiseFactory)
-
-
-class RunFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = HanTestRun
-
-    case = factory.SubFactory(CaseFactory)
-    premise = factory.SelfAttribute("case.premise")
-    number = 1
-    status = Status.PASSED
-    region = "north"
-
-
-class FindingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Finding
-
-    run = factory.SubFactory(RunFactory)
-    rule = "weak_link"
-    severity = "warning"
-    action = "change_range"
-    title = "Weak link"
 
 
 def local(day: datetime.date, hour: int = 12, minute: int = 0) -> datetime.datetime:
@@ -70,11 +40,17 @@ def make_case(
 ):
     """A case with one run per status, numbered 1, 2, 3…, the first at noon on ``day``."""
     opened_at = local(day, 11)
-    case = CaseFactory()
+    case = HanTestCaseFactory()
     runs = []
     for number, status in enumerate(statuses, start=1):
-        run = RunFactory(
-            case=case, number=number, status=status, started_by=started_by, region=region
+        run = HanTestRunFactory(
+            case=case,
+            premise=case.premise,
+            number=number,
+            status=status,
+            started_by=started_by,
+            region=region,
+            finished_at=None,
         )
         HanTestRun.objects.filter(pk=run.pk).update(
             created_at=local(day, 12) + datetime.timedelta(minutes=10 * number)

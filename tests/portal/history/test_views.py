@@ -11,7 +11,8 @@ from django.utils import timezone
 from portal.history import export, queries
 from portal.history.pagination import Cursor, InvalidCursor
 from portal.history.queries import history_page
-from portal.models import DiagnosisReview, HanTestCase, HanTestRun, User
+from portal.history.reviews import diagnosis_review_record
+from portal.models import HanTestCase, HanTestRun, User
 from tests.factories import (
     FindingFactory,
     HanTestRunFactory,
@@ -30,6 +31,13 @@ def _run_at(when: dt.datetime, **kwargs) -> HanTestRun:
     HanTestRun.objects.filter(pk=run.pk).update(created_at=when)
     run.refresh_from_db()
     return run
+
+
+def _runs_a_minute_apart(count: int) -> list[HanTestRun]:
+    """``count`` runs at one premise, newest first: the first now, each next a minute older."""
+    premise = PremiseFactory()
+    now = timezone.now()
+    return [_run_at(now - dt.timedelta(minutes=i), premise=premise) for i in range(count)]
 
 
 def _ids(response) -> list[int]:
@@ -119,14 +127,8 @@ def test_date_range_is_inclusive_of_whole_days(client, administrator, runs_world
 
 def test_review_filter_finds_unreviewed_and_judged_runs(client, administrator, runs_world):
     finding = runs_world["weak"].findings.get()
-    DiagnosisReview.objects.create(
-        finding=finding,
-        run=finding.run,
-        rule=finding.rule,
-        verdict="wrong",
-        comment="It was interference",
-        reviewed_by=administrator,
-        reviewed_at=timezone.now(),
+    diagnosis_review_record(
+        finding=finding, user=administrator, verdict="wrong", comment="It was interference"
     )
     client.force_login(administrator)
     assert _ids(client.get(reverse("history"), {"review": "wrong"})) == [runs_world["weak"].pk]
@@ -193,10 +195,7 @@ def test_pages_walk_every_run_once_even_when_timestamps_tie(client, administrato
 
 
 def test_newer_link_comes_back_to_the_same_page(client, administrator):
-    premise = PremiseFactory()
-    now = timezone.now()
-    for i in range(60):
-        _run_at(now - dt.timedelta(minutes=i), premise=premise)
+    _runs_a_minute_apart(60)
     client.force_login(administrator)
     first = client.get(reverse("history"), {"per_page": "25"})
     assert first.context["page"].previous_cursor is None
@@ -219,10 +218,7 @@ def test_a_tampered_page_link_shows_the_first_page(client, administrator, runs_w
 
 
 def test_query_count_does_not_grow_with_page_size(client, administrator):
-    premise = PremiseFactory()
-    now = timezone.now()
-    for i in range(60):
-        run = _run_at(now - dt.timedelta(minutes=i), premise=premise)
+    for run in _runs_a_minute_apart(60):
         FindingFactory(run=run)
         RecordedActionFactory(run=run)
     client.force_login(administrator)
@@ -239,13 +235,9 @@ def test_query_count_does_not_grow_with_page_size(client, administrator):
 
 def test_export_streams_every_matching_run_as_csv(client, administrator, monkeypatch):
     monkeypatch.setattr(export, "EXPORT_CHUNK", 7)
-    premise = PremiseFactory()
-    now = timezone.now()
-    runs = []
-    for i in range(20):
-        run = _run_at(now - dt.timedelta(minutes=i), premise=premise)
+    runs = _runs_a_minute_apart(20)
+    for i, run in enumerate(runs):
         FindingFactory(run=run, rule="weak_link" if i % 2 else "insecure_join")
-        runs.append(run)
     RecordedActionFactory(run=runs[1], action="other", note="=HYPERLINK(evil)")
     client.force_login(administrator)
     response = client.get(reverse("history_export"), {"finding": "weak_link"})
@@ -258,7 +250,7 @@ def test_export_streams_every_matching_run_as_csv(client, administrator, monkeyp
     assert [int(row["run_id"]) for row in rows] == [run.pk for run in runs[1::2]]
     assert rows[0]["findings"] == "weak_link"
     assert rows[0]["actions_taken"] == "other"
-    assert rows[0]["meter_number"] == premise.premises_gateway.meter_number
+    assert rows[0]["meter_number"] == runs[0].premise.premises_gateway.meter_number
 
 
 def test_export_keeps_spreadsheet_formulas_as_text(client, administrator):
@@ -310,10 +302,7 @@ def test_api_lists_runs_with_the_same_filters(client, administrator, runs_world)
 
 
 def test_api_history_pages_with_cursors(client, administrator):
-    premise = PremiseFactory()
-    now = timezone.now()
-    for i in range(27):
-        _run_at(now - dt.timedelta(minutes=i), premise=premise)
+    _runs_a_minute_apart(27)
     client.force_login(administrator)
     page = client.get(reverse("api:run_history"), {"per_page": 25}).json()
     assert len(page["results"]) == 25
@@ -338,14 +327,7 @@ def test_api_shows_a_customer_only_their_own_runs(client, user_a, premise_a, run
 
 def test_api_shows_reviews_to_administrators_only(client, rep, administrator, runs_world):
     finding = runs_world["weak"].findings.get()
-    DiagnosisReview.objects.create(
-        finding=finding,
-        run=finding.run,
-        rule=finding.rule,
-        verdict="right",
-        reviewed_by=administrator,
-        reviewed_at=timezone.now(),
-    )
+    diagnosis_review_record(finding=finding, user=administrator, verdict="right")
     for user, expected in ((administrator, "right"), (rep, None)):
         client.force_login(user)
         results = client.get(reverse("api:run_history"), {"finding": "weak_link"}).json()

@@ -4,23 +4,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.commands import free_port
+from tests.stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _wait_for(check, what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s} s")
-        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:
@@ -75,14 +67,21 @@ def test_stopping_the_portal_stops_its_demo_gateways(tmp_path):
     )
     started: list[int] = [portal.pid]
     try:
-        _wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health/"), "the portal start")
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{port}/health/"),
+            timeout_s=60,
+            what="the portal start",
+            every_s=0.2,
+        )
         (gateways,) = _children(portal.pid)
         started.append(gateways)
         assert _alive(gateways)
 
         portal.send_signal(signal.SIGTERM)
         portal.wait(timeout=30)
-        _wait_for(lambda: not _alive(gateways), "the gateway service stop", timeout_s=15)
+        wait_until(
+            lambda: not _alive(gateways), timeout_s=15, what="the gateway service stop", every_s=0.2
+        )
     finally:
         for pid in started:
             if _alive(pid):

@@ -11,28 +11,20 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.portal.conftest import ADMIN, ANONYMOUS, CUSTOMER_A, REP, TOKEN, World
 from tests.portal.test_access_matrix import (
-    ADMIN,
-    ANONYMOUS,
     CSRF,
-    CUSTOMER_A,
-    CUSTOMER_B,
     EFFECTS,
     PAYLOADS,
-    REP,
     ROWS,
-    TOKEN,
     Row,
-    World,
     allowed,
     assert_answer,
-    cache_of_its_own,
     client_for,
     request_for,
-    world_build,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_of_its_own")]
 
 # Form route -> (the page that shows the form, who sees it there).
 FORM_PAGES: dict[str, tuple[str, str]] = {
@@ -56,19 +48,6 @@ FORM_PAGES: dict[str, tuple[str, str]] = {
 
 FORM_ROWS = [row for row in ROWS if row.is_form_post]
 API_UNSAFE_ROWS = [row for row in ROWS if row.is_api and row.method not in {"GET", "WS"}]
-
-
-@pytest.fixture(autouse=True)
-def _cache_of_its_own(settings) -> None:
-    cache_of_its_own(settings)
-
-
-@pytest.fixture
-def world(customer_a, premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
-    return world_build(
-        premise_a=premise_a,
-        users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
-    )
 
 
 class _Forms(HTMLParser):

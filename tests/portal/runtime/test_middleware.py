@@ -6,19 +6,10 @@ answers with ``Cache-Control: no-store``; so does every API answer, even a refus
 
 import pytest
 
-from tests.portal.test_access_matrix import (
-    ACTORS,
-    ADMIN,
-    ANONYMOUS,
-    CUSTOMER_A,
-    CUSTOMER_B,
-    REP,
-    ROWS,
-    TOKEN,
-    cache_of_its_own,
-    request_for,
-    world_build,
-)
+from tests.portal.conftest import ACTORS, ADMIN, ANONYMOUS, CUSTOMER_A, CUSTOMER_B, REP, TOKEN
+from tests.portal.test_access_matrix import ROWS, request_for
+
+pytestmark = pytest.mark.usefixtures("cache_of_its_own")
 
 SIGNED_IN = (CUSTOMER_A, CUSTOMER_B, REP, ADMIN)
 
@@ -29,19 +20,6 @@ CELLS = [
     for actor in ACTORS
     if actor in SIGNED_IN or row.is_api
 ]
-
-
-@pytest.fixture(autouse=True)
-def _cache_of_its_own(settings):
-    cache_of_its_own(settings)
-
-
-@pytest.fixture
-def world(premise_a, premise_b, user_a, user_b, rep, administrator):
-    return world_build(
-        premise_a=premise_a,
-        users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
-    )
 
 
 @pytest.mark.django_db

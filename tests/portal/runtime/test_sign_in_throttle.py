@@ -1,9 +1,6 @@
 """Password guessing is slowed: per user name, per client address, on every sign-in form."""
 
-import json
-import os
-import subprocess
-import sys
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -13,6 +10,7 @@ from rest_framework.throttling import UserRateThrottle
 from portal.runtime import sign_in_throttle
 from portal.runtime.idle_sessions import wall_clock
 from portal.runtime.sign_in_throttle import sign_in_lockout_clear
+from tests.portal.settings_probe import settings_under
 
 pytestmark = pytest.mark.django_db
 
@@ -210,19 +208,8 @@ PROBE = (
 )
 
 
-def _settings_under(environment, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"PORTAL_VAR_DIR": str(tmp_path), **environment})
-    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    output = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PROBE],
-        env=env,
-        cwd=settings.BASE_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+def _settings_under(environment: dict[str, str], tmp_path) -> dict[str, Any]:
+    return settings_under(PROBE, {"PORTAL_VAR_DIR": str(tmp_path), **environment})
 
 
 def test_limits_and_rates_come_from_the_environment(tmp_path):

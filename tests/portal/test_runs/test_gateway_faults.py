@@ -3,7 +3,6 @@
 import json
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -12,34 +11,22 @@ from han_gateway.models import PremisesGateway
 from portal.models import HanTestRun, Premise, User
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
+from tests.conftest import answer_identify_and_one_interface
 
 pytestmark = pytest.mark.django_db
 
-Behaviour = Callable[[BaseHTTPRequestHandler], None]
+METER = "MTR-100001"
 
 
-def _json(handler: BaseHTTPRequestHandler, body: object) -> None:
-    data = json.dumps(body).encode()
+def _begin_scan(handler: BaseHTTPRequestHandler) -> None:
+    """Open the scan stream with its first event, as a working gateway does."""
     handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
-    handler.wfile.write(data)
-
-
-def _identify_and_one_interface(handler: BaseHTTPRequestHandler) -> bool:
-    """Answer the first two calls properly; True when the request was one of them."""
-    if handler.command == "GET" and handler.path.endswith("/interfaces"):
-        _json(handler, {"interfaces": [{"id": "han0", "channel": 15, "device_count": 3}]})
-        return True
-    if handler.command == "GET":
-        _json(handler, {"id": "MTR-100001"})
-        return True
-    return False
+    handler.wfile.write(b'{"event": "started"}\n')
 
 
 def _run_against(url: str) -> HanTestRun:
-    premise = Premise.objects.get(premises_gateway__meter_number="MTR-100001")
+    premise = Premise.objects.get(premises_gateway__meter_number=METER)
     PremisesGateway.objects.filter(premises__pk=premise.pk).update(service_url=url)
     run = han_test_start(premise=premise, user=User.objects.get(username="rep"))
     han_test_run_execute(run.pk)
@@ -64,7 +51,7 @@ def test_garbled_scan_stream_fails_the_run_and_keeps_what_was_found(
     demo_world, fake_gateway, no_enqueue
 ):
     def scan_then_garbage(handler: BaseHTTPRequestHandler) -> None:
-        if _identify_and_one_interface(handler):
+        if answer_identify_and_one_interface(handler, METER):
             return
         handler.send_response(200)
         handler.end_headers()
@@ -81,11 +68,9 @@ def test_garbled_scan_stream_fails_the_run_and_keeps_what_was_found(
 
 def test_stream_that_stops_before_the_end_fails_clearly(demo_world, fake_gateway, no_enqueue):
     def hang_up(handler: BaseHTTPRequestHandler) -> None:
-        if _identify_and_one_interface(handler):
+        if answer_identify_and_one_interface(handler, METER):
             return
-        handler.send_response(200)
-        handler.end_headers()
-        handler.wfile.write(b'{"event": "started"}\n')
+        _begin_scan(handler)
 
     run = _run_against(fake_gateway(hang_up))
     finding = run.findings.get()
@@ -100,11 +85,9 @@ def test_gateway_slower_than_the_time_limit_ends_the_run_in_time(
     release = threading.Event()
 
     def stall(handler: BaseHTTPRequestHandler) -> None:
-        if _identify_and_one_interface(handler):
+        if answer_identify_and_one_interface(handler, METER):
             return
-        handler.send_response(200)
-        handler.end_headers()
-        handler.wfile.write(b'{"event": "started"}\n')
+        _begin_scan(handler)
         handler.wfile.flush()
         release.wait(30)
 

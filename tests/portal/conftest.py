@@ -1,0 +1,63 @@
+"""The actors and the world of the route-by-route tests: the access matrix, CSRF and caching.
+
+Every object in the world belongs to customer A: a finished run at premise A with a finding, and
+a Trust Center registration at premise A's meter. The integration actor is a CRM's API client,
+holding a representative's API token.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.utils.crypto import get_random_string
+
+from portal.models import User
+from tests.factories import FindingFactory, HanTestRunFactory, UserFactory, api_token_for
+from tests.portal.commissioning.pool_pump import pool_pump_registered_at
+
+ANONYMOUS = "anonymous"
+CUSTOMER_A = "customer_a"
+CUSTOMER_B = "customer_b"
+REP = "rep"
+ADMIN = "admin"
+TOKEN = "token"
+ACTORS = (ANONYMOUS, CUSTOMER_A, CUSTOMER_B, REP, ADMIN, TOKEN)
+
+
+@dataclass
+class World:
+    """Customer A's objects, the actors, and the integration's token."""
+
+    ids: dict[str, int]
+    users: dict[str, User]
+    api_token: str
+
+
+@pytest.fixture
+def cache_of_its_own(settings: Any) -> None:
+    """A fresh local cache: sign-in lockouts and throttles counted by other tests stay out."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"access-matrix-{get_random_string(12)}",
+        }
+    }
+
+
+@pytest.fixture
+def world(premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
+    run = HanTestRunFactory(premise=premise_a)
+    finding = FindingFactory(run=run)
+    registration = pool_pump_registered_at(premise_a, by=rep)
+    integration = UserFactory(username="crm-integration", role=User.Role.REPRESENTATIVE)
+    return World(
+        ids={
+            "customer_id": premise_a.customer_id,
+            "premise_id": premise_a.pk,
+            "run_id": run.pk,
+            "finding_id": finding.pk,
+            "registration_id": registration.pk,
+        },
+        users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
+        api_token=api_token_for(integration),
+    )
