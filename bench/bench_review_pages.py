@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/han_bench"
 BUDGET_MS = 100.0
+# The generated gateways are never reached here; production settings still want their service
+# URLs on https and on an allowed origin.
+BENCH_SERVICE_URL = "https://gateways.bench.invalid"
 
 
 def _prepare_environment() -> str:
@@ -67,6 +70,7 @@ def _prepare_environment() -> str:
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + os.urandom(16).hex())
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("HAN_GATEWAY_SERVICE_ORIGINS", BENCH_SERVICE_URL)
     os.environ.setdefault("PORTAL_VAR_DIR", "/tmp/han-bench-review")  # noqa: S108
     return name
 
@@ -150,6 +154,7 @@ def ensure_data(premises: int, runs: int) -> None:
         premises=premises,
         runs=runs,
         wipe_generated=any(existing.values()),
+        service_url=BENCH_SERVICE_URL,
     )
     print(f"Generated in {time.monotonic() - started:.0f} s", flush=True)
 
