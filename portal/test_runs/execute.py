@@ -48,7 +48,7 @@ from portal.test_runs.payloads import (
     run_state,
 )
 from portal.test_runs.reaper import run_steps_stop
-from portal.test_runs.recorder import RunCancelled, RunRecorder, RunTimedOut
+from portal.test_runs.recorder import RunCancelled, RunEnded, RunRecorder, RunTimedOut
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,9 @@ def han_test_run_execute(
             with client:
                 observations = _scan_everything(recorder, client, gateway)
         outcome = _diagnose(recorder, observations)
+    except RunEnded:
+        logger.warning("run %s ended while its worker was still on it; stopping", run_id)
+        return
     except RunCancelled:
         outcome = (HanTestRun.Status.CANCELLED, "")
     except RunTimedOut:
@@ -346,6 +349,13 @@ def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, 
     )
     findings = diagnosis.diagnose(data)
     with transaction.atomic():
+        active = HanTestRun.objects.select_for_update().filter(
+            pk=run.pk, status__in=HanTestRun.ACTIVE
+        )
+        if not active.exists():
+            # Ended without this worker (the reaper): findings would contradict its outcome.
+            recorder.step_end(step, RunStep.Status.SKIPPED, "The run had already ended.")
+            return HanTestRun.Status.ERROR, ""
         Finding.objects.filter(run=run).delete()
         rows = Finding.objects.bulk_create(
             Finding(
@@ -393,27 +403,34 @@ def _finish_despite_database_outage(recorder: RunRecorder, status: str, error: s
 
 
 def run_finish(recorder: RunRecorder, status: str, error: str) -> None:
+    """Record the run's outcome, unless it has ended already (the reaper, a cancel).
+
+    The first terminal status stands: this update only moves an active run, and the database
+    refuses any change to a run that has ended.
+    """
     run = recorder.run
     now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "error_message": error[:300],
+        "estimated_seconds": None,
+        "phase": FINISHED_PHASES.get(status, "Could not complete"),
+    }
+    if status in {HanTestRun.Status.PASSED, HanTestRun.Status.FAILED}:
+        fields["progress"] = 100
     with transaction.atomic():
-        run.status = status
-        run.finished_at = now
-        run.error_message = error[:300]
-        if status in {HanTestRun.Status.PASSED, HanTestRun.Status.FAILED}:
-            run.progress = 100
-        run.estimated_seconds = None
-        run.phase = FINISHED_PHASES.get(status, "Could not complete")
+        ended = HanTestRun.objects.filter(pk=run.pk, status__in=HanTestRun.ACTIVE).update(**fields)
+        run.refresh_from_db()
+        if not ended:
+            logger.warning(
+                "run %s had already ended as %s; its worker's outcome (%s) is not recorded",
+                run.pk,
+                run.status,
+                status,
+            )
+            return
         run_steps_stop(run=run, moment=now)
-        run.save(
-            update_fields=[
-                "status",
-                "finished_at",
-                "error_message",
-                "progress",
-                "estimated_seconds",
-                "phase",
-            ]
-        )
         if status == HanTestRun.Status.PASSED:
             HanTestCase.objects.filter(pk=run.case_id, status=HanTestCase.Status.OPEN).update(
                 status=HanTestCase.Status.RESOLVED, resolved_at=now

@@ -36,6 +36,10 @@ class RunTimedOut(Exception):
     pass
 
 
+class RunEnded(Exception):
+    """The run ended without its worker (the reaper gave up on it): stop and write nothing."""
+
+
 @dataclass
 class RunRecorder:
     """Writes a run's progress, committing each piece before it is pushed."""
@@ -52,15 +56,17 @@ class RunRecorder:
         return self.deadline - time.monotonic()
 
     def checkpoint(self) -> None:
-        """Heartbeat, and stop if the run was cancelled or ran out of time."""
+        """Heartbeat, and stop if the run was cancelled, ran out of time or was ended elsewhere."""
         now = time.monotonic()
         if now > self.deadline:
             raise RunTimedOut
         if now - self.last_heartbeat < HEARTBEAT_EVERY_S:
             return
         self.last_heartbeat = now
-        HanTestRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
-        if HanTestRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+        active = HanTestRun.objects.filter(pk=self.run.pk, status__in=HanTestRun.ACTIVE)
+        if not active.update(heartbeat_at=timezone.now()):
+            raise RunEnded
+        if active.filter(cancel_requested=True).exists():
             raise RunCancelled
 
     def progress(self, percent: int, phase: str) -> None:

@@ -3,18 +3,20 @@
 The fault tests (tests/faults) show these against a real stack; here each is one quick check.
 """
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 
 from portal.models import HanTestRun, Premise, RunStep, User
 from portal.test_runs import execute
 from portal.test_runs.execute import han_test_run_execute, run_finish
 from portal.test_runs.reaper import han_test_runs_reap
+from portal.test_runs.recorder import RunEnded, RunRecorder
 from portal.test_runs.start import han_test_start
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +103,56 @@ def test_outcome_is_recorded_once_the_database_is_back(
     assert len(calls) == 2
     assert run.status == HanTestRun.Status.FAILED
     assert run.error_message == "The gateway did not finish within 8 s."
+
+
+class _GatewayTheReaperGaveUpOn(_Gateway):
+    """A gateway so slow that the reaper declares the worker lost while the scan still runs."""
+
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
+        run = HanTestRun.objects.get()
+        HanTestRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=timezone.now() - timedelta(seconds=31)
+        )
+        assert han_test_runs_reap() == 1
+        yield from super().scan(interface_id, timeout_s=timeout_s)
+
+
+def test_the_reapers_verdict_stands_when_the_worker_finishes_later(
+    demo_world, no_enqueue, settings
+):
+    settings.HAN_RUN_STALE_AFTER_S = 30
+    run = _start(demo_world)
+    han_test_run_execute(run.pk, client_factory=lambda gateway: _GatewayTheReaperGaveUpOn())
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.ERROR
+    assert "the worker running it was lost" in run.error_message
+    assert not run.findings.exists()  # no "gateway unreachable" diagnosis written over it
+    assert run.case.status == run.case.Status.OPEN
+
+
+@pytest.mark.parametrize("ended", ["passed", "failed", "error", "cancelled"])
+def test_the_database_refuses_to_relabel_a_run_that_ended(demo_world, no_enqueue, ended):
+    run = _start(demo_world)
+    HanTestRun.objects.filter(pk=run.pk).update(status=ended)
+    other = "error" if ended != "error" else "passed"
+    refused = pytest.raises(DatabaseError, match="a run that has ended keeps its outcome")
+    with refused, transaction.atomic():
+        HanTestRun.objects.filter(pk=run.pk).update(status=other)
+    run.refresh_from_db()
+    assert run.status == ended
+    run.phase = "Shown again"
+    run.save()  # everything else about an ended run may still be written
+
+
+def test_a_worker_stops_at_its_next_step_once_its_run_was_reaped(demo_world, no_enqueue, settings):
+    settings.HAN_RUN_STALE_AFTER_S = 30
+    run = _start(demo_world)
+    HanTestRun.objects.filter(pk=run.pk).update(
+        status="running", heartbeat_at=timezone.now() - timedelta(seconds=31)
+    )
+    assert han_test_runs_reap() == 1
+    recorder = RunRecorder(run=run, deadline=time.monotonic() + 60)
+    with pytest.raises(RunEnded):
+        recorder.checkpoint()
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.ERROR
