@@ -38,6 +38,7 @@ class RuleId(enum.StrEnum):
     CHANNEL_INTERFERENCE = "channel_interference"
     OPERATIONAL_CHECK_FAILED = "operational_check_failed"
     OVER_CAPACITY = "over_capacity"
+    EMPTY_HAN = "empty_han"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
@@ -54,6 +55,7 @@ class Action(enum.StrEnum):
     CHECK_DEVICE_PROGRAMS = "check_device_programs"
     REDUCE_DEVICES = "reduce_devices"
     ESCALATE_TO_AMI_NETWORK = "escalate_to_ami_network"
+    REGISTER_DEVICE = "register_device"
     NONE = "none"
 
 
@@ -68,6 +70,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CHECK_DEVICE_PROGRAMS: "Check the device is enrolled and acting on utility messages",
     Action.REDUCE_DEVICES: "Remove devices: the meter is over its HAN capacity",
     Action.ESCALATE_TO_AMI_NETWORK: "Escalate to the AMI network team",
+    Action.REGISTER_DEVICE: "Register the device with its install code, then pair it",
     Action.NONE: "No action needed",
 }
 
@@ -519,6 +522,29 @@ def over_capacity(data: DiagnosisInput) -> list[Problem]:
             customer_text=(
                 "More devices are connected to your meter than it can serve. Some may "
                 "need to be removed."
+            ),
+        )
+    ]
+
+
+@rule(RuleId.EMPTY_HAN, Severity.WARNING, Action.REGISTER_DEVICE)
+def empty_han(data: DiagnosisInput) -> list[Problem]:
+    """Nothing has joined the HAN and nothing is on record: a call about a device that never
+    paired, never a healthy network. (With devices on record, the missing-device rule speaks.)"""
+    if not data.gateway_reached or data.devices or data.expected:
+        return []
+    channels = ", ".join(str(each.channel) for each in data.interfaces if each.channel)
+    return [
+        Problem(
+            title="No device has joined the meter's HAN",
+            evidence=(
+                f"the meter answered{f' on channel {channels}' if channels else ''} but its "
+                "HAN has no devices, and none are registered for this premise"
+            ),
+            customer_text=(
+                "None of your devices is connected to the meter yet. We need the install code "
+                "printed on the device (or its QR code) to register it; then put the device in "
+                "pairing mode near the meter."
             ),
         )
     ]

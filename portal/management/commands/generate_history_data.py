@@ -317,6 +317,8 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.CHANNEL_INTERFERENCE: RuleShape(8, False),
     RuleId.OPERATIONAL_CHECK_FAILED: RuleShape(5, True),
     RuleId.OVER_CAPACITY: RuleShape(2, False),
+    # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
+    RuleId.EMPTY_HAN: RuleShape(0, False),
 }
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 # Problems a premise without a utility device on record can still have.
@@ -466,6 +468,15 @@ def over_capacity_finding(utility_devices: int) -> diagnosis.Finding:
         devices=_devices_without_problems(utility_devices), capacity=utility_devices - 1
     )
     return _only_finding(RuleId.OVER_CAPACITY, data)
+
+
+@cache
+def empty_han_finding(channel: int) -> diagnosis.Finding:
+    """A meter that answers on ``channel`` with nothing joined and nothing on record."""
+    data = diagnosis.DiagnosisInput(
+        interfaces=(diagnosis.InterfaceObservation(INTERFACE, channel),)
+    )
+    return _only_finding(RuleId.EMPTY_HAN, data)
 
 
 @cache
@@ -999,8 +1010,21 @@ class HistoryGenerator:
                     target = rng.choice(utility_devices)
                 else:
                     rule = DEVICELESS_PROBLEMS.pick(rng)
+            empty = not world.premise_devices[premise]
+            if empty and rule not in (RuleId.GATEWAY_UNREACHABLE, RuleId.UNKNOWN_DEVICE):
+                rule = RuleId.EMPTY_HAN
+            elif rule == RuleId.EMPTY_HAN and not empty:
+                rule = DEVICELESS_PROBLEMS.pick(rng)
             case = cases.add(premise, rep_weights.pick(rng), rule, target)
-            self._case_runs(case, cases, planned, runs - len(planned), rep_weights)
+            # An empty HAN never passes: the generated world registers no device later.
+            self._case_runs(
+                case,
+                cases,
+                planned,
+                runs - len(planned),
+                rep_weights,
+                can_pass=rule != RuleId.EMPTY_HAN,
+            )
         planned.sort()
         case_ids = cases.assign_ids(self.next_id(HanTestCase))
         self._write_cases(world, cases, case_ids)
@@ -1013,6 +1037,8 @@ class HistoryGenerator:
         planned: list[tuple[float, int, int, int, float, float, int]],
         room: int,
         rep_weights: Weighted[int],
+        *,
+        can_pass: bool = True,
     ) -> None:
         """Plan a case's runs: (created, case, number, outcome, duration, action at, rep)."""
         rng = self.rng
@@ -1039,6 +1065,8 @@ class HistoryGenerator:
                 # Fixed by the action recorded after a failed run; or nothing wrong at all.
                 outcome = PASSED
             else:
+                outcome = FAILED
+            if outcome == PASSED and not can_pass:
                 outcome = FAILED
             if outcome in (PASSED, FAILED):
                 duration = 30 + rng.random() * 5 if rule_needs_gateway else 35 + rng.random() * 115
@@ -1215,7 +1243,7 @@ class HistoryGenerator:
             eui64 = _eui64_text((kind.oui << 40) | _spread(ids["extra_device"]))
             observed.append((kind, eui64, -1, kind.firmware, "install_code", True, 120, ""))
         filler = 0
-        while len(observed) < 2:
+        while len(observed) < 2 and rule != RuleId.EMPTY_HAN:
             kind = UNRECORDED_DEVICES[filler]
             eui64 = _eui64_text((kind.oui << 40) | _spread(extra_serial + filler))
             quality = 150 + int(rng.random() * 100)
@@ -1342,6 +1370,8 @@ class HistoryGenerator:
             return self.busy_findings[channel][scan], ""
         if rule == RuleId.OVER_CAPACITY:
             return over_capacity_finding(sum(entry[0].utility for entry in observed)), ""
+        if rule == RuleId.EMPTY_HAN:
+            return empty_han_finding(channel), ""
         if rule in MISSING_DEVICE_PROBLEMS:
             kind = DEVICE_KINDS[world.device_kind[target]]
             return missing_device_finding(rule, kind), world.device_eui(target)

@@ -197,6 +197,30 @@ def test_expired_join_window_is_its_own_finding_not_a_missing_device():
     assert _rules(findings) == [("join_window_expired", Action.REOPEN_JOIN_WINDOW)]
 
 
+def test_an_empty_han_with_nothing_on_record_does_not_pass():
+    findings = diagnose(DiagnosisInput(interfaces=(InterfaceObservation("han0", 15),)))
+    assert _rules(findings) == [("empty_han", Action.REGISTER_DEVICE)]
+    assert "channel 15" in findings[0].evidence
+    assert "install code" in findings[0].customer_text
+    assert not passed(findings)
+
+
+def test_an_empty_han_with_devices_on_record_is_told_by_the_missing_device_rule():
+    expected = ExpectedDevice(
+        eui64=THERMOSTAT.eui64,
+        category_label=THERMOSTAT.category_label,
+        manufacturer="Honeywell",
+        model="UtilityPRO UP8000",
+    )
+    findings = diagnose(DiagnosisInput(expected=(expected,)))
+    assert _rules(findings) == [("registered_device_missing", Action.REOPEN_JOIN_WINDOW)]
+
+
+def test_an_unreachable_gateway_is_not_called_an_empty_han():
+    findings = diagnose(DiagnosisInput(gateway_reached=False, gateway_error="timed out"))
+    assert [finding.rule for finding in findings] == ["gateway_unreachable"]
+
+
 def test_stored_rule_ids_stay_as_runs_recorded_them():
     # Findings, reviews and bookmarked history filters hold these values.
     assert [rule_id.value for rule_id in RuleId] == [
@@ -211,6 +235,7 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "channel_interference",
         "operational_check_failed",
         "over_capacity",
+        "empty_han",
         "healthy",
     ]
 

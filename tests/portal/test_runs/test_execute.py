@@ -46,7 +46,7 @@ EXPECTED_RULES = {
     "MTR-100007": {"unknown_device", "insecure_join"},
     "MTR-100008": {"channel_interference"},
     "MTR-100009": {"healthy"},
-    "MTR-100010": {"healthy"},
+    "MTR-100010": {"empty_han"},
     "MTR-100011": {"over_capacity", "outdated_firmware"},
 }
 
