@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import zigpy.types as t
 
+from han_gateway.protocol import Pacing
 from han_gateway.radio.factory import start_simulated_radio
 from han_gateway.radio.simulated import SimulatedApplication
 from han_gateway.radio.virtual_han import (
@@ -36,7 +37,7 @@ from han_gateway.radio.virtual_han import (
 )
 from han_gateway.scenarios import Scenario, parse_scenario
 from han_gateway.scenarios.generate import generated_scenario_document
-from han_gateway.service.scan import HanScan, Pacing
+from han_gateway.service.scan import HanScan
 
 COORDINATOR = CoordinatorIdentity(
     t.EUI64.convert("00:13:50:ff:fe:00:00:01"), "Itron", "OpenWay Riva CENTRON", "4.2.1"
@@ -60,7 +61,7 @@ async def _scan(app: SimulatedApplication, pacing: Pacing) -> tuple[float, int]:
     app.han.stats.reset()
     started = time.monotonic()
     summary = await HanScan(app, discard, pacing=pacing).run()
-    return time.monotonic() - started, int(summary["device_count"])
+    return time.monotonic() - started, summary.device_count
 
 
 def _lower_bound_s(han: VirtualHan, concurrency: int) -> float:

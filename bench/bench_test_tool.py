@@ -36,6 +36,7 @@ from django.test import Client
 from bench.figures import percentile
 from bench.private_setup import MODE, WORKER_KIND, PortalServer, bench_secret, private_setup
 from han_gateway.client import GatewayClient
+from han_gateway.protocol import ScanDeviceEvent
 from portal.customers.services import user_create
 from portal.models import HanTestRun, User
 
@@ -127,10 +128,7 @@ def gateway_scan_baseline(service_url: str, runs: int) -> tuple[float, float]:
             started = time.perf_counter()
             first = None
             for event in client.scan("han0", timeout_s=60):
-                if (
-                    event["event"] == "device"
-                    and event["device"].get("device_type") != "coordinator"
-                ):
+                if isinstance(event, ScanDeviceEvent) and event.device.device_type != "coordinator":
                     first = first or time.perf_counter() - started
             wholes.append(time.perf_counter() - started)
             firsts.append(first or float("nan"))

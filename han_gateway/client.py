@@ -1,28 +1,56 @@
 """The portal's client for a Premises Gateway's HAN gateway service. Imports no Django.
 
 Blocking calls on purpose: a scan is network-bound, and Celery's threads pool carries many of
-them at once in one worker process. Every answer is checked before it is believed; whatever
-the gateway sends that is not the documented shape becomes a ``GatewayProtocolError``.
+them at once in one worker process. Requests are built and every answer and scan line is read
+with the models of `han_gateway.protocol`; whatever the gateway sends that does not follow
+them becomes a ``GatewayProtocolError`` naming the field.
 """
 
-import json
 import logging
-import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self, TypeVar
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from han_gateway.protocol import (
+    Answer,
+    DeviceRemoved,
+    EnergyScanRequest,
+    EnergyScanResult,
+    ErrorBody,
+    Eui64,
+    Identity,
+    InterfaceId,
+    InterfaceInfo,
+    InterfaceList,
+    JoinWindowOpened,
+    JoinWindowRequest,
+    OperationalCheckRequest,
+    OperationalCheckResult,
+    ProtocolViolation,
+    RequestBody,
+    ScanErrorEvent,
+    ScanEvent,
+    ScanFinishedEvent,
+    ScanRequest,
+    ScenarioReplacement,
+    read_answer,
+    read_scan_event,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 256 * 1024
-SCAN_EVENTS = {"started", "progress", "device", "finished", "error"}
 SCAN_GRACE_S = 3.0
-# What the service's configuration allows as an interface id, within the portal's 32-character
-# columns: it is stored with every device the run finds and goes back into request paths.
-_INTERFACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
+MAX_MESSAGE_SHOWN: Final = 300
+_INTERFACE_ID: Final[TypeAdapter[str]] = TypeAdapter(InterfaceId)
+_EUI64: Final[TypeAdapter[str]] = TypeAdapter(Eui64)
+
+A = TypeVar("A", bound=Answer)
+T = TypeVar("T")
 
 
 class GatewayError(Exception):
@@ -40,7 +68,7 @@ class GatewayUnreachable(GatewayError):
 
 
 class GatewayProtocolError(GatewayError):
-    """An answer that is not what the API documents."""
+    """An answer that is not what the protocol (`han_gateway.protocol`) says."""
 
 
 class GatewayClient:
@@ -53,11 +81,13 @@ class GatewayClient:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 30.0,
         ca_file: str | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         """A client of one gateway. Raises GatewayError("tls_setup") for an unusable CA file.
 
         Over https the service's certificate is checked against `ca_file` (PEM) if given,
-        else against the system's CA store.
+        else against the system's CA store. `transport` stands in for the network (e.g.
+        httpx.MockTransport).
         """
         self.gateway_id = gateway_id
         verify: ssl.SSLContext | bool = True
@@ -69,6 +99,7 @@ class GatewayClient:
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
             verify=verify,
+            transport=transport,
         )
 
     def __enter__(self) -> Self:
@@ -88,85 +119,106 @@ class GatewayClient:
     def _path(self, suffix: str = "") -> str:
         return f"/api/v1/gateways/{self.gateway_id}{suffix}"
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _interface_path(self, interface_id: str, suffix: str) -> str:
+        checked = _checked(lambda: _INTERFACE_ID.validate_python(interface_id))
+        return self._path(f"/interfaces/{checked}{suffix}")
+
+    def _device_path(self, interface_id: str, eui64: str, suffix: str = "") -> str:
+        checked = _checked(lambda: _EUI64.validate_python(eui64))
+        return self._interface_path(interface_id, f"/devices/{checked}{suffix}")
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        answer: type[A],
+        what: str,
+        body: RequestBody | None = None,
+    ) -> A:
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.request(
+                method, path, json=None if body is None else body.to_wire()
+            )
         except httpx.TimeoutException as error:
             raise GatewayUnreachable("timeout", "The gateway did not answer in time.") from error
         except httpx.HTTPError as error:
             raise _connection_failed(
                 error, f"The gateway could not be reached ({type(error).__name__})."
             ) from error
-        return _json_object(response)
+        return _read(response, answer, what)
 
-    def identify(self) -> dict[str, Any]:
-        return self._request("GET", self._path())
+    def identify(self) -> Identity:
+        return self._call("GET", self._path(), Identity, "identity")
 
-    def interfaces(self) -> list[dict[str, Any]]:
-        body = self._request("GET", self._path("/interfaces"))
-        interfaces = body.get("interfaces")
-        if not isinstance(interfaces, list) or not all(
-            isinstance(item, dict)
-            and isinstance(item.get("id"), str)
-            and _INTERFACE_ID.fullmatch(item["id"])
-            for item in interfaces
-        ):
-            raise GatewayProtocolError("bad_reply", "The gateway's interface list is malformed.")
-        return interfaces
+    def interfaces(self) -> list[InterfaceInfo]:
+        answer = self._call("GET", self._path("/interfaces"), InterfaceList, "interface list")
+        return answer.interfaces
 
-    def energy_scan(self, interface_id: str) -> dict[int, int]:
-        body = self._request("POST", self._path(f"/interfaces/{interface_id}/energy-scan"), json={})
-        energy = body.get("energy")
-        if not isinstance(energy, dict):
-            raise GatewayProtocolError("bad_reply", "The gateway's energy scan is malformed.")
-        try:
-            return {int(channel): int(level) for channel, level in energy.items()}
-        except (TypeError, ValueError, OverflowError) as error:  # int(Infinity) overflows
-            raise GatewayProtocolError(
-                "bad_reply", "The gateway's energy scan is malformed."
-            ) from error
+    def energy_scan(self, interface_id: str) -> EnergyScanResult:
+        return self._call(
+            "POST",
+            self._interface_path(interface_id, "/energy-scan"),
+            EnergyScanResult,
+            "energy scan",
+            EnergyScanRequest(),
+        )
 
     def operational_check(
         self, interface_id: str, eui64: str, check: str, *, timeout_s: float = 5.0
-    ) -> dict[str, Any]:
-        return self._request(
+    ) -> OperationalCheckResult:
+        body = _checked(
+            lambda: OperationalCheckRequest.model_validate({"check": check, "timeout_s": timeout_s})
+        )
+        return self._call(
             "POST",
-            self._path(f"/interfaces/{interface_id}/devices/{eui64}/operational-check"),
-            json={"check": check, "timeout_s": timeout_s},
+            self._device_path(interface_id, eui64, "/operational-check"),
+            OperationalCheckResult,
+            "operational check result",
+            body,
         )
 
     def open_join_window(
         self, interface_id: str, *, eui64: str, link_key_hex: str, duration_s: int
-    ) -> dict[str, Any]:
-        return self._request(
+    ) -> JoinWindowOpened:
+        body = _checked(
+            lambda: JoinWindowRequest(eui64=eui64, link_key=link_key_hex, duration_s=duration_s)
+        )
+        return self._call(
             "POST",
-            self._path(f"/interfaces/{interface_id}/join-window"),
-            json={"eui64": eui64, "link_key": link_key_hex, "duration_s": duration_s},
+            self._interface_path(interface_id, "/join-window"),
+            JoinWindowOpened,
+            "join window",
+            body,
         )
 
-    def remove_device(self, interface_id: str, eui64: str) -> dict[str, Any]:
-        return self._request("DELETE", self._path(f"/interfaces/{interface_id}/devices/{eui64}"))
+    def remove_device(self, interface_id: str, eui64: str) -> DeviceRemoved:
+        return self._call(
+            "DELETE", self._device_path(interface_id, eui64), DeviceRemoved, "device removal"
+        )
 
-    def replace_scenario(self, interface_id: str, scenario: str | dict[str, Any]) -> None:
-        self._request(
+    def replace_scenario(self, interface_id: str, scenario: str | dict[str, Any]) -> InterfaceInfo:
+        body = _checked(lambda: ScenarioReplacement(scenario=scenario))
+        return self._call(
             "PUT",
-            self._path(f"/interfaces/{interface_id}/scenario"),
-            json={"scenario": scenario},
+            self._interface_path(interface_id, "/scenario"),
+            InterfaceInfo,
+            "interface description",
+            body,
         )
 
-    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[ScanEvent]:
         """Yield the scan's events as the gateway streams them; the last is finished or error."""
-        path = self._path(f"/interfaces/{interface_id}/scan")
+        path = self._interface_path(interface_id, "/scan")
+        body = _checked(lambda: ScanRequest(timeout_s=timeout_s))
         # The gateway ends a scan at timeout_s itself; one that goes silent is given up on
         # shortly after, whatever the client's usual read timeout.
         silence = httpx.Timeout(timeout_s + SCAN_GRACE_S, connect=self._http.timeout.connect)
         try:
-            with self._http.stream(
-                "POST", path, json={"timeout_s": timeout_s}, timeout=silence
-            ) as response:
+            with self._http.stream("POST", path, json=body.to_wire(), timeout=silence) as response:
                 if response.status_code != 200:
                     response.read()
-                    _json_object(response)  # raises with the gateway's own reason
+                    if response.status_code >= 400:
+                        raise _refusal(response)
                     raise GatewayProtocolError(
                         "bad_reply", f"Unexpected HTTP {response.status_code} to a scan."
                     )
@@ -176,7 +228,7 @@ class GatewayClient:
                         continue
                     event = _scan_event(line)
                     yield event
-                    if event["event"] in {"finished", "error"}:
+                    if isinstance(event, ScanFinishedEvent | ScanErrorEvent):
                         ended = True
                         break
                 if not ended:
@@ -189,6 +241,17 @@ class GatewayClient:
             raise _connection_failed(
                 error, f"The connection to the gateway failed ({type(error).__name__})."
             ) from error
+
+
+def _checked(build: Callable[[], T]) -> T:
+    """What `build` makes of the caller's values; values the protocol refuses are a GatewayError."""
+    try:
+        return build()
+    except ValidationError as error:
+        violation = ProtocolViolation.from_error(error)
+        raise GatewayError(
+            "invalid_request", f"The request for the gateway is not valid: {violation}"
+        ) from None
 
 
 def _ca_context(ca_file: str) -> ssl.SSLContext:
@@ -231,54 +294,50 @@ def _connection_failed(error: httpx.HTTPError, message: str) -> GatewayUnreachab
     )
 
 
-def _lines(response: httpx.Response) -> Iterator[str]:
+def _lines(response: httpx.Response) -> Iterator[bytes]:
     """The body's lines as they arrive; one longer than an event may be is refused unread."""
     pending = b""
     for chunk in response.iter_bytes():
         *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            yield line.decode("utf-8", "replace")
+        yield from lines
         if len(pending) > MAX_EVENT_BYTES:
             raise GatewayProtocolError("bad_reply", "The gateway sent an oversized scan event.")
     if pending:
-        yield pending.decode("utf-8", "replace")
+        yield pending
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def _refusal(response: httpx.Response) -> GatewayError:
+    """The gateway's own reason for a 4xx or 5xx answer."""
+    status = response.status_code
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        body = None
+        body = read_answer(ErrorBody, response.content)
+    except ProtocolViolation:
+        return GatewayProtocolError(
+            "bad_reply", f"The gateway answered HTTP {status}.", status=status
+        )
+    code = "unauthorised" if status == 401 else body.error.code
+    return GatewayError(code, body.error.message[:MAX_MESSAGE_SHOWN], status=status)
+
+
+def _read(response: httpx.Response, answer: type[A], what: str) -> A:
     if response.status_code >= 400:
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            code = str(error.get("code") or "error")
-            if response.status_code == 401:
-                code = "unauthorised"
-            raise GatewayError(code, error["message"][:300], status=response.status_code)
+        raise _refusal(response)
+    try:
+        return read_answer(answer, response.content)
+    except ProtocolViolation as violation:
         raise GatewayProtocolError(
             "bad_reply",
-            f"The gateway answered HTTP {response.status_code}.",
+            f"The gateway's {what} is malformed: {violation}"[:MAX_MESSAGE_SHOWN],
             status=response.status_code,
-        )
-    if not isinstance(body, dict):
-        raise GatewayProtocolError("bad_reply", "The gateway's answer is not a JSON object.")
-    return body
+        ) from None
 
 
-def _scan_event(line: str) -> dict[str, Any]:
+def _scan_event(line: bytes) -> ScanEvent:
     if len(line) > MAX_EVENT_BYTES:
         raise GatewayProtocolError("bad_reply", "The gateway sent an oversized scan event.")
     try:
-        event = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as error:
+        return read_scan_event(line)
+    except ProtocolViolation as violation:
         raise GatewayProtocolError(
-            "bad_reply", "The gateway sent a scan event that is not JSON."
-        ) from error
-    if not isinstance(event, dict) or event.get("event") not in SCAN_EVENTS:
-        raise GatewayProtocolError("bad_reply", "The gateway sent an unknown scan event.")
-    if event["event"] == "device" and not (
-        isinstance(event.get("device"), dict) and isinstance(event["device"].get("eui64"), str)
-    ):
-        raise GatewayProtocolError("bad_reply", "The gateway sent a device without an EUI-64.")
-    return event
+            "bad_reply", f"The gateway sent a malformed scan event: {violation}"[:MAX_MESSAGE_SHOWN]
+        ) from None

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import os
 import ssl
@@ -8,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from han_gateway.protocol import (
+    DeviceReport,
+    Identity,
+    InterfaceInfo,
+    InterfaceList,
+    ScanDeviceEvent,
+    ScanStartedEvent,
+)
 from portal.models import User
 from tests.commands import free_port, gateway_service_argv
 from tests.factories import CustomerFactory, PremiseFactory, UserFactory
@@ -234,16 +243,86 @@ def answer_json(handler: BaseHTTPRequestHandler, body: object) -> None:
     handler.wfile.write(data)
 
 
+def gateway_identity(gateway_id: str) -> Identity:
+    """What a working meter says it is."""
+    return Identity(
+        id=gateway_id,
+        kind="meter",
+        manufacturer="Itron",
+        model="Riva",
+        firmware="1.0",
+        interface_count=1,
+        api_version="v1",
+    )
+
+
+def one_interface(device_count: int = 3) -> InterfaceInfo:
+    """A working meter's one HAN interface, ``han0`` on channel 15."""
+    return InterfaceInfo(
+        id="han0",
+        technology="zigbee",
+        radio="simulated",
+        status="ready",
+        channel=15,
+        pan_id="0x1A62",
+        extended_pan_id=None,
+        security_level=5,
+        device_count=device_count,
+    )
+
+
 def answer_identify_and_one_interface(handler: BaseHTTPRequestHandler, gateway_id: str) -> bool:
     """Answer a run's first two calls properly (who the gateway is, its one HAN interface);
     True when the request was one of them."""
     if handler.command == "GET" and handler.path.endswith("/interfaces"):
-        answer_json(handler, {"interfaces": [{"id": "han0", "channel": 15, "device_count": 3}]})
+        listing = InterfaceList(gateway_id=gateway_id, interfaces=[one_interface()])
+        answer_json(handler, listing.to_wire())
         return True
     if handler.command == "GET":
-        answer_json(handler, {"id": gateway_id})
+        answer_json(handler, gateway_identity(gateway_id).to_wire())
         return True
     return False
+
+
+def scan_started_line(gateway_id: str) -> bytes:
+    """The first line of a scan stream, as a working gateway writes it."""
+
+    started = ScanStartedEvent(
+        event="started",
+        scan_id="s1",
+        gateway_id=gateway_id,
+        interface_id="han0",
+        started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        channel=15,
+        pan_id="0x1A62",
+        timeout_s=60,
+    )
+    return json.dumps(started.to_wire()).encode() + b"\n"
+
+
+def scan_device_line(eui64: str) -> bytes:
+    """A scan stream's line reporting one end device that answers well."""
+    device = DeviceReport(
+        eui64=eui64,
+        nwk="0x2A01",
+        device_type="end_device",
+        manufacturer="Honeywell",
+        model="UtilityPRO",
+        sw_build_id="3.4.2",
+        ota_file_version=None,
+        power_source="mains",
+        reachable=True,
+        interview="complete",
+        join_method="install_code",
+        profile_id=0x0109,
+        endpoints=[],
+        parent=None,
+        depth=1,
+        lqi=200,
+        rssi=-60,
+        links=[],
+    )
+    return json.dumps(ScanDeviceEvent(event="device", device=device).to_wire()).encode() + b"\n"
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import contextlib
 import json
 import logging
 import math
-import re
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import zigpy.application
 import zigpy.exceptions
@@ -22,6 +21,31 @@ from aiohttp import web
 from zigpy.device import ZigbeeDevice
 
 from han_gateway.eui64 import InvalidEUI64, parse_eui64
+from han_gateway.protocol import (
+    MAX_SCAN_TIMEOUT_S,
+    DeviceRemoved,
+    EnergyScanRequest,
+    EnergyScanResult,
+    Health,
+    InterfaceList,
+    JoinWindowRequest,
+    Message,
+    OperationalCheckRequest,
+    OperationalCheckResult,
+    ProtocolViolation,
+    RequestBody,
+    ScanErrorEvent,
+    ScanEvent,
+    ScanFinishedEvent,
+    ScanRequest,
+    ScanStartedEvent,
+    ScenarioEntry,
+    ScenarioLibrary,
+    ScenarioReplacement,
+    field_path,
+    read_request,
+    short_address,
+)
 from han_gateway.radio.virtual_han import channel_mask
 from han_gateway.scenarios import (
     ScenarioError,
@@ -29,16 +53,10 @@ from han_gateway.scenarios import (
     load_library_scenario,
     parse_scenario,
 )
-from han_gateway.scenarios.schema import parse_link_key
 from han_gateway.service.auth import authenticate
 from han_gateway.service.config import ServiceConfig
 from han_gateway.service.errors import ApiError, error_body, error_middleware
-from han_gateway.service.operational import (
-    CHECKS,
-    MAX_MESSAGE_LENGTH,
-    CheckNotSupported,
-    run_operational_check,
-)
+from han_gateway.service.operational import CheckNotSupported, run_operational_check
 from han_gateway.service.runtime import GatewayRegistry, GatewayRuntime, HanInterface
 from han_gateway.service.scan import HanScan, ScanFailed
 
@@ -46,13 +64,20 @@ LOGGER = logging.getLogger(__name__)
 
 REGISTRY: Final = web.AppKey("registry", GatewayRegistry)
 NDJSON: Final = "application/x-ndjson"
-MAX_JOIN_WINDOW_S: Final = 30 * 24 * 3600  # utilities open windows of up to 30 days
-MAX_SCAN_TIMEOUT_S: Final = 600.0
-DEFAULT_CHECK_TIMEOUT_S: Final = 10.0
 BODY_READ_TIMEOUT_S: Final = 10.0
 MAX_INTEGER_DIGITS: Final = 32
-_PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+# zigpy warns above 75 % of full scale: such a channel is too busy for a HAN.
+BUSY_ENERGY: Final = 0.75 * 255
 _NOT_UNICODE: Final = "is text with an unpaired surrogate escape, which is not Unicode"
+# The error code of a request whose first bad field is one of these; any other is invalid_field.
+_FIELD_ERROR_CODES: Final = {
+    "eui64": "invalid_eui64",
+    "link_key": "invalid_link_key",
+    "duration_s": "invalid_duration",
+    "check": "invalid_check",
+}
+
+B = TypeVar("B", bound=RequestBody)
 
 # -- request helpers -----------------------------------------------------------------
 
@@ -88,12 +113,6 @@ def _decode_constant(name: str) -> _RefusedNumber:
     return _RefusedNumber(f"is {name}, which is not a JSON number")
 
 
-def _member_path(path: str, key: str) -> str:
-    if not _PLAIN_KEY.fullmatch(key):
-        key = json.dumps(key if len(key) <= 40 else key[:40] + "...")
-    return f"{path}.{key}" if path else key
-
-
 def _is_unicode(text: str) -> bool:
     # JSON's \u escapes can spell lone surrogates (\ud800), which no UTF-8 encoder (zigpy's
     # ZCL strings, a log file) accepts.
@@ -106,23 +125,22 @@ def _is_unicode(text: str) -> bool:
 
 def _first_refused_value(body: dict[str, Any]) -> tuple[str, str] | None:
     """The path and problem of a value (or key) past the API's limits, if there is one."""
-    pending: list[tuple[str, object]] = [("", body)]
+    pending: list[tuple[tuple[int | str, ...], object]] = [((), body)]
     while pending:  # a loop, not recursion: the body may nest as deep as the decoder allows
-        path, value = pending.pop()
+        location, value = pending.pop()
         if isinstance(value, _RefusedNumber):
-            return path, value.problem
+            return field_path(location), value.problem
         if isinstance(value, str) and not _is_unicode(value):
-            return path, _NOT_UNICODE
+            return field_path(location), _NOT_UNICODE
         if isinstance(value, dict):
-            members = []
+            members: list[tuple[tuple[int | str, ...], object]] = []
             for key, item in value.items():
-                member = _member_path(path, key)
                 if not _is_unicode(key):
-                    return member, _NOT_UNICODE
-                members.append((member, item))
+                    return field_path((*location, key)), _NOT_UNICODE
+                members.append(((*location, key), item))
             pending.extend(reversed(members))
         elif isinstance(value, list):
-            pending.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
+            pending.extend(reversed([((*location, i), item) for i, item in enumerate(value)]))
     return None
 
 
@@ -177,11 +195,19 @@ async def read_json_object(request: web.Request, *, required: bool) -> dict[str,
     return body
 
 
-def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ApiError(400, "invalid_field", f"{key} must be a number from {low:g} to {high:g}.")
-    return float(value)
+async def read_body(request: web.Request, model: type[B], *, required: bool) -> B:
+    """The body read by its protocol model; a bad one is a 400 ApiError naming the field."""
+    body = await read_json_object(request, required=required)
+    try:
+        return read_request(model, body)
+    except ProtocolViolation as violation:
+        field = violation.problems[0].location[:1]
+        code = _FIELD_ERROR_CODES.get(str(field[0]), "invalid_field") if field else "invalid_field"
+        raise ApiError(400, code, str(violation)) from None
+
+
+def _json(message: Message, *, status: int = 200) -> web.Response:
+    return web.json_response(message.to_wire(), status=status)
 
 
 def _parse_path_eui64(text: str) -> t.EUI64:
@@ -247,17 +273,17 @@ async def _known_device(interface: HanInterface, eui64: t.EUI64) -> ZigbeeDevice
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return _json(Health(status="ok"))
 
 
 async def gateway_identity(request: web.Request) -> web.Response:
-    return web.json_response(_gateway(request).identity())
+    return _json(_gateway(request).identity())
 
 
 async def gateway_interfaces(request: web.Request) -> web.Response:
     gateway = _gateway(request)
     interfaces = [await interface.describe() for interface in gateway.interfaces.values()]
-    return web.json_response({"gateway_id": gateway.config.gateway_id, "interfaces": interfaces})
+    return _json(InterfaceList(gateway_id=gateway.config.gateway_id, interfaces=interfaces))
 
 
 async def scenario_library(request: web.Request) -> web.Response:
@@ -265,8 +291,8 @@ async def scenario_library(request: web.Request) -> web.Response:
     scenarios = []
     for name in library_names():
         scenario = load_library_scenario(name)
-        scenarios.append({"name": name, "description": scenario.description})
-    return web.json_response({"scenarios": scenarios})
+        scenarios.append(ScenarioEntry(name=name, description=scenario.description))
+    return _json(ScenarioLibrary(scenarios=scenarios))
 
 
 def _client_went_away(error: BaseException) -> bool:
@@ -278,87 +304,78 @@ def _client_went_away(error: BaseException) -> bool:
     return False
 
 
-def _ndjson_line(event: dict[str, Any]) -> bytes:
-    return (json.dumps(event, separators=(",", ":")) + "\n").encode()
+def _ndjson_line(event: ScanEvent) -> bytes:
+    return (json.dumps(event.to_wire(), separators=(",", ":")) + "\n").encode()
 
 
 async def scan(request: web.Request) -> web.StreamResponse:
     interface = _interface(request)
-    body = await read_json_object(request, required=False)
-    timeout_s = _number(
-        body, "timeout_s", interface.config.scan_timeout_s, 0.05, MAX_SCAN_TIMEOUT_S
-    )
-    pacing = body.get("pacing", "radio")
-    if pacing not in ("radio", "zigpy_default"):
-        raise ApiError(400, "invalid_field", "pacing must be 'radio' or 'zigpy_default'.")
+    body = await read_body(request, ScanRequest, required=False)
+    timeout_s = body.timeout_s
+    if timeout_s is None:
+        timeout_s = min(interface.config.scan_timeout_s, MAX_SCAN_TIMEOUT_S)
     if interface.scan_lock.locked():
         raise ApiError(409, "scan_in_progress", "A scan of this interface is already running.")
     async with interface.scan_lock:
         app = running_app(interface)
-        response = web.StreamResponse(status=200, headers={"Content-Type": NDJSON})
-        await response.prepare(request)
         scan_id = secrets.token_hex(8)
         network = app.state.network_info
-        await response.write(
-            _ndjson_line(
-                {
-                    "event": "started",
-                    "scan_id": scan_id,
-                    "gateway_id": interface.gateway.gateway_id,
-                    "interface_id": interface.interface_id,
-                    "started_at": datetime.now(UTC).isoformat(),
-                    "channel": int(network.channel),
-                    "pan_id": f"0x{int(network.pan_id):04X}",
-                    "timeout_s": timeout_s,
-                }
-            )
+        started = ScanStartedEvent(
+            event="started",
+            scan_id=scan_id,
+            gateway_id=interface.gateway.gateway_id,
+            interface_id=interface.interface_id,
+            started_at=datetime.now(UTC),
+            channel=int(network.channel),
+            pan_id=short_address(int(network.pan_id)),
+            timeout_s=timeout_s,
         )
+        response = web.StreamResponse(status=200, headers={"Content-Type": NDJSON})
+        await response.prepare(request)
+        await response.write(_ndjson_line(started))
 
-        async def emit(event: dict[str, Any]) -> None:
+        async def emit(event: ScanEvent) -> None:
             await response.write(_ndjson_line(event))
 
-        final: dict[str, Any]
+        final: ScanFinishedEvent | ScanErrorEvent
         try:
             async with asyncio.timeout(timeout_s):
-                summary = await HanScan(app, emit, pacing=pacing).run()
-            final = {"event": "finished", "scan_id": scan_id, "summary": summary}
+                summary = await HanScan(app, emit, pacing=body.pacing).run()
+            final = ScanFinishedEvent(event="finished", scan_id=scan_id, summary=summary)
         except TimeoutError:
-            final = {
-                "event": "error",
-                "scan_id": scan_id,
-                "code": "scan_timeout",
-                "message": f"The scan did not finish within {timeout_s:g} s.",
-            }
+            final = ScanErrorEvent(
+                event="error",
+                scan_id=scan_id,
+                code="scan_timeout",
+                message=f"The scan did not finish within {timeout_s:g} s.",
+            )
         except ScanFailed as error:
-            final = {
-                "event": "error",
-                "scan_id": scan_id,
-                "code": error.code,
-                "message": error.message,
-            }
+            final = ScanErrorEvent(
+                event="error", scan_id=scan_id, code=error.code, message=error.message
+            )
         except ConnectionError:
             LOGGER.info("Scan %s abandoned: the client went away", scan_id)
             return response
         except (zigpy.exceptions.ZigbeeException, OSError) as error:
             LOGGER.warning("Scan %s failed: %s", scan_id, error)
-            final = {
-                "event": "error",
-                "scan_id": scan_id,
-                "code": "radio_error",
-                "message": f"The radio failed during the scan: {error}",
-            }
+            final = ScanErrorEvent(
+                event="error",
+                scan_id=scan_id,
+                code="radio_error",
+                message=f"The radio failed during the scan: {error}",
+            )
         except Exception as error:
             if _client_went_away(error):
                 LOGGER.info("Scan %s abandoned: the client went away", scan_id)
                 return response
             reference = secrets.token_hex(6)
             LOGGER.exception("Scan %s failed unexpectedly (reference %s)", scan_id, reference)
-            final = {
-                "event": "error",
-                "scan_id": scan_id,
-                "code": "internal_error",
-                "message": f"Sorry, the scan failed. Reference {reference}.",
-            }
+            final = ScanErrorEvent(
+                event="error",
+                scan_id=scan_id,
+                code="internal_error",
+                message=f"Sorry, the scan failed. Reference {reference}.",
+            )
         with contextlib.suppress(ConnectionError):
             await response.write(_ndjson_line(final))
             await response.write_eof()
@@ -367,66 +384,32 @@ async def scan(request: web.Request) -> web.StreamResponse:
 
 async def energy_scan(request: web.Request) -> web.Response:
     interface = _interface(request)
-    body = await read_json_object(request, required=False)
-    duration_exp = int(_number(body, "duration_exp", 2, 0, 5))
-    count = int(_number(body, "count", 1, 1, 8))
-    channels = body.get("channels", list(range(11, 27)))
-    if (
-        not isinstance(channels, list)
-        or not channels
-        or not all(
-            isinstance(c, int) and not isinstance(c, bool) and 11 <= c <= 26 for c in channels
-        )
-    ):
-        raise ApiError(400, "invalid_field", "channels must be a list of channels 11 to 26.")
+    body = await read_body(request, EnergyScanRequest, required=False)
     app = running_app(interface)
     try:
         results = await app.energy_scan(
-            channel_mask(channels), duration_exp=duration_exp, count=count
+            channel_mask(body.channels), duration_exp=body.duration_exp, count=body.count
         )
     except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
         raise ApiError(502, "radio_error", f"The energy scan failed: {error}") from None
-    energy = {str(channel): int(value) for channel, value in sorted(results.items())}
-    return web.json_response(
-        {
-            "interface_id": interface.interface_id,
-            "current_channel": int(app.state.network_info.channel),
-            "energy": energy,
-            # zigpy warns above 75 % of full scale: such a channel is too busy for a HAN.
-            "busy_channels": [int(c) for c, value in energy.items() if value > 0.75 * 255],
-        }
+    energy = {int(channel): int(value) for channel, value in sorted(results.items())}
+    return _json(
+        EnergyScanResult(
+            interface_id=interface.interface_id,
+            current_channel=int(app.state.network_info.channel),
+            energy=energy,
+            busy_channels=[channel for channel, value in energy.items() if value > BUSY_ENERGY],
+        )
     )
 
 
 async def join_window(request: web.Request) -> web.Response:
     interface = _interface(request)
-    body = await read_json_object(request, required=True)
-    eui64_text = body.get("eui64")
-    if not isinstance(eui64_text, str):
-        raise ApiError(400, "invalid_eui64", "eui64 is required: the device's EUI-64 as text.")
-    eui64 = _parse_path_eui64(eui64_text)
-    key_text = body.get("link_key")
+    body = await read_body(request, JoinWindowRequest, required=True)
+    eui64 = parse_eui64(body.eui64)
+    link_key = t.KeyData(bytes.fromhex(body.link_key))
     try:
-        if not isinstance(key_text, str):
-            raise ValueError("link_key is required")
-        link_key = parse_link_key(key_text)
-    except ValueError:
-        raise ApiError(
-            400, "invalid_link_key", "link_key must be the 128-bit link key as 32 hex digits."
-        ) from None
-    duration = body.get("duration_s", 3600)
-    if (
-        isinstance(duration, bool)
-        or not isinstance(duration, int)
-        or not 1 <= duration <= MAX_JOIN_WINDOW_S
-    ):
-        raise ApiError(
-            400,
-            "invalid_duration",
-            f"duration_s must be whole seconds from 1 to {MAX_JOIN_WINDOW_S}.",
-        )
-    try:
-        window = await interface.open_join_window(eui64, link_key, duration)
+        window = await interface.open_join_window(eui64, link_key, body.duration_s)
     except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
         raise ApiError(
             502, "radio_error", f"The radio did not open the join window: {error}"
@@ -436,9 +419,9 @@ async def join_window(request: web.Request) -> web.Response:
         interface.gateway.gateway_id,
         interface.interface_id,
         eui64,
-        duration,
+        body.duration_s,
     )
-    return web.json_response(window.as_json(), status=201)
+    return _json(window.answer(), status=201)
 
 
 async def remove_device(request: web.Request) -> web.Response:
@@ -462,56 +445,50 @@ async def remove_device(request: web.Request) -> web.Response:
     device.cancel_initialization()
     app.devices.pop(eui64, None)
     app.listener_event("device_removed", device)
-    return web.json_response(
-        {"eui64": str(eui64), "removed": True, "leave_acknowledged": leave_acknowledged}
+    return _json(
+        DeviceRemoved(eui64=str(eui64), removed=True, leave_acknowledged=leave_acknowledged)
     )
 
 
 async def operational_check(request: web.Request) -> web.Response:
     interface = _interface(request)
     eui64 = _parse_path_eui64(request.match_info["eui64"])
-    body = await read_json_object(request, required=True)
-    check = body.get("check")
-    if check not in CHECKS:
-        raise ApiError(400, "invalid_check", f"check must be one of: {', '.join(CHECKS)}.")
-    timeout_s = _number(body, "timeout_s", DEFAULT_CHECK_TIMEOUT_S, 0.05, 120)
-    message = body.get("message", "Utility HAN test: please press OK to confirm.")
-    if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_LENGTH:
-        raise ApiError(
-            400, "invalid_field", f"message must be text of 1 to {MAX_MESSAGE_LENGTH} characters."
-        )
+    body = await read_body(request, OperationalCheckRequest, required=True)
     device = await _known_device(interface, eui64)
     if not device.is_initialized:
-        return web.json_response(
-            {
-                "eui64": str(eui64),
-                "check": check,
-                "delivered": False,
-                "acknowledged": False,
-                "acknowledgement": None,
-                "detail": "The device did not answer its interview, so no command was sent.",
-            }
+        return _json(
+            OperationalCheckResult(
+                eui64=str(eui64),
+                check=body.check,
+                delivered=False,
+                acknowledged=False,
+                acknowledgement=None,
+                detail="The device did not answer its interview, so no command was sent.",
+            )
         )
     try:
         result = await run_operational_check(
-            running_app(interface), device, check, timeout_s=timeout_s, message_text=message
+            running_app(interface),
+            device,
+            body.check,
+            timeout_s=body.timeout_s,
+            message_text=body.message,
         )
     except CheckNotSupported as error:
         raise ApiError(422, "check_not_supported", str(error)) from None
-    return web.json_response(result)
+    return _json(result)
 
 
 async def replace_scenario(request: web.Request) -> web.Response:
     interface = _interface(request, ready=False)
     if not interface.is_simulated:
         raise ApiError(409, "not_simulated", "Only a simulated interface has a scenario.")
-    body = await read_json_object(request, required=True)
-    reference = body.get("scenario", body)
+    body = await read_body(request, ScenarioReplacement, required=True)
     try:
-        if isinstance(reference, str):
-            scenario = load_library_scenario(reference)
+        if isinstance(body.scenario, str):
+            scenario = load_library_scenario(body.scenario)
         else:
-            scenario = parse_scenario(reference)
+            scenario = parse_scenario(body.scenario)
     except ScenarioError as error:
         raise ApiError(
             400, "invalid_scenario", "The scenario is not valid.", problems=error.problems
@@ -526,7 +503,7 @@ async def replace_scenario(request: web.Request) -> web.Response:
         interface.interface_id,
         scenario.name,
     )
-    return web.json_response(await interface.describe())
+    return _json(await interface.describe())
 
 
 # -- application -----------------------------------------------------------------------

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from han_gateway.protocol import ErrorBody, ErrorDetail
+
 LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -17,20 +19,38 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ApiError(Exception):
     """An error the client caused or must know about, with its HTTP status and code."""
 
-    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, problems: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.details = details
+        self.problems = problems
 
 
-def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **details}}
+def error_body(
+    code: str, message: str, *, reference: str | None = None, problems: list[str] | None = None
+) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if reference is not None:
+        details["reference"] = reference
+    if problems is not None:
+        details["problems"] = problems
+    return ErrorBody(error=ErrorDetail(code=code, message=message, **details)).to_wire()
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> web.Response:
-    return web.json_response(error_body(code, message, **details), status=status)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    reference: str | None = None,
+    problems: list[str] | None = None,
+) -> web.Response:
+    return web.json_response(
+        error_body(code, message, reference=reference, problems=problems), status=status
+    )
 
 
 _HTTP_CODES = {
@@ -45,7 +65,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return error_response(error.status, error.code, error.message, **error.details)
+        return error_response(error.status, error.code, error.message, problems=error.problems)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Any, Final
+from typing import Any, Literal
 
 import zigpy.application
 import zigpy.exceptions
@@ -25,10 +25,14 @@ from zigpy.device import ZigbeeDevice
 from zigpy.zcl import Cluster, ClusterType, foundation
 
 from han_gateway import smart_energy, zigbee_ids
-
-CHECKS: Final = ("message", "drlc")
-DEFAULT_MESSAGE: Final = "Utility HAN test: please press OK to confirm."
-MAX_MESSAGE_LENGTH: Final = 80
+from han_gateway.protocol import (
+    DEFAULT_MESSAGE,
+    MAX_MESSAGE_LENGTH,
+    Acknowledgement,
+    Check,
+    IssuedCommand,
+    OperationalCheckResult,
+)
 
 
 class CheckNotSupported(Exception):
@@ -48,11 +52,12 @@ def _client_cluster(device: ZigbeeDevice, cluster_id: int, name: str) -> Cluster
 async def run_operational_check(
     app: zigpy.application.ControllerApplication,
     device: ZigbeeDevice,
-    check: str,
+    check: Check,
     *,
     timeout_s: float,
     message_text: str = DEFAULT_MESSAGE,
-) -> dict[str, Any]:
+) -> OperationalCheckResult:
+    command_name: Literal["display_message", "load_control_event"]
     if check == "message":
         cluster = _client_cluster(device, zigbee_ids.MESSAGING_CLUSTER_ID, "Messaging")
         message_id = secrets.randbits(32)
@@ -81,8 +86,8 @@ async def run_operational_check(
                 retries=1,
             )
 
-        issued = {"message_id": message_id}
-    elif check == "drlc":
+        issued = IssuedCommand(message_id=message_id)
+    else:
         cluster = _client_cluster(
             device, zigbee_ids.DRLC_CLUSTER_ID, "Demand Response and Load Control"
         )
@@ -121,60 +126,75 @@ async def run_operational_check(
                 retries=1,
             )
 
-        issued = {"issuer_event_id": event_id}
-    else:
-        raise CheckNotSupported(f"Unknown check {check!r}; use one of: {', '.join(CHECKS)}")
+        issued = IssuedCommand(issuer_event_id=event_id)
 
-    result: dict[str, Any] = {
-        "eui64": str(device.ieee),
-        "check": check,
-        "command": command_name,
-        "issued": issued,
-        "delivered": False,
-        "acknowledged": False,
-        "acknowledgement": None,
-        "round_trip_ms": None,
-        "detail": "",
-    }
+    def result(
+        *,
+        delivered: bool,
+        detail: str,
+        acknowledged: bool = False,
+        acknowledgement: Acknowledgement | None = None,
+        round_trip_ms: float | None = None,
+    ) -> OperationalCheckResult:
+        return OperationalCheckResult(
+            eui64=str(device.ieee),
+            check=check,
+            command=command_name,
+            issued=issued,
+            delivered=delivered,
+            acknowledged=acknowledged,
+            acknowledgement=acknowledgement,
+            round_trip_ms=round_trip_ms,
+            detail=detail,
+        )
+
     started = time.monotonic()
     with app.wait_for_response(device, [matches]) as acknowledgement:
         try:
             response = await send()
         except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
-            result["detail"] = f"The device did not receive the command: {error or 'timeout'}"
-            return result
-        result["delivered"] = True
+            return result(
+                delivered=False,
+                detail=f"The device did not receive the command: {error or 'timeout'}",
+            )
         if isinstance(response, foundation.DefaultResponse) and (
             response.status != foundation.Status.SUCCESS
         ):
-            result["detail"] = f"The device refused the command: {response.status.name}"
-            return result
+            return result(
+                delivered=True,
+                detail=f"The device refused the command: {response.status.name}",
+            )
         try:
             async with asyncio.timeout(max(0.0, timeout_s - (time.monotonic() - started))):
                 _header, command = await acknowledgement
         except TimeoutError:
-            result["detail"] = (
-                f"The device received the command but sent no {acknowledgement_name}"
-                f" within {timeout_s:g} s"
+            return result(
+                delivered=True,
+                detail=f"The device received the command but sent no {acknowledgement_name}"
+                f" within {timeout_s:g} s",
             )
-            return result
-    result["round_trip_ms"] = round((time.monotonic() - started) * 1000, 1)
-    answer = {"command": acknowledgement_name}
+    round_trip_ms = round((time.monotonic() - started) * 1000, 1)
+    answer: dict[str, Any] = {"command": acknowledgement_name}
     answer.update({key: _json_value(value) for key, value in command.as_dict().items()})
-    result["acknowledgement"] = answer
     if check == "drlc":
         status = smart_energy.EventStatus(command.event_status)
-        result["acknowledged"] = status in smart_energy.ACCEPTING_EVENT_STATUSES
         answer["event_status_name"] = status.name
-        result["detail"] = (
+        acknowledged = status in smart_energy.ACCEPTING_EVENT_STATUSES
+        detail = (
             "The device accepted the load control event"
-            if result["acknowledged"]
+            if acknowledged
             else f"The device answered but did not accept the event: {status.name}"
         )
     else:
-        result["acknowledged"] = True
-        result["detail"] = "The device confirmed the message"
-    return result
+        acknowledged = True
+        detail = "The device confirmed the message"
+    return result(
+        delivered=True,
+        detail=detail,
+        acknowledged=acknowledged,
+        acknowledgement=Acknowledgement.model_validate(answer),
+        round_trip_ms=round_trip_ms,
+    )
 
 
 def _json_value(value: object) -> object:

@@ -12,10 +12,22 @@ import zigpy.zdo.types as zdo_t
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl.clusters.general import Basic, Ota
 
+from han_gateway.protocol import (
+    DeviceReport,
+    DeviceType,
+    EndpointReport,
+    Interview,
+    JoinMethod,
+    LinkRelationship,
+    LinkReport,
+    PowerSource,
+    Profile,
+    short_address,
+)
 from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 
-PROFILE_NAMES = {
+PROFILE_NAMES: dict[int, Profile] = {
     SMART_ENERGY_PROFILE_ID: "smart_energy",
     HOME_AUTOMATION_PROFILE_ID: "home_automation",
 }
@@ -28,14 +40,14 @@ _NEIGHBOUR_DEVICE_TYPES = {
 
 # A neighbour entry of `owner` for `device` says how `device` relates to `owner`;
 # from the device's side of the link the relationship is the inverse.
-_INVERSE_RELATIONSHIP = {
+_INVERSE_RELATIONSHIP: dict[int, LinkRelationship] = {
     zdo_t.Neighbor.Relationship.Child: "parent",
     zdo_t.Neighbor.Relationship.Parent: "child",
     zdo_t.Neighbor.Relationship.Sibling: "sibling",
     zdo_t.Neighbor.Relationship.PreviousChild: "previous_parent",
     zdo_t.Neighbor.Relationship.NoneOfTheAbove: "neighbour",
 }
-_RELATIONSHIP = {
+_RELATIONSHIP: dict[int, LinkRelationship] = {
     zdo_t.Neighbor.Relationship.Child: "child",
     zdo_t.Neighbor.Relationship.Parent: "parent",
     zdo_t.Neighbor.Relationship.Sibling: "sibling",
@@ -44,11 +56,7 @@ _RELATIONSHIP = {
 }
 
 
-def nwk_text(nwk: int) -> str:
-    return f"0x{nwk:04X}"
-
-
-def join_method(eui64: t.EUI64, link_keys: dict[t.EUI64, t.KeyData]) -> str:
+def join_method(eui64: t.EUI64, link_keys: dict[t.EUI64, t.KeyData]) -> JoinMethod:
     """How the trust center's key table says the device joined."""
     key = link_keys.get(eui64)
     if key is None:
@@ -58,7 +66,7 @@ def join_method(eui64: t.EUI64, link_keys: dict[t.EUI64, t.KeyData]) -> str:
     return "install_code"
 
 
-def _device_type(device: ZigbeeDevice, hint: str | None) -> str:
+def _device_type(device: ZigbeeDevice, hint: DeviceType | None) -> DeviceType:
     descriptor = device.node_desc
     if descriptor is not None:
         if descriptor.is_coordinator:
@@ -70,7 +78,7 @@ def _device_type(device: ZigbeeDevice, hint: str | None) -> str:
     return hint or "unknown"
 
 
-def _power_source(device: ZigbeeDevice, basic_power_source: object) -> str:
+def _power_source(device: ZigbeeDevice, basic_power_source: object) -> PowerSource:
     if isinstance(basic_power_source, int):
         source = int(basic_power_source) & 0x7F
         if source == Basic.PowerSource.Battery:
@@ -93,16 +101,16 @@ def _cluster_attribute(device: ZigbeeDevice, cluster_id: int, name: str, *, clie
     return None
 
 
-def endpoints_report(device: ZigbeeDevice) -> list[dict[str, Any]]:
+def endpoints_report(device: ZigbeeDevice) -> list[EndpointReport]:
     return [
-        {
-            "id": endpoint.endpoint_id,
-            "profile_id": endpoint.profile_id,
-            "profile": PROFILE_NAMES.get(endpoint.profile_id or -1, "other"),
-            "device_type": None if endpoint.device_type is None else int(endpoint.device_type),
-            "input_clusters": sorted(int(cluster) for cluster in endpoint.in_clusters),
-            "output_clusters": sorted(int(cluster) for cluster in endpoint.out_clusters),
-        }
+        EndpointReport(
+            id=endpoint.endpoint_id,
+            profile_id=endpoint.profile_id,
+            profile=PROFILE_NAMES.get(endpoint.profile_id or -1, "other"),
+            device_type=None if endpoint.device_type is None else int(endpoint.device_type),
+            input_clusters=sorted(int(cluster) for cluster in endpoint.in_clusters),
+            output_clusters=sorted(int(cluster) for cluster in endpoint.out_clusters),
+        )
         for endpoint in device.non_zdo_endpoints
     ]
 
@@ -113,7 +121,7 @@ def links_report(
     *,
     last_hop_rssi: int | None,
     coordinator: t.EUI64,
-) -> tuple[list[dict[str, Any]], t.EUI64 | None, int | None]:
+) -> tuple[list[LinkReport], t.EUI64 | None, int | None]:
     """Links of one device from every neighbour table read, its parent and its depth.
 
     `lqi_outbound` is what the neighbour measured for this device's frames (from the
@@ -157,7 +165,7 @@ def links_report(
             parent = entry.ieee
     if parent == coordinator and coordinator in links:
         links[coordinator]["rssi"] = last_hop_rssi
-    return list(links.values()), parent, depth
+    return [LinkReport.model_validate(record) for record in links.values()], parent, depth
 
 
 def device_report(
@@ -166,16 +174,17 @@ def device_report(
     *,
     neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]],
     link_keys: dict[t.EUI64, t.KeyData],
-    device_type_hint: str | None,
+    device_type_hint: DeviceType | None,
     reachable: bool,
     basic_extras: dict[str, Any],
-) -> dict[str, Any]:
+) -> DeviceReport:
     coordinator = app.state.node_info.ieee
     is_coordinator = device.ieee == coordinator
     links, parent, depth = links_report(
         device.ieee, neighbour_tables, last_hop_rssi=device.rssi, coordinator=coordinator
     )
     endpoints = endpoints_report(device)
+    interview: Interview
     if device.is_initialized:
         interview = "complete"
     elif device.node_desc is not None:
@@ -188,23 +197,23 @@ def device_report(
     sw_build_id = basic_extras.get("sw_build_id") or _cluster_attribute(
         device, Basic.cluster_id, Basic.AttributeDefs.sw_build_id.name, client=False
     )
-    return {
-        "eui64": str(device.ieee),
-        "nwk": nwk_text(device.nwk),
-        "device_type": "coordinator" if is_coordinator else _device_type(device, device_type_hint),
-        "manufacturer": device.manufacturer,
-        "model": device.model,
-        "sw_build_id": sw_build_id,
-        "ota_file_version": None if ota_file_version is None else int(ota_file_version),
-        "power_source": _power_source(device, basic_extras.get("power_source")),
-        "reachable": reachable,
-        "interview": interview,
-        "join_method": None if is_coordinator else join_method(device.ieee, link_keys),
-        "profile_id": endpoints[0]["profile_id"] if endpoints else None,
-        "endpoints": endpoints,
-        "parent": None if parent is None else str(parent),
-        "depth": 0 if is_coordinator else depth,
-        "lqi": device.lqi,
-        "rssi": device.rssi,
-        "links": links,
-    }
+    return DeviceReport(
+        eui64=str(device.ieee),
+        nwk=short_address(device.nwk),
+        device_type="coordinator" if is_coordinator else _device_type(device, device_type_hint),
+        manufacturer=device.manufacturer,
+        model=device.model,
+        sw_build_id=sw_build_id,
+        ota_file_version=None if ota_file_version is None else int(ota_file_version),
+        power_source=_power_source(device, basic_extras.get("power_source")),
+        reachable=reachable,
+        interview=interview,
+        join_method=None if is_coordinator else join_method(device.ieee, link_keys),
+        profile_id=endpoints[0].profile_id if endpoints else None,
+        endpoints=endpoints,
+        parent=None if parent is None else str(parent),
+        depth=0 if is_coordinator else depth,
+        lqi=device.lqi,
+        rssi=device.rssi,
+        links=links,
+    )

@@ -17,6 +17,13 @@ import zigpy.application
 import zigpy.exceptions
 import zigpy.types as t
 
+from han_gateway.protocol import (
+    API_VERSION,
+    Identity,
+    InterfaceInfo,
+    JoinWindowOpened,
+    short_address,
+)
 from han_gateway.radio.factory import (
     RadioUnavailable,
     start_real_radio,
@@ -42,13 +49,13 @@ class JoinWindow:
     closes_at: datetime
     task: asyncio.Task[None] | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "eui64": str(self.eui64),
-            "opened_at": self.opened_at.isoformat(),
-            "closes_at": self.closes_at.isoformat(),
-            "duration_s": round((self.closes_at - self.opened_at).total_seconds()),
-        }
+    def answer(self) -> JoinWindowOpened:
+        return JoinWindowOpened(
+            eui64=str(self.eui64),
+            opened_at=self.opened_at,
+            closes_at=self.closes_at,
+            duration_s=round((self.closes_at - self.opened_at).total_seconds()),
+        )
 
 
 def coordinator_eui64_for(gateway_id: str, interface_id: str) -> t.EUI64:
@@ -187,7 +194,7 @@ class HanInterface:
         known.pop(coordinator, None)
         return known
 
-    async def describe(self) -> dict[str, Any]:
+    async def describe(self) -> InterfaceInfo:
         description: dict[str, Any] = {
             "id": self.interface_id,
             "technology": "zigbee",
@@ -204,23 +211,22 @@ class HanInterface:
             description["max_devices"] = self.scenario.gateway.max_devices
         if self.error_message is not None:
             description["error"] = self.error_message
-        if self.app is None:
-            return description
-        if self.is_simulated:
-            with contextlib.suppress(Exception):
-                await self.app.load_network_info(load_devices=True)
-        network = self.app.state.network_info
-        description.update(
-            {
-                "channel": int(network.channel),
-                "pan_id": f"0x{int(network.pan_id):04X}",
-                "extended_pan_id": str(network.extended_pan_id),
-                "security_level": int(network.security_level),
-                "device_count": len(self.known_devices()),
-                "coordinator_eui64": str(self.app.state.node_info.ieee),
-            }
-        )
-        return description
+        if self.app is not None:
+            if self.is_simulated:
+                with contextlib.suppress(Exception):
+                    await self.app.load_network_info(load_devices=True)
+            network = self.app.state.network_info
+            description.update(
+                {
+                    "channel": int(network.channel),
+                    "pan_id": short_address(int(network.pan_id)),
+                    "extended_pan_id": str(network.extended_pan_id),
+                    "security_level": int(network.security_level),
+                    "device_count": len(self.known_devices()),
+                    "coordinator_eui64": str(self.app.state.node_info.ieee),
+                }
+            )
+        return InterfaceInfo.model_validate(description)
 
     @property
     def simulated_app(self) -> SimulatedApplication | None:
@@ -235,16 +241,18 @@ class GatewayRuntime:
             for interface in config.interfaces
         }
 
-    def identity(self) -> dict[str, Any]:
-        return {
-            "id": self.config.gateway_id,
-            "kind": self.config.kind,
-            "manufacturer": self.config.manufacturer,
-            "model": self.config.model,
-            "firmware": self.config.firmware,
-            "interface_count": len(self.interfaces),
-            "api_version": "v1",
-        }
+    def identity(self) -> Identity:
+        return Identity.model_validate(
+            {
+                "id": self.config.gateway_id,
+                "kind": self.config.kind,
+                "manufacturer": self.config.manufacturer,
+                "model": self.config.model,
+                "firmware": self.config.firmware,
+                "interface_count": len(self.interfaces),
+                "api_version": API_VERSION,
+            }
+        )
 
 
 class GatewayRegistry:

@@ -27,12 +27,22 @@ import zigpy.zdo.types as zdo_t
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl.clusters.general import Basic
 
-from han_gateway.service.reports import device_report, nwk_text
+from han_gateway.protocol import (
+    DeviceReport,
+    DeviceType,
+    Pacing,
+    ScanDeviceEvent,
+    ScanProgressEvent,
+    ScanSummary,
+    TableLink,
+    TableRelationship,
+    short_address,
+)
+from han_gateway.service.reports import device_report
 
 LOGGER = logging.getLogger(__name__)
 
-Emit = Callable[[dict[str, Any]], Awaitable[None]]
-Pacing = Literal["radio", "zigpy_default"]
+Emit = Callable[[ScanDeviceEvent | ScanProgressEvent], Awaitable[None]]
 
 _TABLE_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
 
@@ -50,13 +60,22 @@ class ScanFailed(Exception):
 class _Found:
     eui64: t.EUI64
     nwk: t.NWK
-    device_type_hint: str | None
+    device_type_hint: DeviceType | None
 
 
-_HINTS = {
+_HINTS: dict[int, DeviceType] = {
     zdo_t.Neighbor.DeviceType.Coordinator: "coordinator",
     zdo_t.Neighbor.DeviceType.Router: "router",
     zdo_t.Neighbor.DeviceType.EndDevice: "end_device",
+}
+# A neighbour-table entry's relationship as the summary names it; a value the standard leaves
+# undefined is "none of the above".
+_TABLE_RELATIONSHIP: dict[int, TableRelationship] = {
+    zdo_t.Neighbor.Relationship.Parent: "parent",
+    zdo_t.Neighbor.Relationship.Child: "child",
+    zdo_t.Neighbor.Relationship.Sibling: "sibling",
+    zdo_t.Neighbor.Relationship.NoneOfTheAbove: "noneoftheabove",
+    zdo_t.Neighbor.Relationship.PreviousChild: "previouschild",
 }
 
 
@@ -75,7 +94,7 @@ class HanScan:
         self.pacing = pacing
         self.neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]] = {}
         self.route_tables: dict[t.EUI64, list[zdo_t.Route]] = {}
-        self.reports: dict[t.EUI64, dict[str, Any]] = {}
+        self.reports: dict[t.EUI64, DeviceReport] = {}
         self._found: dict[t.EUI64, _Found] = {}
         self._link_keys: dict[t.EUI64, t.KeyData] = {}
         self._tables_read = 0
@@ -84,7 +103,7 @@ class HanScan:
     def coordinator_eui64(self) -> t.EUI64:
         return self.app.state.node_info.ieee
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> ScanSummary:
         started = time.monotonic()
         try:
             await self.app.load_network_info(load_devices=True)
@@ -158,18 +177,20 @@ class HanScan:
             if index >= response.Entries or not page:
                 return entries
 
-    async def _emit_progress(self, phase: str) -> None:
+    async def _emit_progress(self, phase: Literal["neighbour_table"]) -> None:
         await self._emit(
-            {
-                "event": "progress",
-                "phase": phase,
-                "devices_found": len(self._found),
-                "devices_reported": len(self.reports),
-                "tables_read": self._tables_read,
-            }
+            ScanProgressEvent(
+                event="progress",
+                phase=phase,
+                devices_found=len(self._found),
+                devices_reported=len(self.reports),
+                tables_read=self._tables_read,
+            )
         )
 
-    async def _report(self, device: ZigbeeDevice, hint: str | None, extras: dict[str, Any]) -> None:
+    async def _report(
+        self, device: ZigbeeDevice, hint: DeviceType | None, extras: dict[str, Any]
+    ) -> None:
         reachable = device.last_seen is not None
         report = device_report(
             self.app,
@@ -181,7 +202,7 @@ class HanScan:
             basic_extras=extras,
         )
         self.reports[device.ieee] = report
-        await self._emit({"event": "device", "device": report})
+        await self._emit(ScanDeviceEvent(event="device", device=report))
 
     def _record_neighbours(self, owner: t.EUI64, table: list[zdo_t.Neighbor]) -> list[_Found]:
         self.neighbour_tables[owner] = table
@@ -290,28 +311,27 @@ class HanScan:
 
     # -- summary ------------------------------------------------------------------------
 
-    def _summary(self, duration_s: float) -> dict[str, Any]:
+    def _summary(self, duration_s: float) -> ScanSummary:
         devices = [
             report for eui64, report in self.reports.items() if eui64 != self.coordinator_eui64
         ]
-        links: list[dict[str, Any]] = []
-        for owner, table in self.neighbour_tables.items():
-            for entry in table:
-                links.append(
-                    {
-                        "measured_by": str(owner),
-                        "neighbor": str(entry.ieee),
-                        "neighbor_nwk": nwk_text(entry.nwk),
-                        "relationship": entry.relationship.name.lower(),
-                        "lqi": int(entry.lqi),
-                    }
-                )
-        return {
-            "device_count": len(devices),
-            "reachable_count": sum(1 for report in devices if report["reachable"]),
-            "unreachable_count": sum(1 for report in devices if not report["reachable"]),
-            "tables_read": self._tables_read,
-            "duration_ms": round(duration_s * 1000, 1),
-            "pacing": self.pacing,
-            "links": links,
-        }
+        links = [
+            TableLink(
+                measured_by=str(owner),
+                neighbor=str(entry.ieee),
+                neighbor_nwk=short_address(entry.nwk),
+                relationship=_TABLE_RELATIONSHIP.get(entry.relationship, "noneoftheabove"),
+                lqi=int(entry.lqi),
+            )
+            for owner, table in self.neighbour_tables.items()
+            for entry in table
+        ]
+        return ScanSummary(
+            device_count=len(devices),
+            reachable_count=sum(1 for report in devices if report.reachable),
+            unreachable_count=sum(1 for report in devices if not report.reachable),
+            tables_read=self._tables_read,
+            duration_ms=round(duration_s * 1000, 1),
+            pacing=self.pacing,
+            links=links,
+        )

@@ -22,13 +22,13 @@ Plain data in, plain data out: no ORM here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from han_gateway.models import HanDevice
+from han_gateway.protocol import DeviceReport
 from portal.models import (
     Premise,
 )
@@ -118,7 +118,7 @@ class InterfaceAttribution:
     def kept(self) -> frozenset[str]:
         return frozenset(e for e, p in self.placed.items() if p is Placement.HERE)
 
-    def without_other_premises(self, reported: Mapping[str, Any]) -> dict[str, Any]:
+    def without_other_premises(self, report: DeviceReport) -> DeviceReport:
         """A device's report with the links and parent that lead out of this premise removed.
 
         On a shared gateway a device's neighbour table also lists the neighbours' devices; their
@@ -126,19 +126,14 @@ class InterfaceAttribution:
         here are left out; the gateway's own coordinator stays.
         """
         if not self.ownership.shared:
-            return dict(reported)
+            return report
         allowed = self.kept() | ({self.coordinator} if self.coordinator else set())
-        cleaned = dict(reported)
-        if cleaned.get("parent") not in allowed:
-            cleaned["parent"] = None
-        links = reported.get("links")
-        if isinstance(links, list):
-            cleaned["links"] = [
-                link
-                for link in links
-                if isinstance(link, Mapping) and link.get("neighbor") in allowed
-            ]
-        return cleaned
+        return report.model_copy(
+            update={
+                "parent": report.parent if report.parent in allowed else None,
+                "links": [link for link in report.links if link.neighbor in allowed],
+            }
+        )
 
 
 def gateway_premise_count(*, premise: Premise) -> int:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.models import PremisesGateway
+from han_gateway.protocol import DeviceReport, ScanDeviceEvent, ScanErrorEvent
 from portal.access.attribution import InterfaceAttribution, Placement
 from portal.commissioning.services import registrations_follow_run
 from portal.diagnosis import rules as diagnosis
@@ -36,9 +37,6 @@ from portal.test_runs.observations import (
     PremiseRecords,
     check_for_device,
     device_observation,
-    eui64_or_none,
-    int_in,
-    int_or_none,
     interface_remember,
     premise_records_for_run,
 )
@@ -151,22 +149,20 @@ def _scan_everything(
         # A shared gateway's count includes other premises' devices: counted after the scan.
         recorder.interface(reported, device_count=0 if shared else None)
         interface_remember(gateway, reported)
-    recorder.planned_devices = sum(int_or_none(i.get("device_count")) or 0 for i in interfaces)
+    recorder.planned_devices = sum(interface.device_count for interface in interfaces)
     recorder.step_end(
-        step, RunStep.Status.DONE, ", ".join(str(i["id"]) for i in interfaces) or "none"
+        step, RunStep.Status.DONE, ", ".join(interface.id for interface in interfaces) or "none"
     )
     recorder.progress(10, "Interfaces enumerated")
 
     observations = _Observations(reached=True)
     share = 70 / max(len(interfaces), 1)
     for index, reported in enumerate(interfaces):
-        interface_id = str(reported["id"])
+        interface_id = reported.id
         base = 10 + share * index
         recorder.checkpoint()
         step = recorder.step_start(f"scan:{interface_id}", f"Scan interface {interface_id}")
-        attribution = InterfaceAttribution(
-            known.ownership, coordinator=eui64_or_none(reported.get("coordinator_eui64"))
-        )
+        attribution = InterfaceAttribution(known.ownership, coordinator=reported.coordinator_eui64)
         try:
             found = _scan_interface(recorder, client, interface_id, known, attribution, base, share)
         except GatewayError as error:
@@ -180,7 +176,7 @@ def _scan_everything(
         step = recorder.step_start(f"energy:{interface_id}", f"Energy scan on {interface_id}")
         energy: dict[int, int] = {}
         try:
-            energy = client.energy_scan(interface_id)
+            energy = dict(client.energy_scan(interface_id).energy)
             busiest = max(energy.items(), key=lambda item: item[1]) if energy else None
             detail = f"busiest channel {busiest[0]} ({busiest[1]}/255)" if busiest else ""
             recorder.step_end(step, RunStep.Status.DONE, detail)
@@ -190,7 +186,7 @@ def _scan_everything(
         observations.interfaces.append(
             diagnosis.InterfaceObservation(
                 identifier=interface_id,
-                channel=int_in(reported.get("channel"), 0, 255),
+                channel=reported.channel,
                 energy_by_channel=energy,
             )
         )
@@ -212,33 +208,27 @@ def _scan_interface(
     seen = 0
     planned = max(recorder.planned_devices, 1)
     timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
-    reports: dict[str, dict[str, Any]] = {}
+    reports: dict[str, DeviceReport] = {}
     for event in client.scan(interface_id, timeout_s=timeout_s):
         recorder.checkpoint()
-        kind = event["event"]
-        if kind == "device":
-            reported = event["device"]
-            eui64 = eui64_or_none(reported.get("eui64"))
-            if eui64 is None:
-                logger.warning("run %s: device with a bad EUI-64 skipped", recorder.run.pk)
-                continue
-            if reported.get("device_type") == "coordinator":
+        if isinstance(event, ScanDeviceEvent):
+            reported = event.device
+            eui64 = reported.eui64
+            if reported.device_type == "coordinator":
                 attribution.coordinator = eui64  # the gateway itself, not a device on its HAN
                 continue
-            reported = _with_normalised_addresses(reported)
             reports[eui64] = reported
             seen += 1
-            if attribution.arrive(eui64, eui64_or_none(reported.get("parent"))) is Placement.HERE:
+            if attribution.arrive(eui64, reported.parent) is Placement.HERE:
                 recorder.device(interface_id, attribution.without_other_premises(reported), known)
             done = min(seen / planned, 1.0)
             found = len(attribution.kept())
             recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
-        elif kind == "error":
-            if event.get("code") == "scan_timeout":
+        elif isinstance(event, ScanErrorEvent):
+            if event.code == "scan_timeout":
                 # The gateway stopped at the time it was given: what was left of the run's limit.
                 raise RunTimedOut
-            message = str(event.get("message") or "The scan failed.")[:300]
-            raise GatewayError(str(event.get("code") or "scan_failed"), message)
+            raise GatewayError(event.code, event.message[:300] or "The scan failed.")
     _record_settled(recorder, interface_id, known, attribution, reports)
     return sum(1 for eui64 in reports if attribution.placed.get(eui64) is Placement.HERE)
 
@@ -248,7 +238,7 @@ def _record_settled(
     interface_id: str,
     known: PremiseRecords,
     attribution: InterfaceAttribution,
-    reports: dict[str, dict[str, Any]],
+    reports: dict[str, DeviceReport],
 ) -> None:
     """Record the devices placed here once the scan ended, and the links that leads to them.
 
@@ -266,24 +256,9 @@ def _record_settled(
             recorder.device(interface_id, attribution.without_other_premises(reported), known)
 
 
-def _mentions(reported: dict[str, Any], eui64s: set[str]) -> bool:
-    neighbours = {link["neighbor"] for link in reported["links"]}
-    return bool(neighbours & eui64s) or reported["parent"] in eui64s
-
-
-def _with_normalised_addresses(reported: dict[str, Any]) -> dict[str, Any]:
-    """The report with its parent and neighbours in the stored EUI-64 form, so they compare."""
-    links = reported.get("links")
-    return {
-        **reported,
-        "parent": eui64_or_none(reported.get("parent")),
-        "links": [
-            {**link, "neighbor": neighbour}
-            for link in (links if isinstance(links, list) else [])
-            if isinstance(link, dict)
-            and (neighbour := eui64_or_none(link.get("neighbor"))) is not None
-        ],
-    }
+def _mentions(reported: DeviceReport, eui64s: set[str]) -> bool:
+    neighbours = {link.neighbor for link in reported.links}
+    return bool(neighbours & eui64s) or reported.parent in eui64s
 
 
 def _operational_checks(recorder: RunRecorder, client: GatewayClient) -> None:
@@ -302,7 +277,7 @@ def _operational_checks(recorder: RunRecorder, client: GatewayClient) -> None:
             answer = client.operational_check(
                 device.interface, device.eui64, check, timeout_s=OPERATIONAL_CHECK_TIMEOUT_S
             )
-            result = "acknowledged" if answer.get("acknowledged") is True else "not_acknowledged"
+            result = "acknowledged" if answer.acknowledged else "not_acknowledged"
         except GatewayError as error:
             if error.code == "check_not_supported":
                 continue

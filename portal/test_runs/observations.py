@@ -2,12 +2,11 @@
 the interface remembered on the gateway, and each observed device in the diagnosis's terms.
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
+from han_gateway.protocol import DeviceReport, InterfaceInfo
 from han_gateway.zigbee_ids import (
     DRLC_CLUSTER_ID,
     HOME_AUTOMATION_PROFILE_ID,
@@ -55,104 +54,41 @@ class PremiseRecords:
         return KnownDevice(False, False, "", registered_elsewhere=elsewhere)
 
 
-def int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value, 0)
-        except ValueError:
-            return None
-    return None
-
-
-def int_in(value: Any, low: int, high: int) -> int | None:
-    """A reported integer, or None (unknown) when it is not one or lies outside [low, high]."""
-    number = int_or_none(value)
-    return number if number is not None and low <= number <= high else None
-
-
-def pan_id_or_none(value: Any) -> int | None:
-    return int_in(value, 0, 0xFFFF)
-
-
-def eui64_or_none(value: Any) -> str | None:
-    return eui64_or_blank(value) or None
-
-
-def eui64_or_blank(value: Any) -> str:
-    try:
-        return normalise_eui64(value) if isinstance(value, str) else ""
-    except InvalidEUI64:
+def storable_text(text: str | None, limit: int) -> str:
+    """Reported text every database stores: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    if not text:
         return ""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _storable_text(text: str) -> str:
-    """Text every database stores: no NUL (PostgreSQL refuses it), no lone surrogates."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-def clipped_text(value: Any, limit: int) -> str:
-    return _storable_text(value)[:limit] if isinstance(value, str) else ""
-
-
-_MAX_DETAIL_DEPTH = 8
-
-
-def _storable_json(value: Any, depth: int = 0) -> Any:
-    """A reported JSON value as the database will take it.
-
-    Python's json accepts NaN and Infinity, which no database's JSON does; nesting is cut off
-    at a depth no honest report reaches.
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return _storable_text(value)
-    if isinstance(value, list | dict) and depth >= _MAX_DETAIL_DEPTH:
-        return None
-    if isinstance(value, list):
-        return [_storable_json(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {
-            _storable_text(str(key)): _storable_json(item, depth + 1) for key, item in value.items()
-        }
-    return value
+def short_address_value(text: str | None) -> int | None:
+    """``0x1A2B``, as the gateway writes network addresses and PAN ids, as a number."""
+    return int(text, 16) if text is not None else None
 
 
 def _clusters(endpoint: Any, key: str) -> set[int]:
-    """The cluster ids an endpoint lists under `key`, ignoring anything that is not one."""
+    """The cluster ids a stored endpoint lists under `key`, ignoring anything that is not one."""
     listed = endpoint.get(key) if isinstance(endpoint, dict) else None
     if not isinstance(listed, list):
         return set()
     return {c for c in listed if isinstance(c, int) and not isinstance(c, bool) and c >= 0}
 
 
-def _link_quality(reported: dict[str, Any]) -> int | None:
+def _link_quality(report: DeviceReport) -> int | None:
     """The worse direction of the device's link towards its parent (or the gateway)."""
-    parent = reported.get("parent")
-    links = reported.get("links")
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, dict) and link.get("neighbor") == parent:
-            values = [
-                value
-                for value in (link.get("lqi_inbound"), link.get("lqi_outbound"))
-                if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
-            ]
+    for link in report.links:
+        if link.neighbor == report.parent:
+            values = [value for value in (link.lqi_inbound, link.lqi_outbound) if value is not None]
             if values:
                 return min(values)
-    lqi = reported.get("lqi")
-    return lqi if isinstance(lqi, int) and not isinstance(lqi, bool) and 0 <= lqi <= 255 else None
+    return report.lqi
 
 
-def _infer_category(reported: dict[str, Any]) -> str:
+def _infer_category(report: DeviceReport) -> str:
     """A best guess for a device the utility has no record of, from its clusters."""
     clusters: set[int] = set()
-    endpoints = reported.get("endpoints")
-    for endpoint in endpoints if isinstance(endpoints, list) else []:
-        clusters |= _clusters(endpoint, "input_clusters") | _clusters(endpoint, "output_clusters")
+    for endpoint in report.endpoints:
+        clusters |= set(endpoint.input_clusters) | set(endpoint.output_clusters)
     if THERMOSTAT in clusters:
         return HanDevice.Category.PCT
     if MESSAGING_CLUSTER_ID in clusters and METERING_CLUSTER_ID in clusters:
@@ -164,35 +100,31 @@ def _infer_category(reported: dict[str, Any]) -> str:
     return HanDevice.Category.OTHER_CUSTOMER_INTERFACE
 
 
-def device_fields(reported: dict[str, Any], known: KnownDevice) -> dict[str, Any]:
-    profile_id = int_in(reported.get("profile_id"), 0, 0xFFFF)
+def device_fields(report: DeviceReport, known: KnownDevice) -> dict[str, Any]:
+    """An observed device's columns from the gateway's report (checked by the protocol)."""
     customer_owned = known.customer_owned or (
-        not known.registered and profile_id == HOME_AUTOMATION_PROFILE_ID
+        not known.registered and report.profile_id == HOME_AUTOMATION_PROFILE_ID
     )
-    links = reported.get("links")
-    endpoints = reported.get("endpoints")
     return {
-        "network_address": int_in(reported.get("nwk"), 0, 0xFFFF),
-        "device_type": clipped_text(reported.get("device_type"), 16),
-        "category": known.category or _infer_category(reported),
+        "network_address": short_address_value(report.nwk),
+        "device_type": report.device_type,
+        "category": known.category or _infer_category(report),
         "network": HanDevice.Network.CUSTOMER if customer_owned else HanDevice.Network.UTILITY,
-        "manufacturer": clipped_text(reported.get("manufacturer"), 64),
-        "model": clipped_text(reported.get("model"), 64),
-        "firmware_version": clipped_text(reported.get("sw_build_id"), 32),
-        "ota_file_version": int_in(reported.get("ota_file_version"), 0, 0xFFFFFFFF),
-        "power_source": clipped_text(reported.get("power_source"), 32),
-        "profile_id": profile_id,
-        "reachable": reported.get("reachable") is not False,
-        "link_quality": _link_quality(reported),
-        "rssi": int_in(reported.get("rssi"), -128, 127),
-        "join_method": clipped_text(reported.get("join_method"), 16) or "unknown",
+        "manufacturer": storable_text(report.manufacturer, 64),
+        "model": storable_text(report.model, 64),
+        "firmware_version": storable_text(report.sw_build_id, 32),
+        "ota_file_version": report.ota_file_version,
+        "power_source": report.power_source,
+        "profile_id": report.profile_id,
+        "reachable": report.reachable,
+        "link_quality": _link_quality(report),
+        "rssi": report.rssi,
+        "join_method": report.join_method or "unknown",
         "registered": known.registered,
         "details": {
-            "parent": _storable_json(reported.get("parent")),
-            "depth": _storable_json(reported.get("depth")),
-            "interview": _storable_json(reported.get("interview")),
-            "links": _storable_json(links) if isinstance(links, list) else [],
-            "endpoints": _storable_json(endpoints) if isinstance(endpoints, list) else [],
+            **report.model_dump(
+                mode="json", include={"parent", "depth", "interview", "links", "endpoints"}
+            ),
             "registered_elsewhere": known.registered_elsewhere,
         },
     }
@@ -213,16 +145,16 @@ def check_for_device(device: ObservedDevice) -> str | None:
     return None
 
 
-def interface_remember(gateway: PremisesGateway, reported: dict[str, Any]) -> None:
+def interface_remember(gateway: PremisesGateway, interface: InterfaceInfo) -> None:
     """Keep the gateway's interface list current for the customer page."""
     NetworkInterface.objects.update_or_create(
         premises_gateway=gateway,
-        identifier=str(reported["id"])[:32],
+        identifier=interface.id,
         defaults={
-            "channel": int_in(reported.get("channel"), 0, 255),
-            "pan_id": pan_id_or_none(reported.get("pan_id")),
-            "extended_pan_id": eui64_or_blank(reported.get("extended_pan_id")),
-            "security_level": int_in(reported.get("security_level"), 0, 7),
+            "channel": interface.channel,
+            "pan_id": short_address_value(interface.pan_id),
+            "extended_pan_id": interface.extended_pan_id or "",
+            "security_level": interface.security_level,
         },
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from han_gateway.eui64 import normalise_eui64
+from han_gateway.protocol import DeviceReport, InterfaceInfo
 from portal.models import (
     HanTestRun,
     ObservedDevice,
@@ -17,11 +17,8 @@ from portal.models import (
 from portal.test_runs.events import publish_run_event
 from portal.test_runs.observations import (
     PremiseRecords,
-    clipped_text,
     device_fields,
-    eui64_or_blank,
-    int_in,
-    pan_id_or_none,
+    short_address_value,
 )
 from portal.test_runs.payloads import observed_device_payload, run_state, step_payload
 
@@ -101,27 +98,25 @@ class RunRecorder:
 
     def interface(
         self,
-        reported: dict[str, Any],
+        reported: InterfaceInfo,
         energy: dict[int, int] | None = None,
         *,
         device_count: int | None = None,
     ) -> None:
         """Record an interface; ``device_count`` replaces the gateway's count when given."""
         defaults: dict[str, Any] = {
-            "technology": clipped_text(reported.get("technology"), 16) or "zigbee",
-            "channel": int_in(reported.get("channel"), 0, 255),
-            "pan_id": pan_id_or_none(reported.get("pan_id")),
-            "extended_pan_id": eui64_or_blank(reported.get("extended_pan_id")),
-            "security_level": int_in(reported.get("security_level"), 0, 7),
-            "device_count": device_count
-            if device_count is not None
-            else int_in(reported.get("device_count"), 0, 0xFFFF),
+            "technology": reported.technology,
+            "channel": reported.channel,
+            "pan_id": short_address_value(reported.pan_id),
+            "extended_pan_id": reported.extended_pan_id or "",
+            "security_level": reported.security_level,
+            "device_count": device_count if device_count is not None else reported.device_count,
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
         with transaction.atomic():
             observed, _ = ObservedInterface.objects.update_or_create(
-                run=self.run, identifier=str(reported["id"])[:32], defaults=defaults
+                run=self.run, identifier=reported.id, defaults=defaults
             )
             publish_run_event(
                 self.run.pk,
@@ -137,8 +132,8 @@ class RunRecorder:
                 },
             )
 
-    def device(self, interface_id: str, reported: dict[str, Any], known: "PremiseRecords") -> None:
-        eui64 = normalise_eui64(reported["eui64"])
+    def device(self, interface_id: str, reported: DeviceReport, known: "PremiseRecords") -> None:
+        eui64 = reported.eui64
         fields = device_fields(reported, known.for_device(eui64))
         with transaction.atomic():
             existing = ObservedDevice.objects.filter(

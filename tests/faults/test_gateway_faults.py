@@ -1,13 +1,12 @@
 """The gateway service dies mid-scan, is slower than the run's time limit, or talks garbage."""
 
-import json
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.conftest import answer_identify_and_one_interface
+from tests.conftest import answer_identify_and_one_interface, scan_device_line
 from tests.faults.conftest import SOUTH_QUEUE, assert_retest_ends, assert_run_left_clean
 from tests.faults.scenarios import scenario_devices, slow
 
@@ -89,9 +88,6 @@ def test_gateway_slower_than_the_time_limit_ends_the_run_within_the_limit(
     )
 
 
-THERMOSTAT = {"eui64": "00:0d:6f:00:0a:90:69:e7", "device_type": "end_device", "lqi": 200}
-
-
 def _garbage_mid_stream(handler: BaseHTTPRequestHandler) -> None:
     """A proper identify and interface list, then a scan stream that turns to garbage."""
     if answer_identify_and_one_interface(handler, "MTR-100006"):
@@ -99,7 +95,7 @@ def _garbage_mid_stream(handler: BaseHTTPRequestHandler) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "application/x-ndjson")
     handler.end_headers()
-    handler.wfile.write(json.dumps({"event": "device", "device": THERMOSTAT}).encode() + b"\n")
+    handler.wfile.write(scan_device_line("00:0d:6f:00:0a:90:69:e7"))
     handler.wfile.flush()
     handler.wfile.write(b'{"event": "device", "dev\x00\xff ice": garbage\n')
 
@@ -113,8 +109,8 @@ def _garbage_from_the_start(handler: BaseHTTPRequestHandler) -> None:
 @pytest.mark.parametrize(
     ("behaviour", "evidence", "devices"),
     [
-        (_garbage_mid_stream, "scan event that is not JSON", 1),
-        (_garbage_from_the_start, "not a JSON object", 0),
+        (_garbage_mid_stream, "The gateway sent a malformed scan event", 1),
+        (_garbage_from_the_start, "The gateway's identity is malformed", 0),
     ],
     ids=["mid-stream", "first-answer"],
 )

@@ -192,23 +192,49 @@ async def test_join_window_with_a_wrong_key_does_not(service):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
-    ("body", "code"),
+    ("body", "code", "message"),
     [
-        ({"eui64": "00:0d:6f", "link_key": POOL_SWITCH_KEY, "duration_s": 60}, "invalid_eui64"),
+        (
+            {"eui64": "00:0d:6f", "link_key": POOL_SWITCH_KEY, "duration_s": 60},
+            "invalid_eui64",
+            "eui64: An EUI-64 has 16 hexadecimal digits; this has 6",
+        ),
         (
             {"eui64": POOL_SWITCH, "link_key": "ZigBeeAlliance09", "duration_s": 60},
             "invalid_link_key",
+            "link_key: Input should be a 128-bit link key: 32 hexadecimal digits",
         ),
-        ({"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "duration_s": 0}, "invalid_duration"),
-        ({"eui64": POOL_SWITCH, "duration_s": 60}, "invalid_link_key"),
+        (
+            {"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "duration_s": 0},
+            "invalid_duration",
+            "duration_s: Input should be greater than or equal to 1",
+        ),
+        (
+            {"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "duration_s": 30 * 86400 + 1},
+            "invalid_duration",
+            "duration_s: Input should be less than or equal to 2592000",
+        ),
+        (
+            {"eui64": POOL_SWITCH, "duration_s": 60},
+            "invalid_link_key",
+            "link_key: Field required",
+        ),
+        (
+            {"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "duration_s": 1.5},
+            "invalid_duration",
+            "duration_s: Input should be a valid integer",
+        ),
     ],
 )
-async def test_join_window_rejects_bad_fields(service, body, code):
+async def test_join_window_rejects_bad_fields(service, body, code, message):
     status, answer = await service.request(
         "POST", "/gateways/MTR-200002/interfaces/han0/join-window", "MTR-200002", json=body
     )
     assert status == 400
     assert answer["error"]["code"] == code
+    assert answer["error"]["message"].startswith(message)
+    interface = service.app[REGISTRY].gateways["MTR-200002"].interfaces["han0"]
+    assert interface.join_windows == {}
 
 
 @pytest.mark.asyncio
@@ -484,3 +510,66 @@ async def test_operational_check_for_unknown_device_and_bad_check(service):
         "POST", f"{base}/{DISPLAY}/operational-check", "MTR-200001", json={"check": "reboot"}
     )
     assert (status, body["error"]["code"]) == (400, "invalid_check")
+    assert body["error"]["message"] == "check: Input should be 'message' or 'drlc'"
+
+
+BASE = "/gateways/MTR-200001/interfaces/han0"
+CHECK = f"{BASE}/devices/{DISPLAY}/operational-check"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", BASE + "/scan", {"timeout_s": 601}, "timeout_s: Input should be less than"),
+        ("POST", BASE + "/scan", {"timeout_s": "5"}, "timeout_s: Input should be a valid number"),
+        ("POST", BASE + "/scan", {"pacing": "fast"}, "pacing: Input should be 'radio' or"),
+        ("POST", BASE + "/scan", {"timeout_s": 5, "depth": 3}, "depth: Extra inputs are not"),
+        (
+            "POST",
+            BASE + "/energy-scan",
+            {"channels": [11, 27]},
+            "channels[1]: Input should be less than or equal to 26",
+        ),
+        ("POST", BASE + "/energy-scan", {"channels": []}, "channels: List should have at least 1"),
+        ("POST", BASE + "/energy-scan", {"count": True}, "count: Input should be a valid integer"),
+        ("POST", BASE + "/energy-scan", {"duration_exp": 6}, "duration_exp: Input should be less"),
+        (
+            "POST",
+            BASE + "/join-window",
+            {"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "secret": "x"},
+            "secret: Extra inputs are not permitted",
+        ),
+        ("POST", CHECK, {"check": "message", "message": "   "}, "message: Text should not be"),
+        ("POST", CHECK, {"check": "message", "message": "x" * 81}, "message: String should have"),
+        ("POST", CHECK, {"check": "message", "timeout_s": 121}, "timeout_s: Input should be less"),
+        ("PUT", BASE + "/scenario", {"scenario": 5}, "scenario: Input should be a library"),
+        ("PUT", BASE + "/scenario", {"scenario": ""}, "scenario: Input should be a library"),
+        ("PUT", BASE + "/scenario", {"name": "healthy"}, "scenario: Field required"),
+    ],
+)
+async def test_a_body_that_breaks_the_protocol_is_a_400_naming_the_field(
+    service, method, path, body, message
+):
+    status, answer = await service.request(method, path, "MTR-200001", json=body)
+    assert status == 400, answer
+    assert answer["error"]["code"] == "invalid_field"
+    assert answer["error"]["message"].startswith(message), answer
+    status, _ = await service.request("GET", "/gateways/MTR-200001", "MTR-200001")
+    assert status == 200
+
+
+@pytest.mark.asyncio
+async def test_every_problem_of_a_body_is_named(service):
+    status, answer = await service.request(
+        "POST",
+        BASE + "/energy-scan",
+        "MTR-200001",
+        json={"channels": [10], "count": 0, "duration_exp": -1, "speed": 1},
+    )
+    assert status == 400
+    assert answer["error"]["message"] == (
+        "channels[0]: Input should be greater than or equal to 11;"
+        " duration_exp: Input should be greater than or equal to 0;"
+        " count: Input should be greater than or equal to 1 (and 1 more)"
+    )

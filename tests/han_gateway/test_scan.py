@@ -49,42 +49,40 @@ async def test_library_scenario_scans_with_every_device_and_field(simulated, nam
 
     events, summary = await run_scan(app)
 
-    reports = {
-        event["device"]["eui64"]: event["device"] for event in events if event["event"] == "device"
-    }
+    reports = {event.device.eui64: event.device for event in events if event.event == "device"}
     coordinator = reports.pop(str(COORDINATOR.eui64))
-    assert coordinator["device_type"] == "coordinator"
-    assert coordinator["model"] == COORDINATOR.model
+    assert coordinator.device_type == "coordinator"
+    assert coordinator.model == COORDINATOR.model
     on_air = [spec for spec in scenario.devices if not spec.pending_join]
     assert set(reports) == {str(spec.eui64) for spec in on_air}
-    assert summary["device_count"] == len(on_air)
+    assert summary.device_count == len(on_air)
     for spec in on_air:
         report = reports[str(spec.eui64)]
-        assert set(report) == REPORT_FIELDS
-        assert report["nwk"] == f"0x{spec.nwk:04X}"
-        assert report["reachable"] is spec.reachable
+        assert set(report.to_wire()) == REPORT_FIELDS
+        assert report.nwk == f"0x{spec.nwk:04X}"
+        assert report.reachable is spec.reachable
         if not spec.reachable:
-            assert report["interview"] == "failed"
-            assert report["manufacturer"] is None
+            assert report.interview == "failed"
+            assert report.manufacturer is None
             continue
-        assert report["interview"] == "complete"
-        assert report["device_type"] == spec.device_type
-        assert report["manufacturer"] == spec.manufacturer
-        assert report["model"] == spec.model
-        assert report["sw_build_id"] == spec.sw_build_id
-        assert report["ota_file_version"] == spec.ota_file_version
-        assert report["power_source"] == spec.power_source
-        assert report["join_method"] == spec.join_method
-        assert report["profile_id"] == spec.profile_id
-        assert report["endpoints"][0]["input_clusters"] == sorted(spec.endpoints[0].input_clusters)
+        assert report.interview == "complete"
+        assert report.device_type == spec.device_type
+        assert report.manufacturer == spec.manufacturer
+        assert report.model == spec.model
+        assert report.sw_build_id == spec.sw_build_id
+        assert report.ota_file_version == spec.ota_file_version
+        assert report.power_source == spec.power_source
+        assert report.join_method == spec.join_method
+        assert report.profile_id == spec.profile_id
+        assert report.endpoints[0].input_clusters == sorted(spec.endpoints[0].input_clusters)
         expected_parent = str(spec.parent) if spec.parent else str(COORDINATOR.eui64)
-        assert report["parent"] == expected_parent
-        parent_link = next(link for link in report["links"] if link["neighbor"] == expected_parent)
-        assert parent_link["relationship"] == "parent"
-        assert parent_link["lqi_outbound"] == spec.link.link_quality
-        assert parent_link["lqi_inbound"] == spec.link.reverse_link_quality
+        assert report.parent == expected_parent
+        parent_link = next(link for link in report.links if link.neighbor == expected_parent)
+        assert parent_link.relationship == "parent"
+        assert parent_link.lqi_outbound == spec.link.link_quality
+        assert parent_link.lqi_inbound == spec.link.reverse_link_quality
         if spec.parent is None:
-            assert parent_link["rssi"] == spec.link.rssi
+            assert parent_link.rssi == spec.link.rssi
 
 
 @pytest.mark.asyncio
@@ -97,8 +95,8 @@ async def test_device_events_come_as_devices_are_found(simulated):
     devices_before_finish = []
 
     async def emit(event):
-        if event["event"] == "device" and not scan_done.is_set():
-            devices_before_finish.append(event["device"]["eui64"])
+        if event.event == "device" and not scan_done.is_set():
+            devices_before_finish.append(event.device.eui64)
 
     await HanScan(app, emit).run()
     scan_done.set()
@@ -117,7 +115,7 @@ async def test_rescan_asks_every_device_again(simulated, small):
     _, summary = await run_scan(app)
 
     assert app.han.stats.round_trips > first_round_trips
-    assert summary["device_count"] == 2
+    assert summary.device_count == 2
 
 
 @pytest.mark.asyncio
@@ -132,12 +130,12 @@ async def test_device_known_to_the_coordinator_but_in_no_table_is_reported_unrea
     events, summary = await run_scan(app)
 
     switch = next(
-        e["device"]
+        e.device
         for e in events
-        if e.get("device", {}).get("eui64") == str(scenario.devices[2].eui64)
+        if e.event == "device" and e.device.eui64 == str(scenario.devices[2].eui64)
     )
-    assert switch["reachable"] is False
-    assert summary["unreachable_count"] == 1
+    assert switch.reachable is False
+    assert summary.unreachable_count == 1
 
 
 @pytest.mark.asyncio
@@ -145,6 +143,6 @@ async def test_zigpy_default_pacing_finds_the_same_devices(simulated, small, mon
     monkeypatch.setattr("zigpy.topology.REQUEST_DELAY", (0.0, 0.0))
     app = await simulated(small)
     events, summary = await run_scan(app, pacing="zigpy_default")
-    found = {e["device"]["eui64"] for e in events if e["event"] == "device"}
+    found = {e.device.eui64 for e in events if e.event == "device"}
     assert found == {str(COORDINATOR.eui64)} | {str(spec.eui64) for spec in small.devices}
-    assert summary["pacing"] == "zigpy_default"
+    assert summary.pacing == "zigpy_default"

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from han_gateway.__main__ import main
 from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable
+from han_gateway.protocol import ScanFinishedEvent
 from han_gateway.service.config import TlsConfig, secret_sha256_hex
 from han_gateway.service.tls import TlsSetupError, self_signed_certificate, server_ssl_context
 from tests.commands import free_port, gateway_service_argv
@@ -200,11 +201,11 @@ def _client(url: str, **kwargs) -> GatewayClient:
 
 def test_the_client_with_the_ca_file_identifies_and_scans_over_https(tls_service):
     with _client(tls_service.url, ca_file=str(tls_service.certificate)) as client:
-        assert client.identify()["id"] == GATEWAY
+        assert client.identify().id == GATEWAY
         events = list(client.scan("han0", timeout_s=30))
-    assert events[0]["event"] == "started"
-    assert events[-1]["event"] == "finished"
-    assert events[-1]["summary"]["device_count"] == 3
+    assert events[0].event == "started"
+    assert isinstance(events[-1], ScanFinishedEvent)
+    assert events[-1].summary.device_count == 3
     assert f"Serving 1 gateway(s) on https://127.0.0.1:{tls_service.url.rsplit(':', 1)[1]}" in (
         tls_service.log.read_text()
     )

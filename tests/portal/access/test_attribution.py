@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from han_gateway.models import HanDevice, PremisesGateway
+from han_gateway.protocol import DeviceReport, LinkReport
 from portal.access.attribution import InterfaceAttribution, Placement, PremiseOwnership
 from portal.asgi import application
 from portal.models import HanTestRun, Premise, User
@@ -240,6 +241,13 @@ def test_the_live_stream_carries_no_neighbours_device(shared_gateway):
     _assert_no_neighbour_in(json.dumps(events), label="WebSocket events")
 
 
+def _report(*, parent: str, neighbours: list[str]) -> DeviceReport:
+    """A device report reduced to what placing it reads (the names stand for EUI-64s)."""
+    return DeviceReport.model_construct(
+        parent=parent, links=[LinkReport.model_construct(neighbor=name) for name in neighbours]
+    )
+
+
 def test_an_unknown_device_follows_its_parent_however_the_scan_orders_them():
     ownership = PremiseOwnership(shared=True, here=frozenset({"p"}), elsewhere=frozenset({"q"}))
     attribution = InterfaceAttribution(ownership, coordinator="c")
@@ -258,13 +266,14 @@ def test_an_unknown_device_follows_its_parent_however_the_scan_orders_them():
         "orphan": Placement.UNATTRIBUTED,
     }
     cleaned = attribution.without_other_premises(
-        {"parent": "q", "links": [{"neighbor": "q"}, {"neighbor": "child"}, {"neighbor": "c"}]}
+        _report(parent="q", neighbours=["q", "child", "c"])
     )
-    assert cleaned == {"parent": None, "links": [{"neighbor": "child"}, {"neighbor": "c"}]}
+    assert cleaned.parent is None
+    assert [link.neighbor for link in cleaned.links] == ["child", "c"]
 
 
 def test_a_meter_serving_one_premise_keeps_every_device():
     attribution = InterfaceAttribution(PremiseOwnership(shared=False), coordinator="c")
     assert attribution.arrive("anything", None) is Placement.HERE
-    report = {"parent": "x", "links": [{"neighbor": "x"}]}
+    report = _report(parent="x", neighbours=["x"])
     assert attribution.without_other_premises(report) == report

@@ -1,6 +1,5 @@
 """A gateway that answers garbage, stalls, or hangs up: the run ends failed, with a finding."""
 
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -11,7 +10,11 @@ from han_gateway.models import PremisesGateway
 from portal.models import HanTestRun, Premise, User
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
-from tests.conftest import answer_identify_and_one_interface
+from tests.conftest import (
+    answer_identify_and_one_interface,
+    scan_device_line,
+    scan_started_line,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +25,7 @@ def _begin_scan(handler: BaseHTTPRequestHandler) -> None:
     """Open the scan stream with its first event, as a working gateway does."""
     handler.send_response(200)
     handler.end_headers()
-    handler.wfile.write(b'{"event": "started"}\n')
+    handler.wfile.write(scan_started_line(METER))
 
 
 def _run_against(url: str) -> HanTestRun:
@@ -44,7 +47,7 @@ def test_non_json_answer_fails_the_run_clearly(demo_world, fake_gateway, no_enqu
     assert run.status == HanTestRun.Status.FAILED
     finding = run.findings.get()
     assert finding.rule == "gateway_unreachable"
-    assert "not a JSON object" in finding.evidence
+    assert "The gateway's identity is malformed" in finding.evidence
 
 
 def test_garbled_scan_stream_fails_the_run_and_keeps_what_was_found(
@@ -55,8 +58,7 @@ def test_garbled_scan_stream_fails_the_run_and_keeps_what_was_found(
             return
         handler.send_response(200)
         handler.end_headers()
-        device = {"eui64": "00:0d:6f:00:0a:90:69:e7", "device_type": "end_device", "lqi": 200}
-        handler.wfile.write(json.dumps({"event": "device", "device": device}).encode() + b"\n")
+        handler.wfile.write(scan_device_line("00:0d:6f:00:0a:90:69:e7"))
         handler.wfile.write(b'{"event": "device", "device": {"eui64": 7}\n')
 
     run = _run_against(fake_gateway(scan_then_garbage))

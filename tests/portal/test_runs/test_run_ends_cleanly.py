@@ -12,12 +12,14 @@ import pytest
 from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 
+from han_gateway.protocol import Identity, InterfaceInfo, ScanErrorEvent, ScanEvent
 from portal.models import HanTestRun, Premise, RunStep, User
 from portal.test_runs import execute
 from portal.test_runs.execute import han_test_run_execute, run_finish
 from portal.test_runs.reaper import han_test_runs_reap
 from portal.test_runs.recorder import RunEnded, RunRecorder
 from portal.test_runs.start import han_test_start
+from tests.conftest import gateway_identity, one_interface
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +33,19 @@ class _Gateway:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def identify(self) -> dict[str, Any]:
-        return {"id": "MTR-100001"}
+    def identify(self) -> Identity:
+        return gateway_identity("MTR-100001")
 
-    def interfaces(self) -> list[dict[str, Any]]:
-        return [{"id": "han0", "channel": 15, "device_count": 2}]
+    def interfaces(self) -> list[InterfaceInfo]:
+        return [one_interface(device_count=2)]
 
-    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
-        yield {"event": "started"}
-        yield {
-            "event": "error",
-            "code": "scan_timeout",
-            "message": f"The scan did not finish within {timeout_s:g} s.",
-        }
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[ScanEvent]:
+        yield ScanErrorEvent(
+            event="error",
+            scan_id="s1",
+            code="scan_timeout",
+            message=f"The scan did not finish within {timeout_s:g} s.",
+        )
 
 
 def _start(demo_world) -> HanTestRun:
@@ -108,7 +110,7 @@ def test_outcome_is_recorded_once_the_database_is_back(
 class _GatewayTheReaperGaveUpOn(_Gateway):
     """A gateway so slow that the reaper declares the worker lost while the scan still runs."""
 
-    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[dict[str, Any]]:
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[ScanEvent]:
         run = HanTestRun.objects.get()
         HanTestRun.objects.filter(pk=run.pk).update(
             heartbeat_at=timezone.now() - timedelta(seconds=31)
