@@ -6,6 +6,7 @@ with the models of `han_gateway.protocol`; whatever the gateway sends that does 
 them becomes a ``GatewayProtocolError`` naming the field.
 """
 
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Iterator
@@ -135,16 +136,13 @@ class GatewayClient:
         what: str,
         body: RequestBody | None = None,
     ) -> A:
-        try:
+        with _network_errors(
+            timeout="The gateway did not answer in time.",
+            failure="The gateway could not be reached",
+        ):
             response = self._http.request(
                 method, path, json=None if body is None else body.to_wire()
             )
-        except httpx.TimeoutException as error:
-            raise GatewayUnreachable("timeout", "The gateway did not answer in time.") from error
-        except httpx.HTTPError as error:
-            raise _connection_failed(
-                error, f"The gateway could not be reached ({type(error).__name__})."
-            ) from error
         return _read(response, answer, what)
 
     def identify(self) -> Identity:
@@ -213,34 +211,45 @@ class GatewayClient:
         # The gateway ends a scan at timeout_s itself; one that goes silent is given up on
         # shortly after, whatever the client's usual read timeout.
         silence = httpx.Timeout(timeout_s + SCAN_GRACE_S, connect=self._http.timeout.connect)
-        try:
-            with self._http.stream("POST", path, json=body.to_wire(), timeout=silence) as response:
-                if response.status_code != 200:
-                    response.read()
-                    if response.status_code >= 400:
-                        raise _refusal(response)
-                    raise GatewayProtocolError(
-                        "bad_reply", f"Unexpected HTTP {response.status_code} to a scan."
-                    )
-                ended = False
-                for line in _lines(response):
-                    if not line.strip():
-                        continue
-                    event = _scan_event(line)
-                    yield event
-                    if isinstance(event, ScanFinishedEvent | ScanErrorEvent):
-                        ended = True
-                        break
-                if not ended:
-                    raise GatewayProtocolError(
-                        "truncated", "The gateway stopped sending before the scan finished."
-                    )
-        except httpx.TimeoutException as error:
-            raise GatewayUnreachable("timeout", "The gateway stopped answering.") from error
-        except httpx.HTTPError as error:
-            raise _connection_failed(
-                error, f"The connection to the gateway failed ({type(error).__name__})."
-            ) from error
+        with (
+            _network_errors(
+                timeout="The gateway stopped answering.",
+                failure="The connection to the gateway failed",
+            ),
+            self._http.stream("POST", path, json=body.to_wire(), timeout=silence) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                if response.status_code >= 400:
+                    raise _refusal(response)
+                raise GatewayProtocolError(
+                    "bad_reply", f"Unexpected HTTP {response.status_code} to a scan."
+                )
+            ended = False
+            for line in _lines(response):
+                if not line.strip():
+                    continue
+                event = _scan_event(line)
+                yield event
+                if isinstance(event, ScanFinishedEvent | ScanErrorEvent):
+                    ended = True
+                    break
+            if not ended:
+                raise GatewayProtocolError(
+                    "truncated", "The gateway stopped sending before the scan finished."
+                )
+
+
+@contextlib.contextmanager
+def _network_errors(*, timeout: str, failure: str) -> Iterator[None]:
+    """httpx's errors as GatewayUnreachable: `timeout` says what a time-out means, `failure`
+    (followed by the error's type) what any other failure of the connection means."""
+    try:
+        yield
+    except httpx.TimeoutException as error:
+        raise GatewayUnreachable("timeout", timeout) from error
+    except httpx.HTTPError as error:
+        raise _connection_failed(error, f"{failure} ({type(error).__name__}).") from error
 
 
 def _checked(build: Callable[[], T]) -> T:

@@ -1,10 +1,14 @@
 """EUI-64 (IEEE MAC) parsing shared by forms, the API and the models. Imports no Django."""
 
 import re
+from typing import Final
 
 import zigpy.types as zigpy_types
 
-_SEPARATORS = re.compile(r"[\s:\-.]")
+EUI64_SEPARATORS: Final = r"\s:.\-"
+"""What may stand between an EUI-64's digits (the inside of a regular expression's character
+class)."""
+_SEPARATORS = re.compile(f"[{EUI64_SEPARATORS}]")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _LOOKALIKES = {"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "G": "6", "B": "8"}
 

@@ -6,7 +6,9 @@ from django.db import models
 from han_gateway import networks
 from han_gateway.eui64 import mask_eui64
 from han_gateway.fields import EUI64Field
+from han_gateway.protocol import GATEWAY_ID_MAX_LENGTH, INTERFACE_ID_MAX_LENGTH, ZIGBEE_CHANNELS
 from han_gateway.validators import validate_service_url
+from han_gateway.zigbee_ids import MAX_PAN_ID
 
 
 class PremisesGateway(models.Model):
@@ -33,7 +35,7 @@ class PremisesGateway(models.Model):
     )
     service_gateway_id = models.CharField(
         "gateway id at the service",
-        max_length=64,
+        max_length=GATEWAY_ID_MAX_LENGTH,
         help_text="How the HAN gateway service names this gateway (usually the meter number).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -55,15 +57,22 @@ class NetworkInterface(models.Model):
     premises_gateway = models.ForeignKey(
         PremisesGateway, on_delete=models.CASCADE, related_name="interfaces"
     )
-    identifier = models.CharField(max_length=32, help_text="The interface's id at the service.")
+    identifier = models.CharField(
+        max_length=INTERFACE_ID_MAX_LENGTH, help_text="The interface's id at the service."
+    )
     technology = models.CharField(
         max_length=16, choices=Technology.choices, default=Technology.ZIGBEE
     )
     channel = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(11), MaxValueValidator(26)]
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(ZIGBEE_CHANNELS[0]),
+            MaxValueValidator(ZIGBEE_CHANNELS[-1]),
+        ],
     )
     pan_id = models.PositiveIntegerField(
-        "PAN id", null=True, blank=True, validators=[MaxValueValidator(0xFFFE)]
+        "PAN id", null=True, blank=True, validators=[MaxValueValidator(MAX_PAN_ID)]
     )
     extended_pan_id = EUI64Field("extended PAN id", blank=True)
     security_level = models.PositiveSmallIntegerField(

@@ -54,13 +54,27 @@ def _canonical_eui64(text: str) -> str:
         raise PydanticCustomError("eui64", "{reason}", {"reason": str(error)}) from None
 
 
-_KEY_SEPARATORS: Final = re.compile(r"[\s:\-]")
+KEY_SEPARATORS: Final = r"\s:\-"
+"""What may stand between the hex digits of a link key or an install code (the inside of a
+regular expression's character class)."""
+_KEY_SEPARATOR: Final = re.compile(f"[{KEY_SEPARATORS}]")
 _KEY_DIGITS: Final = re.compile(r"[0-9a-fA-F]{32}")
 
 
+def key_hex_digits(text: str) -> str:
+    """A link key or an install code written in hex, without its separators."""
+    return _KEY_SEPARATOR.sub("", text)
+
+
+def link_key_hex(text: str) -> str | None:
+    """The 32 hex digits of a 128-bit link key (separators allowed), or None if it is not one."""
+    digits = key_hex_digits(text)
+    return digits if _KEY_DIGITS.fullmatch(digits) else None
+
+
 def _link_key_digits(text: str) -> str:
-    digits = _KEY_SEPARATORS.sub("", text)
-    if not _KEY_DIGITS.fullmatch(digits):
+    digits = link_key_hex(text)
+    if digits is None:
         raise PydanticCustomError(
             "link_key", "Input should be a 128-bit link key: 32 hexadecimal digits"
         )
@@ -87,6 +101,18 @@ def _isoformat(value: datetime) -> str:
     return value.isoformat()
 
 
+def identifier_pattern(max_length: int) -> str:
+    """A regular expression for an id: letters, digits, '.', '_' or '-', up to `max_length`
+    characters, starting with a letter or digit."""
+    return rf"[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{max_length - 1}}}"
+
+
+GATEWAY_ID_MAX_LENGTH: Final = 64
+INTERFACE_ID_MAX_LENGTH: Final = 32
+GATEWAY_ID_PATTERN: Final = identifier_pattern(GATEWAY_ID_MAX_LENGTH)
+INTERFACE_ID_PATTERN: Final = identifier_pattern(INTERFACE_ID_MAX_LENGTH)
+
+
 def _between(low: int, high: int) -> Any:
     return Field(ge=low, le=high)
 
@@ -96,12 +122,8 @@ Eui64: TypeAlias = Annotated[str, AfterValidator(_canonical_eui64)]
 (``00:0d:6f:00:0a:90:69:e7``)."""
 LinkKey: TypeAlias = Annotated[str, AfterValidator(_link_key_digits)]
 """A 128-bit link key as 32 hex digits (spaces, ':' and '-' allowed); held in lower case."""
-GatewayId: TypeAlias = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-]
-InterfaceId: TypeAlias = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
-]
+GatewayId: TypeAlias = Annotated[str, StringConstraints(pattern=f"^{GATEWAY_ID_PATTERN}$")]
+InterfaceId: TypeAlias = Annotated[str, StringConstraints(pattern=f"^{INTERFACE_ID_PATTERN}$")]
 """At most 32 characters: the portal stores it with every device and puts it in paths."""
 ShortAddress: TypeAlias = Annotated[str, StringConstraints(pattern=r"^0x[0-9A-F]{4}$")]
 """A 16-bit network address or PAN id as text, e.g. ``0x2A01``."""
@@ -129,15 +151,26 @@ ScenarioReference: TypeAlias = Annotated[str | dict[str, Any], PlainValidator(_s
 """A library scenario's name, or an inline scenario document (read by the scenario models)."""
 
 GatewayKind: TypeAlias = Literal["meter", "pole_top"]
+GATEWAY_KINDS: Final[tuple[GatewayKind, ...]] = get_args(GatewayKind)
 Radio: TypeAlias = Literal["simulated", "ezsp", "znp", "deconz"]
+RADIOS: Final[tuple[Radio, ...]] = get_args(Radio)
 InterfaceStatus: TypeAlias = Literal["ready", "starting", "stopped", "error"]
 Pacing: TypeAlias = Literal["radio", "zigpy_default"]
 Check: TypeAlias = Literal["message", "drlc"]
 CHECKS: Final[tuple[Check, ...]] = get_args(Check)
-DeviceType: TypeAlias = Literal["coordinator", "router", "end_device", "unknown"]
-PowerSource: TypeAlias = Literal["mains", "battery", "unknown"]
+CheckCommand: TypeAlias = Literal["display_message", "load_control_event"]
+"""The ZCL command an operational check sends (`han_gateway.smart_energy.EXCHANGES`)."""
+JoinedDeviceType: TypeAlias = Literal["router", "end_device"]
+"""What a device that joined a coordinator's network is."""
+JOINED_DEVICE_TYPES: Final[tuple[JoinedDeviceType, ...]] = get_args(JoinedDeviceType)
+DeviceType: TypeAlias = Literal["coordinator", JoinedDeviceType, "unknown"]
+KnownPowerSource: TypeAlias = Literal["mains", "battery"]
+POWER_SOURCES: Final[tuple[KnownPowerSource, ...]] = get_args(KnownPowerSource)
+PowerSource: TypeAlias = Literal[KnownPowerSource, "unknown"]
 Interview: TypeAlias = Literal["complete", "partial", "failed"]
-JoinMethod: TypeAlias = Literal["install_code", "default_key", "unknown"]
+KnownJoinMethod: TypeAlias = Literal["install_code", "default_key"]
+JOIN_METHODS: Final[tuple[KnownJoinMethod, ...]] = get_args(KnownJoinMethod)
+JoinMethod: TypeAlias = Literal[KnownJoinMethod, "unknown"]
 Profile: TypeAlias = Literal["smart_energy", "home_automation", "other"]
 LinkRelationship: TypeAlias = Literal[
     "parent", "child", "sibling", "neighbour", "previous_parent", "previous_child"
@@ -436,7 +469,7 @@ class OperationalCheckResult(Answer):
 
     eui64: Eui64
     check: Check
-    command: Literal["display_message", "load_control_event"] | None = None
+    command: CheckCommand | None = None
     issued: IssuedCommand | None = None
     delivered: bool
     acknowledged: bool

@@ -14,6 +14,7 @@ registry, so every device zigpy builds afterwards decodes these commands.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from typing import Final
 
@@ -117,6 +118,8 @@ class Messaging(zigpy_smartenergy.Messaging):
     message and, when asked, answers Message Confirmation.
     """
 
+    title: Final = "Messaging"
+
     class ServerCommandDefs(BaseCommandDefs):
         # Sent by the client (the HAN device) to the server (the meter).
         get_last_message: Final = ZCLCommandDef(id=0x00, schema={})
@@ -156,6 +159,8 @@ class Drlc(zigpy_smartenergy.Drlc):
     The meter is the server; a thermostat or load control switch is a client that takes
     part in events and reports their status.
     """
+
+    title: Final = "Demand Response and Load Control"
 
     class ServerCommandDefs(BaseCommandDefs):
         # Sent by the client (the HAN device) to the server (the meter).
@@ -214,3 +219,36 @@ class Drlc(zigpy_smartenergy.Drlc):
             id=0x02,
             schema={"cancel_control": t.bitmap8},
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Exchange:
+    """A command the meter sends a HAN device, and the command by which the device acknowledges
+    it; both carry the id the meter chose, in the field `id_field`."""
+
+    cluster: type[Messaging | Drlc]
+    command_name: str  # a client command: from the meter (the server) to the device
+    acknowledgement_name: str  # a server command: from the device to the meter
+    id_field: str
+
+    @property
+    def cluster_id(self) -> int:
+        cluster_id: int = self.cluster.cluster_id
+        return cluster_id
+
+    @property
+    def command(self) -> ZCLCommandDef:
+        command: ZCLCommandDef = getattr(self.cluster.ClientCommandDefs, self.command_name)
+        return command
+
+    @property
+    def acknowledgement(self) -> ZCLCommandDef:
+        answer: ZCLCommandDef = getattr(self.cluster.ServerCommandDefs, self.acknowledgement_name)
+        return answer
+
+
+# The exchange of each operational check, by the check's name (`han_gateway.protocol.Check`).
+EXCHANGES: Final = {
+    "message": Exchange(Messaging, "display_message", "message_confirmation", "message_id"),
+    "drlc": Exchange(Drlc, "load_control_event", "report_event_status", "issuer_event_id"),
+}

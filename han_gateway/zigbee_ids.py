@@ -9,6 +9,9 @@ from typing import Final
 SMART_ENERGY_PROFILE_ID: Final = 0x0109
 HOME_AUTOMATION_PROFILE_ID: Final = 0x0104
 
+# The highest PAN id a network may take: 0xFFFF is the broadcast PAN id.
+MAX_PAN_ID: Final = 0xFFFE
+
 # General clusters (ZCL)
 BASIC: Final = 0x0000
 POWER_CONFIGURATION: Final = 0x0001

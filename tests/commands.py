@@ -6,8 +6,19 @@ Imports no Django.
 """
 
 import socket
+import subprocess
 import sys
 from pathlib import Path
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout_s: float = 10) -> None:
+    """Ask a process to stop (SIGTERM); kill it if it has not stopped after ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:

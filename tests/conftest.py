@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from han_gateway.protocol import (
     DeviceReport,
@@ -18,8 +20,37 @@ from han_gateway.protocol import (
     ScanStartedEvent,
 )
 from portal.models import User
-from tests.commands import free_port, gateway_service_argv
+from tests.commands import free_port, gateway_service_argv, stop_process
 from tests.factories import CustomerFactory, PremiseFactory, UserFactory
+
+
+def repeatable_examples(max_examples: int, *suppressed: HealthCheck) -> settings:
+    """Hypothesis settings for the fuzz tests: the same examples on every run and machine,
+    nothing kept between runs, no deadline (a slow CI machine is no failure)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(suppressed),
+    )
+
+
+def hostile_json_values(text: st.SearchStrategy[str], *, max_key_size: int, max_leaves: int):
+    """Any JSON value from outside: integers past 64 bits, NaN and infinities (Python's json
+    reads them), ``text`` for strings, nested in lists and objects."""
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats()
+        | text,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=max_key_size), children, max_size=4)
+        ),
+        max_leaves=max_leaves,
+    )
 
 
 @pytest.fixture
@@ -154,11 +185,7 @@ def gateway_service():
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @pytest.fixture

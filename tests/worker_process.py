@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from portal.celery import app
-from tests.commands import celery_worker_argv
+from tests.commands import celery_worker_argv, stop_process
 
 LOG_DIR = Path(settings.BASE_DIR) / "test-artifacts"
 START_TIMEOUT_S = 30
@@ -53,9 +52,4 @@ def worker_process(queues: str = "default") -> Iterator[subprocess.Popen[bytes]]
                 raise RuntimeError(f"celery worker did not answer within {START_TIMEOUT_S}s")
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=15)

@@ -7,10 +7,17 @@ they cannot be added or edited here; the audit trail is read-only.
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from han_gateway.firmware import (
+    OtaVersionError,
+    OtaVersionScheme,
+    ota_version_from_text,
+    ota_version_name,
+)
 from trust_center import services
 from trust_center.models import (
     ApprovedDevice,
@@ -172,8 +179,63 @@ class GatewayModelCapacityAdmin(admin.ModelAdmin[GatewayModelCapacity]):
     search_fields = ["gateway_model", "manufacturer"]
 
 
+class ApprovedDeviceForm(forms.ModelForm[ApprovedDevice]):
+    """The approved image is typed as the manufacturer writes it (or as the number itself)
+    and stored as the OTA file version devices report."""
+
+    minimum_ota_version = forms.CharField(
+        required=False,
+        label="Approved image (OTA file version)",
+        help_text="The image devices must run at least, e.g. 2.1.0 or 0x02010000, in the "
+        "scheme below; empty: firmware is not judged for this model.",
+    )
+
+    class Meta:
+        model = ApprovedDevice
+        fields = [
+            "manufacturer",
+            "model",
+            "category",
+            "minimum_ota_version",
+            "ota_version_scheme",
+            "minimum_firmware",
+            "notes",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.minimum_ota_file_version is not None:
+            self.initial["minimum_ota_version"] = ota_version_name(
+                self.instance.minimum_ota_file_version, self.instance.ota_version_scheme
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        text = cleaned.get("minimum_ota_version", "")
+        scheme = cleaned.get("ota_version_scheme") or OtaVersionScheme.BYTES
+        try:
+            self.instance.minimum_ota_file_version = (
+                ota_version_from_text(text, scheme) if text else None
+            )
+        except OtaVersionError as error:
+            self.add_error("minimum_ota_version", str(error))
+        return cleaned
+
+
 @admin.register(ApprovedDevice)
 class ApprovedDeviceAdmin(admin.ModelAdmin[ApprovedDevice]):
-    list_display = ["manufacturer", "model", "category", "minimum_firmware", "created_at"]
+    form = ApprovedDeviceForm
+    list_display = [
+        "manufacturer",
+        "model",
+        "category",
+        "approved_image",
+        "minimum_firmware",
+        "created_at",
+    ]
     list_filter = ["manufacturer", "category"]
     search_fields = ["manufacturer", "model"]
+
+    @admin.display(description="Approved image")
+    def approved_image(self, approved: ApprovedDevice) -> str:
+        return approved.minimum_ota_version_text or NOT_STORED

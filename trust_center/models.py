@@ -8,11 +8,17 @@ mentions a secret.
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from han_gateway.fields import EUI64Field
+from han_gateway.firmware import (
+    OTA_FILE_VERSION_MAX,
+    OtaVersionScheme,
+    ota_version_text,
+)
 from han_gateway.models import HanDevice, PremisesGateway
 from trust_center.fields import CiphertextField
 
@@ -255,7 +261,23 @@ class ApprovedDevice(models.Model):
     model = models.CharField(max_length=64)
     category = models.CharField(max_length=32, choices=HanDevice.Category.choices, blank=True)
     minimum_firmware = models.CharField(
-        max_length=32, blank=True, help_text="Older firmware is reported as needing an upgrade."
+        max_length=32,
+        blank=True,
+        help_text="The approved firmware as the manufacturer names it, e.g. 2.1.0: shown to "
+        "reps, never compared (devices report it as free text).",
+    )
+    minimum_ota_file_version = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(OTA_FILE_VERSION_MAX)],
+        help_text="The OTA Upgrade cluster file version of the approved image: a device "
+        "reporting an older one is told to upgrade.",
+    )
+    ota_version_scheme = models.CharField(
+        max_length=8,
+        choices=[(scheme.value, scheme.label) for scheme in OtaVersionScheme],
+        default=OtaVersionScheme.BYTES.value,
+        help_text="How this manufacturer writes an OTA file version for people.",
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -271,3 +293,9 @@ class ApprovedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manufacturer} {self.model}"
+
+    @property
+    def minimum_ota_version_text(self) -> str:
+        if self.minimum_ota_file_version is None:
+            return ""
+        return ota_version_text(self.minimum_ota_file_version, self.ota_version_scheme)

@@ -26,6 +26,7 @@ from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Basic, Ota
 
 from han_gateway import smart_energy, zigbee_ids
+from han_gateway.protocol import ZIGBEE_CHANNELS
 from han_gateway.scenarios.schema import DeviceSpec, Scenario
 
 LOGGER = logging.getLogger(__name__)
@@ -578,7 +579,7 @@ class VirtualHan:
             update: zdo_t.NwkUpdate = args[0]
             channels = [
                 channel
-                for channel in range(11, 27)
+                for channel in ZIGBEE_CHANNELS
                 if channel_mask([channel]) & update.ScanChannels
             ]
             return self._zdo_reply(
@@ -773,49 +774,49 @@ class VirtualHan:
         """The Smart Energy answer a device gives to a meter's command, if it gives one."""
         if header.frame_control.direction != foundation.Direction.Server_to_Client:
             return None
-        now = t.UTCTime(int(time.time()) - 946_684_800)  # seconds since 2000-01-01
-        if cluster_id == zigbee_ids.MESSAGING_CLUSTER_ID and header.command_id == 0x00:
-            if "message" not in node.spec.acknowledges:
-                return None
-            display = smart_energy.Messaging.ClientCommandDefs.display_message.schema
-            message: Any
-            message, _ = display.deserialize(payload)
-            confirmation = smart_energy.Messaging.ServerCommandDefs.message_confirmation.schema(
-                message_id=message.message_id, confirmation_time=now
-            )
-            return (
-                foundation.ZCLHeader.cluster(
-                    tsn=(header.tsn + 1) % 256,
-                    command_id=0x01,
-                    direction=foundation.Direction.Client_to_Server,
-                ),
-                confirmation.serialize(),
-            )
-        if cluster_id == zigbee_ids.DRLC_CLUSTER_ID and header.command_id == 0x00:
-            if "drlc" not in node.spec.acknowledges:
-                return None
-            event_schema = smart_energy.Drlc.ClientCommandDefs.load_control_event.schema
-            event: Any
-            event, _ = event_schema.deserialize(payload)
-            report = smart_energy.Drlc.ServerCommandDefs.report_event_status.schema(
-                issuer_event_id=event.issuer_event_id,
-                event_status=smart_energy.EventStatus.Load_Control_Event_command_received,
-                event_status_time=now,
-                criticality_level_applied=event.criticality_level,
-                cooling_temperature_set_point_applied=smart_energy.TEMPERATURE_SET_POINT_UNUSED,
-                heating_temperature_set_point_applied=smart_energy.TEMPERATURE_SET_POINT_UNUSED,
-                average_load_adjustment_percentage_applied=smart_energy.LOAD_ADJUSTMENT_UNUSED,
-                duty_cycle_applied=smart_energy.DUTY_CYCLE_UNUSED,
-                event_control=0,
-                signature_type=0,
-                signature=smart_energy.UNSIGNED_EVENT_SIGNATURE,
-            )
-            return (
-                foundation.ZCLHeader.cluster(
-                    tsn=(header.tsn + 1) % 256,
-                    command_id=0x00,
-                    direction=foundation.Direction.Client_to_Server,
-                ),
-                report.serialize(),
-            )
-        return None
+        found = _check_exchange(cluster_id, header.command_id)
+        if found is None or found[0] not in node.spec.acknowledges:
+            return None
+        check, exchange = found
+        command: Any
+        command, _ = exchange.command.schema.deserialize(payload)
+        answer = exchange.acknowledgement.schema(
+            **{exchange.id_field: getattr(command, exchange.id_field)},
+            **_acknowledgement_fields(check, command),
+        )
+        return (
+            foundation.ZCLHeader.cluster(
+                tsn=(header.tsn + 1) % 256,
+                command_id=exchange.acknowledgement.id,
+                direction=foundation.Direction.Client_to_Server,
+            ),
+            answer.serialize(),
+        )
+
+
+def _check_exchange(cluster_id: int, command_id: int) -> tuple[str, smart_energy.Exchange] | None:
+    """The operational check a meter's command belongs to, and its exchange, if it is one."""
+    for check, exchange in smart_energy.EXCHANGES.items():
+        if (cluster_id, command_id) == (exchange.cluster_id, exchange.command.id):
+            return check, exchange
+    return None
+
+
+def _acknowledgement_fields(check: str, command: Any) -> dict[str, Any]:
+    """What a device that takes part in `check` says when it acknowledges `command`, besides
+    the command's id."""
+    now = t.UTCTime(int(time.time()) - 946_684_800)  # seconds since 2000-01-01
+    if check == "message":
+        return {"confirmation_time": now}
+    return {
+        "event_status": smart_energy.EventStatus.Load_Control_Event_command_received,
+        "event_status_time": now,
+        "criticality_level_applied": command.criticality_level,
+        "cooling_temperature_set_point_applied": smart_energy.TEMPERATURE_SET_POINT_UNUSED,
+        "heating_temperature_set_point_applied": smart_energy.TEMPERATURE_SET_POINT_UNUSED,
+        "average_load_adjustment_percentage_applied": smart_energy.LOAD_ADJUSTMENT_UNUSED,
+        "duty_cycle_applied": smart_energy.DUTY_CYCLE_UNUSED,
+        "event_control": 0,
+        "signature_type": 0,
+        "signature": smart_energy.UNSIGNED_EVENT_SIGNATURE,
+    }

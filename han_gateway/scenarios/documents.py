@@ -26,12 +26,13 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
-from han_gateway.eui64 import InvalidEUI64, parse_eui64
+from han_gateway.eui64 import EUI64_SEPARATORS, InvalidEUI64, parse_eui64
 
 Location = tuple[int | str, ...]
 
@@ -69,20 +70,17 @@ def read_document(
 
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
+# pydantic's errors for a key that is not a field: the problem is named by the key.
+_NAMED_KEY_ERRORS: Final = ("extra_forbidden", "invalid_key")
 # How pydantic's own checks (structure, not values) read in a problem.
 _STRUCTURE_WORDS: Final = {
+    **dict.fromkeys(_NAMED_KEY_ERRORS, "unknown field"),
+    **dict.fromkeys(("model_type", "model_attributes_type", "dict_type"), "must be a mapping"),
+    **dict.fromkeys(("list_type", "tuple_type"), "must be a list"),
     "missing": "is required",
-    "extra_forbidden": "unknown field",
-    "invalid_key": "unknown field",
-    "model_type": "must be a mapping",
-    "model_attributes_type": "must be a mapping",
-    "dict_type": "must be a mapping",
-    "list_type": "must be a list",
-    "tuple_type": "must be a list",
     "string_type": "must be text",
     "string_unicode": "holds text that is not Unicode",
 }
-_NAMED_KEY_ERRORS: Final = frozenset({"extra_forbidden", "invalid_key"})
 
 
 class Document(BaseModel):
@@ -194,26 +192,31 @@ def _one_line_descriptions(schema: Any) -> Any:
 class Rule:
     """Checks one value of a document and describes it in the JSON Schema.
 
-    A subclass implements `check` (raising ValueError with the problem) and `json_schema`;
-    used as ``Annotated[<the type check returns>, SubclassOfRule(...)]``.
+    A subclass implements `check` (raising ValueError with the problem), or
+    `check_in_context` if it needs the validation's context, and `json_schema`; used as
+    ``Annotated[<the type check returns>, SubclassOfRule(...)]``.
     """
 
     def check(self, value: Any) -> Any:
         raise NotImplementedError
 
+    def check_in_context(self, value: Any, context: dict[str, Any]) -> Any:
+        """`check`, given what the caller passed to validation as its context."""
+        return self.check(value)
+
     def json_schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _validate(self, value: Any) -> Any:
+    def _validate(self, value: Any, info: ValidationInfo) -> Any:
         try:
-            return self.check(value)
+            return self.check_in_context(value, info.context or {})
         except ValueError as error:
             raise invalid(str(error)) from None
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self._validate)
+        return core_schema.with_info_plain_validator_function(self._validate)
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -358,7 +361,7 @@ class Eui64(Rule):
             raise ValueError(f"not a valid EUI-64 ({error})") from None
 
     def json_schema(self) -> dict[str, Any]:
-        digits = hex_digits_pattern(16, separators=r"\s:.\-")
+        digits = hex_digits_pattern(16, separators=EUI64_SEPARATORS)
         return {"type": "string", "pattern": f"^{digits}$", "examples": [self.EXAMPLE]}
 
 
@@ -384,6 +387,12 @@ class Items:
             if len(keys) != len(set(keys)):
                 raise invalid(self.unique_problem)
         return items
+
+    @classmethod
+    def with_unique(cls, unique_by: str, *, empty: str, duplicate: str) -> Items:
+        """A list of at least one item, no two with the same `unique_by` (their id);
+        `empty` and `duplicate` are the problems."""
+        return cls(minimum=1, length_problem=empty, unique_by=unique_by, unique_problem=duplicate)
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from typing import Annotated, Any, Final, Self
 
 import zigpy.types as zigpy_types
@@ -29,7 +28,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from han_gateway import networks
 from han_gateway.install_code_crc import install_code_with_crc
+from han_gateway.protocol import (
+    CHECKS,
+    JOIN_METHODS,
+    JOINED_DEVICE_TYPES,
+    KEY_SEPARATORS,
+    POWER_SOURCES,
+    ZIGBEE_CHANNELS,
+    key_hex_digits,
+    link_key_hex,
+)
 from han_gateway.scenarios.documents import (
     Choice,
     Document,
@@ -57,6 +67,7 @@ from han_gateway.zigbee_ids import (
     IAS_ZONE,
     IDENTIFY,
     KEY_ESTABLISHMENT_CLUSTER_ID,
+    MAX_PAN_ID,
     MESSAGING_CLUSTER_ID,
     METERING_CLUSTER_ID,
     ON_OFF,
@@ -76,17 +87,10 @@ CATEGORIES: Final = (
     "ems",
     "other_customer_interface",
 )
-HANS: Final = ("utility", "customer")
-DEVICE_TYPES: Final = ("router", "end_device")
-POWER_SOURCES: Final = ("mains", "battery")
-JOIN_METHODS: Final = ("install_code", "default_key")
-OPERATIONAL_CHECKS: Final = ("message", "drlc")
+HANS: Final = (networks.UTILITY, networks.CUSTOMER)
 COORDINATOR: Final = "coordinator"
-ZIGBEE_CHANNELS: Final = range(11, 27)
 
 _ROUTER_CATEGORIES: Final = ("load_control_switch", "smart_plug")
-_KEY_SEPARATORS: Final = r"\s:\-"
-_HEX_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 class ScenarioError(DocumentError):
@@ -95,9 +99,8 @@ class ScenarioError(DocumentError):
 
 def install_code_link_key(text: str) -> zigpy_types.KeyData:
     """Derive the link key from an install code written in hex (CRC included)."""
-    digits = re.sub(f"[{_KEY_SEPARATORS}]", "", text)
     try:
-        code = bytes.fromhex(digits)
+        code = bytes.fromhex(key_hex_digits(text))
     except ValueError as error:
         raise ValueError("install code must be hexadecimal") from error
     key: zigpy_types.KeyData = zigpy.util.convert_install_code(code)
@@ -112,8 +115,8 @@ def derived_install_code(eui64: zigpy_types.EUI64) -> str:
 
 def parse_link_key(text: str) -> zigpy_types.KeyData:
     """Parse a 128-bit link key written as 32 hex digits (separators allowed)."""
-    digits = re.sub(f"[{_KEY_SEPARATORS}]", "", text)
-    if not _HEX_KEY.match(digits):
+    digits = link_key_hex(text)
+    if digits is None:
         raise ValueError("a link key is 32 hexadecimal digits")
     return zigpy_types.KeyData(bytes.fromhex(digits))
 
@@ -128,11 +131,11 @@ class _InstallCode(Rule):
         if not isinstance(value, str):
             raise ValueError("must be the install code in hexadecimal, CRC included")
         install_code_link_key(value)
-        return re.sub(f"[{_KEY_SEPARATORS}]", "", value).upper()
+        return key_hex_digits(value).upper()
 
     def json_schema(self) -> dict[str, Any]:
         # 6, 8, 12 or 16 bytes of code and 2 of CRC; the CRC itself is checked on load.
-        digits = hex_digits_pattern(16, 20, 28, 36, separators=_KEY_SEPARATORS)
+        digits = hex_digits_pattern(16, 20, 28, 36, separators=KEY_SEPARATORS)
         return {"type": "string", "pattern": f"^{digits}$"}
 
 
@@ -143,7 +146,7 @@ class _LinkKey(Rule):
         return parse_link_key(value)
 
     def json_schema(self) -> dict[str, Any]:
-        digits = hex_digits_pattern(32, separators=_KEY_SEPARATORS)
+        digits = hex_digits_pattern(32, separators=KEY_SEPARATORS)
         return {"type": "string", "pattern": f"^{digits}$"}
 
 
@@ -198,8 +201,8 @@ class EndpointSpec(Document):
 class GatewaySpec(Document):
     """The HAN as the coordinator (the meter) formed it."""
 
-    channel: Annotated[int, Integer(11, 26)] = 15
-    pan_id: Annotated[int, Integer(0, 0xFFFE)] = 0x1A62
+    channel: Annotated[int, Integer(ZIGBEE_CHANNELS[0], ZIGBEE_CHANNELS[-1])] = 15
+    pan_id: Annotated[int, Integer(0, MAX_PAN_ID)] = 0x1A62
     extended_pan_id: Annotated[zigpy_types.ExtendedPanId, _ExtendedPanId()] = Field(
         default="00:13:50:04:00:00:00:01", validate_default=True
     )
@@ -317,56 +320,64 @@ class Scenario:
         raise KeyError(eui64)
 
 
+# The clusters every typical product of a profile has: (server clusters, client clusters).
+_PROFILE_CLUSTERS: Final[dict[int, tuple[tuple[int, ...], tuple[int, ...]]]] = {
+    SMART_ENERGY_PROFILE_ID: ((BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID), (TIME, OTA)),
+    HOME_AUTOMATION_PROFILE_ID: ((BASIC, IDENTIFY), (OTA,)),
+}
+
+
+def _typical_endpoint(
+    profile_id: int,
+    device_type: int,
+    *,
+    inputs: tuple[int, ...] = (),
+    outputs: tuple[int, ...] = (),
+) -> EndpointSpec:
+    """Endpoint 1 of a typical product: its profile's clusters and its own, in ascending order
+    as products list them."""
+    profile_inputs, profile_outputs = _PROFILE_CLUSTERS[profile_id]
+    return EndpointSpec(
+        id=1,
+        profile_id=profile_id,
+        device_type=device_type,
+        input_clusters=tuple(sorted({*profile_inputs, *inputs})),
+        output_clusters=tuple(sorted({*profile_outputs, *outputs})),
+    )
+
+
 # Endpoint layouts of typical Smart Energy products, used when a device lists none.
 _DEFAULT_ENDPOINTS: Final[dict[str, EndpointSpec]] = {
-    "pct": EndpointSpec(
-        id=1,
-        profile_id=SMART_ENERGY_PROFILE_ID,
-        device_type=SmartEnergyDeviceType.PROGRAMMABLE_COMMUNICATING_THERMOSTAT,
-        input_clusters=(BASIC, IDENTIFY, THERMOSTAT, KEY_ESTABLISHMENT_CLUSTER_ID),
-        output_clusters=(TIME, OTA, PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, MESSAGING_CLUSTER_ID),
+    "pct": _typical_endpoint(
+        SMART_ENERGY_PROFILE_ID,
+        SmartEnergyDeviceType.PROGRAMMABLE_COMMUNICATING_THERMOSTAT,
+        inputs=(THERMOSTAT,),
+        outputs=(PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, MESSAGING_CLUSTER_ID),
     ),
-    "in_home_display": EndpointSpec(
-        id=1,
-        profile_id=SMART_ENERGY_PROFILE_ID,
-        device_type=SmartEnergyDeviceType.IN_HOME_DISPLAY,
-        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        output_clusters=(TIME, OTA, PRICE_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID),
+    "in_home_display": _typical_endpoint(
+        SMART_ENERGY_PROFILE_ID,
+        SmartEnergyDeviceType.IN_HOME_DISPLAY,
+        outputs=(PRICE_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID),
     ),
-    "load_control_switch": EndpointSpec(
-        id=1,
-        profile_id=SMART_ENERGY_PROFILE_ID,
-        device_type=SmartEnergyDeviceType.LOAD_CONTROL_DEVICE,
-        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        output_clusters=(TIME, OTA, DRLC_CLUSTER_ID),
+    "load_control_switch": _typical_endpoint(
+        SMART_ENERGY_PROFILE_ID,
+        SmartEnergyDeviceType.LOAD_CONTROL_DEVICE,
+        outputs=(DRLC_CLUSTER_ID,),
     ),
-    "smart_plug": EndpointSpec(
-        id=1,
-        profile_id=HOME_AUTOMATION_PROFILE_ID,
-        device_type=0x0051,  # HA Smart Plug
-        input_clusters=(BASIC, IDENTIFY, ON_OFF, METERING_CLUSTER_ID, ELECTRICAL_MEASUREMENT),
-        output_clusters=(OTA,),
+    "smart_plug": _typical_endpoint(
+        HOME_AUTOMATION_PROFILE_ID,
+        0x0051,  # HA Smart Plug
+        inputs=(ON_OFF, METERING_CLUSTER_ID, ELECTRICAL_MEASUREMENT),
     ),
-    "ems": EndpointSpec(
-        id=1,
-        profile_id=SMART_ENERGY_PROFILE_ID,
-        device_type=SmartEnergyDeviceType.SMART_APPLIANCE,
-        input_clusters=(BASIC, IDENTIFY, KEY_ESTABLISHMENT_CLUSTER_ID),
-        output_clusters=(
-            TIME,
-            OTA,
-            PRICE_CLUSTER_ID,
-            DRLC_CLUSTER_ID,
-            METERING_CLUSTER_ID,
-            MESSAGING_CLUSTER_ID,
-        ),
+    "ems": _typical_endpoint(
+        SMART_ENERGY_PROFILE_ID,
+        SmartEnergyDeviceType.SMART_APPLIANCE,
+        outputs=(PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID),
     ),
-    "other_customer_interface": EndpointSpec(
-        id=1,
-        profile_id=HOME_AUTOMATION_PROFILE_ID,
-        device_type=0x0402,  # HA IAS Zone (e.g. a door sensor of a security system)
-        input_clusters=(BASIC, POWER_CONFIGURATION, IDENTIFY, IAS_ZONE),
-        output_clusters=(OTA,),
+    "other_customer_interface": _typical_endpoint(
+        HOME_AUTOMATION_PROFILE_ID,
+        0x0402,  # HA IAS Zone (e.g. a door sensor of a security system)
+        inputs=(POWER_CONFIGURATION, IAS_ZONE),
     ),
 }
 
@@ -399,10 +410,10 @@ class DeviceDocument(Document):
     """Network address; assigned when left out."""
     name: _TextField = ""
     category: Annotated[str, Choice(CATEGORIES)]
-    han: Annotated[str, Choice(HANS)] = "utility"
+    han: Annotated[str, Choice(HANS)] = networks.UTILITY
     registered: Annotated[bool, Flag()] | None = None
     """Registered with the utility; by default true on the utility HAN, false on the customer's."""
-    device_type: Annotated[str, Choice(DEVICE_TYPES)] | None = None
+    device_type: Annotated[str, Choice(JOINED_DEVICE_TYPES)] | None = None
     """By default router for load control switches and smart plugs, end_device for others."""
     parent: Annotated[zigpy_types.EUI64 | None, _Parent()] = Field(
         default=COORDINATOR, validate_default=True
@@ -433,11 +444,10 @@ class DeviceDocument(Document):
     endpoints: (
         Annotated[
             tuple[EndpointSpec, ...],
-            Items(
-                minimum=1,
-                length_problem="must be a non-empty list of endpoints",
-                unique_by="endpoint_id",
-                unique_problem="endpoint ids must be unique",
+            Items.with_unique(
+                "endpoint_id",
+                empty="must be a non-empty list of endpoints",
+                duplicate="endpoint ids must be unique",
             ),
         ]
         | None
@@ -450,7 +460,7 @@ class DeviceDocument(Document):
     sleepy: Annotated[bool, Flag()] = False
     """true: answers only when it polls, poll_interval_ms after the request."""
     poll_interval_ms: Annotated[int, Integer(0, 60_000)] = 250
-    acknowledges: tuple[Annotated[str, Choice(OPERATIONAL_CHECKS)], ...] | None = None
+    acknowledges: tuple[Annotated[str, Choice(CHECKS)], ...] | None = None
     """Operational checks it answers; by default those its category supports."""
     pending_join: Annotated[bool, Flag()] = False
     """true: not on the network until a join window opens with its link key."""
@@ -473,7 +483,7 @@ class DeviceDocument(Document):
             name=self.name,
             category=category,
             han=self.han,
-            registered=self.han == "utility" if self.registered is None else self.registered,
+            registered=self.han == networks.UTILITY if self.registered is None else self.registered,
             device_type=device_type,
             parent=self.parent,
             link=LinkSpec(
@@ -575,7 +585,10 @@ class ScenarioDocument(Document):
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
     radio: RadioSpec = Field(default_factory=RadioSpec)
     energy: Annotated[
-        dict[Annotated[int, Integer(11, 26, label="channel")], _ByteField],
+        dict[
+            Annotated[int, Integer(ZIGBEE_CHANNELS[0], ZIGBEE_CHANNELS[-1], label="channel")],
+            _ByteField,
+        ],
         BeforeValidator(keys_as_text),
     ] = Field(
         default_factory=dict,

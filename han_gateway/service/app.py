@@ -337,45 +337,31 @@ async def scan(request: web.Request) -> web.StreamResponse:
         async def emit(event: ScanEvent) -> None:
             await response.write(_ndjson_line(event))
 
+        def failed(code: str, message: str) -> ScanErrorEvent:
+            return ScanErrorEvent(event="error", scan_id=scan_id, code=code, message=message)
+
         final: ScanFinishedEvent | ScanErrorEvent
         try:
             async with asyncio.timeout(timeout_s):
                 summary = await HanScan(app, emit, pacing=body.pacing).run()
             final = ScanFinishedEvent(event="finished", scan_id=scan_id, summary=summary)
         except TimeoutError:
-            final = ScanErrorEvent(
-                event="error",
-                scan_id=scan_id,
-                code="scan_timeout",
-                message=f"The scan did not finish within {timeout_s:g} s.",
-            )
+            final = failed("scan_timeout", f"The scan did not finish within {timeout_s:g} s.")
         except ScanFailed as error:
-            final = ScanErrorEvent(
-                event="error", scan_id=scan_id, code=error.code, message=error.message
-            )
+            final = failed(error.code, error.message)
         except ConnectionError:
             LOGGER.info("Scan %s abandoned: the client went away", scan_id)
             return response
         except (zigpy.exceptions.ZigbeeException, OSError) as error:
             LOGGER.warning("Scan %s failed: %s", scan_id, error)
-            final = ScanErrorEvent(
-                event="error",
-                scan_id=scan_id,
-                code="radio_error",
-                message=f"The radio failed during the scan: {error}",
-            )
+            final = failed("radio_error", f"The radio failed during the scan: {error}")
         except Exception as error:
             if _client_went_away(error):
                 LOGGER.info("Scan %s abandoned: the client went away", scan_id)
                 return response
             reference = secrets.token_hex(6)
             LOGGER.exception("Scan %s failed unexpectedly (reference %s)", scan_id, reference)
-            final = ScanErrorEvent(
-                event="error",
-                scan_id=scan_id,
-                code="internal_error",
-                message=f"Sorry, the scan failed. Reference {reference}.",
-            )
+            final = failed("internal_error", f"Sorry, the scan failed. Reference {reference}.")
         with contextlib.suppress(ConnectionError):
             await response.write(_ndjson_line(final))
             await response.write_eof()

@@ -17,15 +17,18 @@ import zigpy.types as zigpy_types
 from pydantic import (
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
 
+from han_gateway.protocol import (
+    GATEWAY_ID_MAX_LENGTH,
+    GATEWAY_ID_PATTERN,
+    GATEWAY_KINDS,
+    INTERFACE_ID_MAX_LENGTH,
+    INTERFACE_ID_PATTERN,
+    RADIOS,
+)
 from han_gateway.scenarios.documents import (
     Choice,
     Document,
@@ -39,13 +42,10 @@ from han_gateway.scenarios.documents import (
     Text,
     document_json_schema,
     document_problems,
-    invalid,
     problems_error,
     read_document,
 )
 
-RADIOS: Final = ("simulated", "ezsp", "znp", "deconz")
-GATEWAY_KINDS: Final = ("meter", "pole_top")
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8470
 DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
@@ -75,7 +75,7 @@ class _SecretDigest(Rule):
         return self._digits.json_schema()
 
 
-class _ExistingFile:
+class _ExistingFile(Rule):
     """A path relative to the config file's directory, naming a file that exists.
 
     The directory comes from the validation context (``base_directory``).
@@ -83,28 +83,26 @@ class _ExistingFile:
 
     _text: Final = Text()
 
-    def _validate(self, value: Any, info: ValidationInfo) -> Path:
-        try:
-            path: Path = (info.context or {})["base_directory"] / self._text.check(value)
-        except ValueError as error:
-            raise invalid(str(error)) from None
+    def check_in_context(self, value: Any, context: dict[str, Any]) -> Path:
+        path: Path = context["base_directory"] / self._text.check(value)
         try:
             exists = path.is_file()
         except OSError as error:  # e.g. a name too long for the file system
-            raise invalid(f"cannot read {path}: {error.strerror}") from None
+            raise ValueError(f"cannot read {path}: {error.strerror}") from None
         if not exists:
-            raise invalid(f"no such file: {path}")
+            raise ValueError(f"no such file: {path}")
         return path
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.with_info_plain_validator_function(self._validate)
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
+    def json_schema(self) -> dict[str, Any]:
         return self._text.json_schema()
+
+
+def _identifier(pattern: str, max_length: int) -> Pattern:
+    """An id as the protocol takes it (`pattern`, at most `max_length` characters)."""
+    return Pattern(
+        pattern,
+        f"must be 1-{max_length} letters, digits, '.', '_' or '-', starting with a letter or digit",
+    )
 
 
 class InterfaceConfig(Document):
@@ -119,13 +117,9 @@ class InterfaceConfig(Document):
         }
     )
 
-    interface_id: Annotated[
-        str,
-        Pattern(
-            r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}",
-            "must be 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        ),
-    ] = Field(alias="id")
+    interface_id: Annotated[str, _identifier(INTERFACE_ID_PATTERN, INTERFACE_ID_MAX_LENGTH)] = (
+        Field(alias="id")
+    )
     """The interface's id, e.g. han0 (at most 32 characters: what the portal keeps)."""
     radio: Annotated[str, Choice(RADIOS)]
     """simulated, or a real coordinator: ezsp (bellows), znp (zigpy-znp), deconz
@@ -155,13 +149,9 @@ class InterfaceConfig(Document):
 class GatewayConfig(Document):
     """A Premises Gateway the service answers for: a meter or a pole-top device."""
 
-    gateway_id: Annotated[
-        str,
-        Pattern(
-            r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}",
-            "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        ),
-    ] = Field(alias="id")
+    gateway_id: Annotated[str, _identifier(GATEWAY_ID_PATTERN, GATEWAY_ID_MAX_LENGTH)] = Field(
+        alias="id"
+    )
     """The meter number."""
     kind: Annotated[str, Choice(GATEWAY_KINDS)] = "meter"
     manufacturer: Annotated[str, Text()] = "Unknown"
@@ -172,11 +162,10 @@ class GatewayConfig(Document):
     python -c "import hashlib; print(hashlib.sha256(b'SECRET').hexdigest())"."""
     interfaces: Annotated[
         tuple[InterfaceConfig, ...],
-        Items(
-            minimum=1,
-            length_problem="must list at least one HAN interface",
-            unique_by="interface_id",
-            unique_problem="interface ids must be unique within a gateway",
+        Items.with_unique(
+            "interface_id",
+            empty="must list at least one HAN interface",
+            duplicate="interface ids must be unique within a gateway",
         ),
     ]
 
@@ -241,11 +230,10 @@ class ServiceDocument(Document):
     """Plain HTTP when left out."""
     gateways: Annotated[
         tuple[GatewayConfig, ...],
-        Items(
-            minimum=1,
-            length_problem="must list at least one gateway",
-            unique_by="gateway_id",
-            unique_problem="gateway ids must be unique",
+        Items.with_unique(
+            "gateway_id",
+            empty="must list at least one gateway",
+            duplicate="gateway ids must be unique",
         ),
     ]
 

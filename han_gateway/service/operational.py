@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Any, Literal
+from typing import Any, cast
 
 import zigpy.application
 import zigpy.exceptions
@@ -24,12 +24,13 @@ import zigpy.types as t
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl import Cluster, ClusterType, foundation
 
-from han_gateway import smart_energy, zigbee_ids
+from han_gateway import smart_energy
 from han_gateway.protocol import (
     DEFAULT_MESSAGE,
     MAX_MESSAGE_LENGTH,
     Acknowledgement,
     Check,
+    CheckCommand,
     IssuedCommand,
     OperationalCheckResult,
 )
@@ -39,14 +40,42 @@ class CheckNotSupported(Exception):
     """The device has no client cluster for the requested check."""
 
 
-def _client_cluster(device: ZigbeeDevice, cluster_id: int, name: str) -> Cluster:
+def _client_cluster(device: ZigbeeDevice, exchange: smart_energy.Exchange) -> Cluster:
     try:
-        return device.find_cluster(cluster_id, ClusterType.Client)
+        return device.find_cluster(exchange.cluster_id, ClusterType.Client)
     except ValueError:
         raise CheckNotSupported(
-            f"Device {device.ieee} has no {name} client cluster (0x{cluster_id:04X});"
-            " it cannot take part in this check"
+            f"Device {device.ieee} has no {exchange.cluster.title} client cluster"
+            f" (0x{exchange.cluster_id:04X}); it cannot take part in this check"
         ) from None
+
+
+def _command_fields(check: Check, message_text: str) -> dict[str, Any]:
+    """What the meter's command for `check` says, besides the id it carries."""
+    if check == "message":
+        return {
+            "message_control": smart_energy.MessageControl.CONFIRMATION_REQUIRED
+            | smart_energy.MessageControl.IMPORTANCE_MEDIUM,
+            "start_time": t.UTCTime(0),  # 0: start now
+            "duration_in_minutes": 1,
+            "message": message_text[:MAX_MESSAGE_LENGTH],
+        }
+    return {
+        "device_class": smart_energy.DeviceClass.HVAC_COMPRESSOR_OR_FURNACE
+        | smart_energy.DeviceClass.WATER_HEATER
+        | smart_energy.DeviceClass.SIMPLE_MISC_LOADS,
+        "utility_enrollment_group": 0,
+        "start_time": t.UTCTime(0),  # 0: start now
+        "duration_in_minutes": 1,
+        "criticality_level": 1,  # green: voluntary, the mildest event
+        "cooling_temperature_offset": smart_energy.TEMPERATURE_OFFSET_UNUSED,
+        "heating_temperature_offset": smart_energy.TEMPERATURE_OFFSET_UNUSED,
+        "cooling_temperature_set_point": -0x8000,
+        "heating_temperature_set_point": -0x8000,
+        "average_load_adjustment_percentage": smart_energy.LOAD_ADJUSTMENT_UNUSED,
+        "duty_cycle": smart_energy.DUTY_CYCLE_UNUSED,
+        "event_control": 0,
+    }
 
 
 async def run_operational_check(
@@ -57,76 +86,30 @@ async def run_operational_check(
     timeout_s: float,
     message_text: str = DEFAULT_MESSAGE,
 ) -> OperationalCheckResult:
-    command_name: Literal["display_message", "load_control_event"]
-    if check == "message":
-        cluster = _client_cluster(device, zigbee_ids.MESSAGING_CLUSTER_ID, "Messaging")
-        message_id = secrets.randbits(32)
-        command_name = "display_message"
-        acknowledgement_name = "message_confirmation"
-        confirmation_schema = smart_energy.Messaging.ServerCommandDefs.message_confirmation.schema
+    exchange = smart_energy.EXCHANGES[check]
+    cluster = _client_cluster(device, exchange)
+    command_id = secrets.randbits(32)
+    acknowledgement_name = exchange.acknowledgement.name
+    acknowledgement_schema = exchange.acknowledgement.schema
 
-        def matches(_header: object, command: Any) -> bool:
-            return (
-                isinstance(command, confirmation_schema)
-                and getattr(command, "message_id", None) == message_id
-            )
-
-        def send() -> Any:
-            return cluster.client_command(
-                smart_energy.Messaging.ClientCommandDefs.display_message.id,
-                message_id=message_id,
-                message_control=smart_energy.MessageControl.CONFIRMATION_REQUIRED
-                | smart_energy.MessageControl.IMPORTANCE_MEDIUM,
-                start_time=t.UTCTime(0),  # 0: start now
-                duration_in_minutes=1,
-                message=message_text[:MAX_MESSAGE_LENGTH],
-                expect_reply=True,
-                disable_default_response=False,
-                timeout=timeout_s,
-                retries=1,
-            )
-
-        issued = IssuedCommand(message_id=message_id)
-    else:
-        cluster = _client_cluster(
-            device, zigbee_ids.DRLC_CLUSTER_ID, "Demand Response and Load Control"
+    def matches(_header: object, command: Any) -> bool:
+        return (
+            isinstance(command, acknowledgement_schema)
+            and getattr(command, exchange.id_field, None) == command_id
         )
-        event_id = secrets.randbits(32)
-        command_name = "load_control_event"
-        acknowledgement_name = "report_event_status"
-        report_schema = smart_energy.Drlc.ServerCommandDefs.report_event_status.schema
 
-        def matches(_header: object, command: Any) -> bool:
-            return (
-                isinstance(command, report_schema)
-                and getattr(command, "issuer_event_id", None) == event_id
-            )
+    def send() -> Any:
+        return cluster.client_command(
+            exchange.command.id,
+            **{exchange.id_field: command_id},
+            **_command_fields(check, message_text),
+            expect_reply=True,
+            disable_default_response=False,
+            timeout=timeout_s,
+            retries=1,
+        )
 
-        def send() -> Any:
-            return cluster.client_command(
-                smart_energy.Drlc.ClientCommandDefs.load_control_event.id,
-                issuer_event_id=event_id,
-                device_class=smart_energy.DeviceClass.HVAC_COMPRESSOR_OR_FURNACE
-                | smart_energy.DeviceClass.WATER_HEATER
-                | smart_energy.DeviceClass.SIMPLE_MISC_LOADS,
-                utility_enrollment_group=0,
-                start_time=t.UTCTime(0),  # 0: start now
-                duration_in_minutes=1,
-                criticality_level=1,  # green: voluntary, the mildest event
-                cooling_temperature_offset=smart_energy.TEMPERATURE_OFFSET_UNUSED,
-                heating_temperature_offset=smart_energy.TEMPERATURE_OFFSET_UNUSED,
-                cooling_temperature_set_point=-0x8000,
-                heating_temperature_set_point=-0x8000,
-                average_load_adjustment_percentage=smart_energy.LOAD_ADJUSTMENT_UNUSED,
-                duty_cycle=smart_energy.DUTY_CYCLE_UNUSED,
-                event_control=0,
-                expect_reply=True,
-                disable_default_response=False,
-                timeout=timeout_s,
-                retries=1,
-            )
-
-        issued = IssuedCommand(issuer_event_id=event_id)
+    issued = IssuedCommand.model_validate({exchange.id_field: command_id})
 
     def result(
         *,
@@ -139,7 +122,7 @@ async def run_operational_check(
         return OperationalCheckResult(
             eui64=str(device.ieee),
             check=check,
-            command=command_name,
+            command=cast(CheckCommand, exchange.command.name),
             issued=issued,
             delivered=delivered,
             acknowledged=acknowledged,

@@ -1,34 +1,38 @@
 """Which customers and premises a user may see: the one rule the pages, the API and the live
 stream use."""
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404
 
 from han_gateway.models import NetworkInterface
 from portal.access.attribution import with_premises_on_gateway
-from portal.models import (
-    Customer,
-    Premise,
-    User,
-)
+from portal.models import Customer, Premise, User
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+def visible_to(
+    user: User | AnonymousUser, rows: QuerySet[_Row], *, account_users: str
+) -> QuerySet[_Row]:
+    """``rows`` as ``user`` may see them: reps and admins all, a customer those of the accounts
+    linked to them (``account_users``, the lookup from a row to its account's users), anyone
+    signed out or deactivated none."""
+    if not isinstance(user, User) or not user.is_active:
+        return rows.none()
+    if user.works_for_utility:
+        return rows
+    return rows.filter(**{account_users: user})
 
 
 def customers_visible_to(user: User | AnonymousUser) -> QuerySet[Customer]:
-    """Reps and admins see every customer; a customer sees the accounts linked to them."""
-    if not isinstance(user, User) or not user.is_active:
-        return Customer.objects.none()
-    if user.works_for_utility:
-        return Customer.objects.all()
-    return Customer.objects.filter(users=user)
+    return visible_to(user, Customer.objects.all(), account_users="users")
 
 
 def premises_visible_to(user: User | AnonymousUser) -> QuerySet[Premise]:
-    if not isinstance(user, User) or not user.is_active:
-        return Premise.objects.none()
-    if user.works_for_utility:
-        return Premise.objects.all()
-    return Premise.objects.filter(customer__users=user)
+    return visible_to(user, Premise.objects.all(), account_users="customer__users")
 
 
 def customer_get_for_user(*, user: User | AnonymousUser, customer_id: int) -> Customer | None:

@@ -3,10 +3,7 @@
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import (
-    extend_schema,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -19,9 +16,7 @@ from portal.access.visibility import premise_get_for_user
 from portal.api.serializers import error_responses
 from portal.commissioning import services as commissioning
 from portal.commissioning.selectors import premise_registrations, registration_get_for_user
-from portal.models import (
-    Premise,
-)
+from portal.models import Premise
 from trust_center.services import RegistrationError
 
 

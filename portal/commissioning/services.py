@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from han_gateway.client import GatewayError
-from han_gateway.models import NetworkInterface
+from han_gateway.models import HanDevice, NetworkInterface
 from portal import task_names
 from portal.celery import app
 from portal.gateway_clients import gateway_client_for
@@ -80,13 +80,24 @@ def join_window_reopen(*, registration: DeviceRegistration, user: User) -> None:
 
 
 def _interface_for(registration: DeviceRegistration) -> str:
-    known = (
+    """The HAN interface the device belongs on: the one its record names, else the gateway's
+    first (a meter's Utility HAN)."""
+    on_record = (
+        HanDevice.objects.filter(
+            premises_gateway_id=registration.premises_gateway_id,
+            eui64=registration.eui64,
+            network_interface__isnull=False,
+        )
+        .values_list("network_interface__identifier", flat=True)
+        .first()
+    )
+    first = (
         NetworkInterface.objects.filter(premises_gateway_id=registration.premises_gateway_id)
         .order_by("identifier")
         .values_list("identifier", flat=True)
         .first()
     )
-    return known or "han0"
+    return on_record or first or "han0"
 
 
 def join_window_open(registration_id: int) -> None:

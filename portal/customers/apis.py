@@ -27,10 +27,7 @@ from portal.access.visibility import (
 )
 from portal.api.serializers import error_responses
 from portal.customers.selectors import customer_premises, customer_search, premise_han_devices
-from portal.models import (
-    Customer,
-    Premise,
-)
+from portal.models import Customer, Premise
 
 
 class _GatewaySerializer(serializers.Serializer[Any]):

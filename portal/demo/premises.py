@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from han_gateway.firmware import OtaVersionScheme, ota_version_from_text
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.scenarios import Scenario, resolve_scenario
 from han_gateway.service.config import GatewayConfig, InterfaceConfig, load_service_config
@@ -237,10 +238,12 @@ def demo_data_load(config_path: Path = DEMO_GATEWAYS_CONFIG) -> list[tuple[str, 
             defaults={"max_devices": DEMO_METER_HAN_CAPACITY},
         )
     for manufacturer, model, category, minimum in DEMO_APPROVED_DEVICES:
+        image = ota_version_from_text(minimum, OtaVersionScheme.BYTES)
+        approved = {"category": category, "minimum_firmware": minimum}
         ApprovedDevice.objects.get_or_create(
             manufacturer=manufacturer,
             model=model,
-            defaults={"category": category, "minimum_firmware": minimum},
+            defaults={**approved, "minimum_ota_file_version": image},
         )
     for index, item in enumerate(DEMO_PREMISES):
         gateway_config = configured[item.meter_number]

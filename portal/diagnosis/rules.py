@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from han_gateway.firmware import firmware_meets_minimum
+from han_gateway.eui64 import mask_eui64
+from han_gateway.firmware import OtaVersionScheme, ota_version_name, ota_version_text
 from han_gateway.zigbee_ids import SMART_ENERGY_PROFILE_ID
 
 
@@ -39,7 +40,28 @@ class RuleId(enum.StrEnum):
     OPERATIONAL_CHECK_FAILED = "operational_check_failed"
     OVER_CAPACITY = "over_capacity"
     EMPTY_HAN = "empty_han"
+    JOINED_ELSEWHERE = "joined_elsewhere"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
+
+
+# Within a severity, root causes before their consequences: an unreachable gateway explains
+# everything else; an insecure network comes before any comfort; a device cut off or missing
+# before a busy channel, which itself explains weak links; the rest last.
+ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
+    RuleId.GATEWAY_UNREACHABLE,
+    RuleId.INSECURE_JOIN,
+    RuleId.BEYOND_REACH,
+    RuleId.JOINED_ELSEWHERE,
+    RuleId.REGISTERED_DEVICE_MISSING,
+    RuleId.JOIN_WINDOW_EXPIRED,
+    RuleId.EMPTY_HAN,
+    RuleId.CHANNEL_INTERFERENCE,
+    RuleId.OVER_CAPACITY,
+    RuleId.WEAK_LINK,
+    RuleId.OPERATIONAL_CHECK_FAILED,
+    RuleId.UNKNOWN_DEVICE,
+    RuleId.OUTDATED_FIRMWARE,
+)
 
 
 class Action(enum.StrEnum):
@@ -56,6 +78,7 @@ class Action(enum.StrEnum):
     REDUCE_DEVICES = "reduce_devices"
     ESCALATE_TO_AMI_NETWORK = "escalate_to_ami_network"
     REGISTER_DEVICE = "register_device"
+    REJOIN_DEVICE = "rejoin_device"
     NONE = "none"
 
 
@@ -63,7 +86,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CHANGE_RANGE: "Move the device closer to the meter (change range)",
     Action.INSTALL_ADDITIONAL_DEVICE: "Install an additional device (router or range extender)",
     Action.UPGRADE_DEVICE: "Upgrade the device's firmware",
-    Action.CHANGE_SECURITY_SETTINGS: "Change security settings: re-register the install code",
+    Action.CHANGE_SECURITY_SETTINGS: (
+        "Change security settings: make the device leave, allow only install code joins, "
+        "rotate the network key, rejoin it with its install code"
+    ),
     Action.REOPEN_JOIN_WINDOW: "Check the device's power, then reopen its join window",
     Action.INVESTIGATE_DEVICE: "Investigate the unknown device",
     Action.CHANGE_CHANNEL: "Move the HAN to a quieter channel",
@@ -71,7 +97,24 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REDUCE_DEVICES: "Remove devices: the meter is over its HAN capacity",
     Action.ESCALATE_TO_AMI_NETWORK: "Escalate to the AMI network team",
     Action.REGISTER_DEVICE: "Register the device with its install code, then pair it",
+    Action.REJOIN_DEVICE: (
+        "Make the device leave the network it joined, then reopen its join window on its own"
+    ),
     Action.NONE: "No action needed",
+}
+
+
+# Several findings of one rule, said once: "{count}" is how many (rules not listed do not group).
+GROUPED_WORDS: dict[str, str] = {
+    RuleId.BEYOND_REACH: "{count} devices are beyond the gateway's reach",
+    RuleId.WEAK_LINK: "{count} devices have weak links",
+    RuleId.OUTDATED_FIRMWARE: "{count} devices run outdated firmware",
+    RuleId.INSECURE_JOIN: "{count} devices joined without their install-code key",
+    RuleId.REGISTERED_DEVICE_MISSING: "{count} registered devices were not found",
+    RuleId.JOIN_WINDOW_EXPIRED: "{count} join windows expired without a join",
+    RuleId.UNKNOWN_DEVICE: "{count} devices on the HAN are not this premise's",
+    RuleId.OPERATIONAL_CHECK_FAILED: "{count} devices did not acknowledge a utility message",
+    RuleId.JOINED_ELSEWHERE: "{count} registered devices joined a network other than their own",
 }
 
 
@@ -137,13 +180,20 @@ class ExpectedDevice:
     manufacturer: str = ""
     model: str = ""
     registration_status: str = ""  # the Trust Center's, when it holds a registration
+    interface: str = ""  # the HAN interface it belongs on, when the records say
+    seen_elsewhere: str = ""  # where a recent run at another meter found it, e.g. "meter …"
 
 
 @dataclass(frozen=True)
 class ApprovedModel:
+    """An approved device model and its approved image: the OTA file version compared, the
+    manufacturer's name for that firmware shown."""
+
     manufacturer: str
     model: str
+    minimum_ota_file_version: int | None = None
     minimum_firmware: str = ""
+    ota_version_scheme: str = OtaVersionScheme.BYTES
 
 
 @dataclass(frozen=True)
@@ -250,10 +300,16 @@ def gateway_unreachable(data: DiagnosisInput) -> list[Problem]:
 
 
 def _found_devices(data: DiagnosisInput) -> tuple[DeviceObservation, ...]:
-    """The utility's devices the run found; customer-owned devices are the customer's own."""
+    """The utility's devices the run found that are this premise's to look after: a
+    customer-owned device is its owner's, and one registered to another premise's meter is
+    that premise's (this premise is told only that it does not belong here)."""
     if not data.gateway_reached:
         return ()
-    return tuple(device for device in data.devices if not device.customer_owned)
+    return tuple(
+        device
+        for device in data.devices
+        if not device.customer_owned and not device.registered_elsewhere
+    )
 
 
 @rule(RuleId.BEYOND_REACH, Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE)
@@ -328,22 +384,37 @@ def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedMo
 
 @rule(RuleId.OUTDATED_FIRMWARE, Severity.WARNING, Action.UPGRADE_DEVICE)
 def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
+    """The image a device runs (its OTA Upgrade cluster's file version) is older than the
+    approved one. A device that reports no file version is not judged: its free-text build
+    id is only shown."""
     problems = []
     for device in _found_devices(data):
         approved = _approved_for(data, device)
-        if approved is None or not approved.minimum_firmware:
+        if approved is None:
             continue
-        meets = firmware_meets_minimum(
-            firmware_version=device.firmware_version, minimum_firmware=approved.minimum_firmware
+        # An OTA server offers an image when its file version is greater: compare so.
+        running, minimum = device.ota_file_version, approved.minimum_ota_file_version
+        if running is None or minimum is None or running >= minimum:
+            continue
+        scheme = approved.ota_version_scheme
+        named = {ota_version_name(running, scheme), ota_version_name(minimum, scheme), ""}
+        build = (
+            f' (its build id reads "{device.firmware_version}")'
+            if device.firmware_version not in named
+            else ""
         )
-        if meets is None or meets:
-            continue
+        release = (
+            f", released as {approved.minimum_firmware}"
+            if approved.minimum_firmware not in named
+            else ""
+        )
         problems.append(
             Problem(
                 title=f"{device.label} runs outdated firmware",
                 evidence=(
-                    f"{device.manufacturer} {device.model} firmware {device.firmware_version}; "
-                    f"the approved minimum is {approved.minimum_firmware}"
+                    f"{device.manufacturer} {device.model} runs OTA image "
+                    f"{ota_version_text(running, scheme)}{build}; the approved image is "
+                    f"{ota_version_text(minimum, scheme)}{release}"
                 ),
                 customer_text=(
                     f"Your {device.category_label.lower() or 'device'} needs a software update "
@@ -357,37 +428,71 @@ def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
 
 @rule(RuleId.INSECURE_JOIN, Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS)
 def insecure_join(data: DiagnosisInput) -> list[Problem]:
-    """A device that joined with the well-known default key, or not with its install code."""
+    """A device that joined with the well-known default Trust Center link key, whoever owns
+    it: the network key reached it encrypted under a public key, so the whole HAN's traffic
+    is readable to anyone who recorded the join. Or a registered device that joined by some
+    other way than its install-code key."""
+    if not data.gateway_reached:
+        return []
     problems = []
-    for device in _found_devices(data):
-        if device.customer_owned:
-            continue
+    for device in data.devices:
+        what = device.category_label.lower() or "device"
         if device.join_method == "default_key":
-            evidence = "joined with the well-known default link key (ZigBeeAlliance09)"
-        elif device.registered and device.join_method not in {"install_code", "unknown"}:
+            evidence = (
+                "joined with the well-known default Trust Center link key (ZigBeeAlliance09): "
+                "the network key reached it under a public key. Remedy: make the device leave "
+                "the HAN, set the Trust Center to install-code-only joins, rotate the network "
+                "key, then rejoin the device with its install code"
+            )
+        elif (
+            not device.customer_owned
+            and device.registered
+            and device.join_method not in {"install_code", "unknown"}
+        ):
             evidence = f"registered with an install code but joined by {device.join_method}"
         else:
             continue
-        problems.append(
-            Problem(
-                title=f"{device.label} did not join with its install-code key",
-                evidence=evidence,
-                customer_text=(
-                    f"Your {device.category_label.lower() or 'device'} connected without the "
-                    "utility's security key. It needs to be registered again with the install "
-                    "code printed on it."
-                ),
-                eui64=device.eui64,
+        if device.customer_owned:
+            # Its words name it as the device lists do for staff without consent.
+            title = (
+                f"Customer-owned {what} ({mask_eui64(device.eui64)}) joined with the default key"
             )
+            customer_text = (
+                f"Your {what} connected to the meter without a secure key, which could let "
+                "others read your home network. We will remove it from the meter's network; "
+                "to use it again, pair it with the install code on its label."
+            )
+            eui64 = mask_eui64(device.eui64)
+        else:
+            title = f"{device.label} did not join with its install-code key"
+            customer_text = (
+                f"Your {what} connected without the utility's security key. We will "
+                "disconnect it; then it needs to be paired again with the install code "
+                "printed on it."
+            )
+            eui64 = device.eui64
+        problems.append(
+            Problem(title=title, evidence=evidence, customer_text=customer_text, eui64=eui64)
         )
     return problems
 
 
-@rule(RuleId.REGISTERED_DEVICE_MISSING, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
-def registered_device_missing(data: DiagnosisInput) -> list[Problem]:
+def _not_found(data: DiagnosisInput, *, window_expired: bool) -> list[ExpectedDevice]:
+    """Registered devices no interface reported, whose join window did or did not expire."""
     if not data.gateway_reached:
         return []
     seen = {device.eui64 for device in data.devices}
+    return [
+        expected
+        for expected in data.expected
+        if expected.eui64 not in seen
+        and not expected.seen_elsewhere
+        and (expected.registration_status == "expired") == window_expired
+    ]
+
+
+@rule(RuleId.REGISTERED_DEVICE_MISSING, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
+def registered_device_missing(data: DiagnosisInput) -> list[Problem]:
     return [
         Problem(
             title=f"Registered {expected.category_label.lower() or 'device'} "
@@ -403,17 +508,13 @@ def registered_device_missing(data: DiagnosisInput) -> list[Problem]:
             ),
             eui64=expected.eui64,
         )
-        for expected in data.expected
-        if expected.eui64 not in seen and expected.registration_status != "expired"
+        for expected in _not_found(data, window_expired=False)
     ]
 
 
 @rule(RuleId.JOIN_WINDOW_EXPIRED, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
 def join_window_expired(data: DiagnosisInput) -> list[Problem]:
     """A registered device whose join window closed before it joined."""
-    if not data.gateway_reached:
-        return []
-    seen = {device.eui64 for device in data.devices}
     return [
         Problem(
             title=f"The join window for {expected.category_label.lower() or 'a device'} "
@@ -427,20 +528,27 @@ def join_window_expired(data: DiagnosisInput) -> list[Problem]:
             ),
             eui64=expected.eui64,
         )
-        for expected in data.expected
-        if expected.eui64 not in seen and expected.registration_status == "expired"
+        for expected in _not_found(data, window_expired=True)
     ]
 
 
 @rule(RuleId.UNKNOWN_DEVICE, Severity.WARNING, Action.INVESTIGATE_DEVICE)
 def unknown_device(data: DiagnosisInput) -> list[Problem]:
+    """A device on this HAN that is not this premise's: registered to another premise's meter
+    (it is told nothing else: its own premise's runs look after it), or an unregistered
+    Smart Energy device."""
+    if not data.gateway_reached:
+        return []
     problems = []
-    for device in _found_devices(data):
+    for device in data.devices:
         if device.registered or device.customer_owned:
             continue
         if device.registered_elsewhere:
             title = f"{device.label} is registered to another premise's meter"
-            evidence = "its registration belongs to a different gateway"
+            evidence = (
+                "its registration belongs to a different gateway: make it leave this HAN "
+                "(the other premise reopens its join window at its own meter)"
+            )
         elif device.profile_id == SMART_ENERGY_PROFILE_ID:
             title = f"Unknown Smart Energy device {device.label} on the Utility HAN"
             evidence = (
@@ -550,11 +658,79 @@ def empty_han(data: DiagnosisInput) -> list[Problem]:
     ]
 
 
+@rule(RuleId.JOINED_ELSEWHERE, Severity.CRITICAL, Action.REJOIN_DEVICE)
+def joined_elsewhere(data: DiagnosisInput) -> list[Problem]:
+    """A registered device that joined the meter's other HAN interface, or another premise's
+    meter: not missing, and no power check will bring it back."""
+    if not data.gateway_reached:
+        return []
+    found = {device.eui64: device for device in data.devices}
+    return [
+        problem
+        for expected in data.expected
+        if (problem := _where_it_joined(expected, found.get(expected.eui64))) is not None
+    ]
+
+
+def _where_it_joined(expected: ExpectedDevice, here: DeviceObservation | None) -> Problem | None:
+    what = expected.category_label.lower() or "device"
+    if here is not None and expected.interface and here.interface != expected.interface:
+        return Problem(
+            title=(
+                f"Registered {what} ({expected.eui64}) joined interface {here.interface}, "
+                f"not its own {expected.interface}"
+            ),
+            evidence=(
+                f"on record for {expected.interface}; the scan found it on {here.interface}, "
+                f"where its utility programs do not reach it. Fix: make it leave "
+                f"{here.interface}, then reopen its join window on {expected.interface}"
+            ),
+            customer_text=(
+                f"Your {what} connected to the wrong one of your meter's networks. We will "
+                "move it; you may be asked to put it in pairing mode again."
+            ),
+            eui64=expected.eui64,
+        )
+    if here is None and expected.seen_elsewhere:
+        return Problem(
+            title=f"Registered {what} ({expected.eui64}) joined another meter's HAN",
+            evidence=(
+                f"not found on this meter; a run at {expected.seen_elsewhere} found it there. "
+                "Fix: make it leave that HAN, then reopen its join window here with the "
+                "device near this meter"
+            ),
+            customer_text=(
+                f"Your {what} connected to a neighbouring meter instead of yours. We will "
+                "disconnect it there; then put it in pairing mode near your meter."
+            ),
+            eui64=expected.eui64,
+        )
+    return None
+
+
+def many_words(rule_id: str) -> str:
+    """How a rule words several of its findings at once, ``{count}`` standing for their number
+    (e.g. "{count} devices run outdated firmware"); empty for a rule that does not group."""
+    return GROUPED_WORDS.get(rule_id, "")
+
+
+def many_title(rule_id: str, count: int) -> str:
+    return many_words(rule_id).format(count=count)
+
+
 def diagnose(data: DiagnosisInput, rules: Iterable[Rule] = RULES) -> list[Finding]:
     """Every rule's findings, most severe first; a single pass finding when all is well."""
     findings = [finding for each in rules for finding in each(data)]
     order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.PASS: 3}
-    findings.sort(key=lambda finding: (order[finding.severity], finding.rule, finding.eui64))
+    rank = {rule_id: index for index, rule_id in enumerate(ROOT_CAUSE_ORDER)}
+    findings.sort(
+        key=lambda finding: (
+            order[finding.severity],
+            rank.get(finding.rule, len(rank)),
+            finding.rule,
+            finding.eui64,
+        )
+    )
     if not any(finding.severity in {Severity.CRITICAL, Severity.WARNING} for finding in findings):
         count = len(data.devices)
         findings.insert(

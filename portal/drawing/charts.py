@@ -12,7 +12,7 @@ only on the arguments: the same data draws the same bytes.
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,13 +94,11 @@ def bar_chart_svg(
     if highest <= 0:
         return _empty_chart(chart_id, title, description, empty_message)
 
-    chart = _Chart(chart_id, series)
+    chart = _Chart(chart_id, categories, titles, series, stacked=stacked, highest=highest)
     if horizontal:
-        chart.horizontal_bars(categories, titles, series, stacked, highest, value_axis_label)
+        chart.horizontal_bars(value_axis_label)
     else:
-        chart.vertical_bars(
-            categories, titles, series, stacked, highest, value_axis_label, category_axis_label
-        )
+        chart.vertical_bars(value_axis_label, category_axis_label)
     return chart.svg(title, description)
 
 
@@ -149,9 +147,22 @@ def _truncate(label: str, limit: int = MAX_LABEL_CHARS) -> str:
 
 
 class _Chart:
-    def __init__(self, chart_id: str, series: Sequence[Series]) -> None:
+    def __init__(
+        self,
+        chart_id: str,
+        categories: Sequence[str],
+        titles: Sequence[str],
+        series: Sequence[Series],
+        *,
+        stacked: bool,
+        highest: float,
+    ) -> None:
         self.chart_id = chart_id
+        self.categories = categories
+        self.titles = titles
         self.series = series
+        self.stacked = stacked
+        self.highest = highest
         self.height = 0.0
         self.crisp = False
         self.parts: list[str] = []
@@ -229,26 +240,28 @@ class _Chart:
             x += width
         return row_y + row_height - y + 8
 
-    def tip(self, title: str, index: int, value: float, total: float, stacked: bool) -> str:
-        tip = f"{title}: {self.series[index].label} {_value_text(value)}"
-        if stacked and len(self.series) > 1:
-            tip += f" of {_value_text(total)}"
-        return tip
+    def total(self, position: int) -> float:
+        return sum(item.values[position] for item in self.series)
+
+    def segments(self, position: int) -> Iterator[tuple[int, float, str]]:
+        """Each series' index, value and tooltip at one category; zeros are left out (no bar)."""
+        title = self.titles[position]
+        total = self.total(position)
+        for index, item in enumerate(self.series):
+            value = item.values[position]
+            if value <= 0:
+                continue
+            tip = f"{title}: {item.label} {_value_text(value)}"
+            if self.stacked and len(self.series) > 1:
+                tip += f" of {_value_text(total)}"
+            yield index, value, tip
 
     # Layouts -------------------------------------------------------------------------------
 
-    def vertical_bars(
-        self,
-        categories: Sequence[str],
-        titles: Sequence[str],
-        series: Sequence[Series],
-        stacked: bool,
-        highest: float,
-        value_axis_label: str,
-        category_axis_label: str,
-    ) -> None:
+    def vertical_bars(self, value_axis_label: str, category_axis_label: str) -> None:
+        categories = self.categories
         top = self.legend(0) + 8
-        ticks = nice_ticks(highest)
+        ticks = nice_ticks(self.highest)
         tick_width = max(len(_value_text(tick)) for tick in ticks) * CHAR_WIDTH
         left = 28 + tick_width + 8
         right = 12
@@ -274,36 +287,18 @@ class _Chart:
         # ones keep a gap so neighbours read as separate, and a lone bar is not a wall.
         bar_width = slot if slot < 4 else min(slot * 0.72, MAX_BAR_WIDTH)
         self.crisp = slot < 4
-        groups = 1 if stacked else len(series)
-        for position, title in enumerate(titles):
+        groups = 1 if self.stacked else len(self.series)
+        for position in range(len(categories)):
             x = left + position * slot + (slot - bar_width) / 2
-            total = sum(item.values[position] for item in series)
             base = bottom
-            for index, item in enumerate(series):
-                value = item.values[position]
-                if value <= 0:
-                    continue
+            for index, value, tip in self.segments(position):
                 height = value * scale
-                if stacked:
+                if self.stacked:
                     base -= height
-                    self.bar(
-                        x,
-                        base,
-                        bar_width,
-                        height,
-                        index,
-                        self.tip(title, index, value, total, True),
-                    )
+                    self.bar(x, base, bar_width, height, index, tip)
                 else:
                     width = bar_width / groups
-                    self.bar(
-                        x + index * width,
-                        bottom - height,
-                        width,
-                        height,
-                        index,
-                        self.tip(title, index, value, total, False),
-                    )
+                    self.bar(x + index * width, bottom - height, width, height, index, tip)
 
         longest = max(len(category) for category in categories) * CHAR_WIDTH + 16
         every = label_every(len(categories), slot, longest)
@@ -342,23 +337,15 @@ class _Chart:
             )
             self.label(left - 6, y + 4, _value_text(tick), anchor="end")
 
-    def horizontal_bars(
-        self,
-        categories: Sequence[str],
-        titles: Sequence[str],
-        series: Sequence[Series],
-        stacked: bool,
-        highest: float,
-        value_axis_label: str,
-    ) -> None:
+    def horizontal_bars(self, value_axis_label: str) -> None:
         top = self.legend(0) + 4
         row = 30.0
-        shown = [_truncate(category) for category in categories]
+        shown = [_truncate(category) for category in self.categories]
         left = max(len(label) for label in shown) * CHAR_WIDTH + 16
-        right = 16 + len(_value_text(highest)) * CHAR_WIDTH + 8
+        right = 16 + len(_value_text(self.highest)) * CHAR_WIDTH + 8
         plot_width = WIDTH - left - right
-        bottom = top + row * len(categories)
-        ticks = nice_ticks(highest)
+        bottom = top + row * len(self.categories)
+        ticks = nice_ticks(self.highest)
         scale = plot_width / ticks[-1]
         self.height = bottom + 26 + (22 if value_axis_label else 0)
 
@@ -373,19 +360,14 @@ class _Chart:
             self.label(left + plot_width / 2, bottom + 42, value_axis_label, anchor="middle")
 
         bar_height = row * 0.64
-        groups = 1 if stacked else len(series)
-        for position, (label, title) in enumerate(zip(shown, titles, strict=True)):
+        groups = 1 if self.stacked else len(self.series)
+        for position, label in enumerate(shown):
             y = top + position * row + (row - bar_height) / 2
             self.label(left - 8, y + bar_height / 2 + 4.5, label, anchor="end", colour=INK)
-            total = sum(item.values[position] for item in series)
             start = left
-            for index, item in enumerate(series):
-                value = item.values[position]
-                if value <= 0:
-                    continue
+            for index, value, tip in self.segments(position):
                 width = value * scale
-                tip = self.tip(title, index, value, total, stacked)
-                if stacked:
+                if self.stacked:
                     self.bar(start, y, width, bar_height, index, tip)
                     start += width
                 else:
@@ -394,9 +376,10 @@ class _Chart:
                     self.label(
                         left + width + 4, y + (index + 0.5) * height + 4.5, _value_text(value)
                     )
-            if stacked:
+            if self.stacked:
                 # The value itself, beside the bar: readable without hovering or colour.
-                self.label(start + 6, y + bar_height / 2 + 4.5, _value_text(total), colour=INK)
+                total_text = _value_text(self.total(position))
+                self.label(start + 6, y + bar_height / 2 + 4.5, total_text, colour=INK)
         self.add(
             f'<line x1="{_number(left)}" y1="{_number(top)}" x2="{_number(left)}" '
             f'y2="{_number(bottom)}" stroke="{AXIS}"/>'

@@ -62,6 +62,14 @@ TOP_FINDINGS = 10
 
 _Status = HanTestRun.Status
 _STAFF_ROLES = (User.Role.REPRESENTATIVE, User.Role.ADMINISTRATOR)
+# The outcomes runs are split by (fields of DayCounts and GroupStats), each with its runs.
+_OUTCOMES: dict[str, Q] = {
+    "passed": Q(status=_Status.PASSED),
+    "failed": Q(status=_Status.FAILED),
+    "error": Q(status=_Status.ERROR),
+    "cancelled": Q(status=_Status.CANCELLED),
+    "in_progress": Q(status__in=HanTestRun.ACTIVE),
+}
 
 
 @dataclass(frozen=True)
@@ -213,16 +221,7 @@ def _days(
         if row is None:
             days.append(DayCounts(day=day))
             continue
-        days.append(
-            DayCounts(
-                day=day,
-                passed=row["passed"],
-                failed=row["failed"],
-                error=row["error"],
-                cancelled=row["cancelled"],
-                in_progress=row["in_progress"],
-            )
-        )
+        days.append(DayCounts(day=day, **_outcome_counts(row)))
     return tuple(days)
 
 
@@ -311,12 +310,13 @@ def _findings(base: QuerySet[HanTestRun]) -> tuple[FindingCount, ...]:
 def _outcome_aggregates() -> dict[str, Aggregate]:
     return {
         "runs": Count("pk"),
-        "passed": Count("pk", filter=Q(status=_Status.PASSED)),
-        "failed": Count("pk", filter=Q(status=_Status.FAILED)),
-        "error": Count("pk", filter=Q(status=_Status.ERROR)),
-        "cancelled": Count("pk", filter=Q(status=_Status.CANCELLED)),
-        "in_progress": Count("pk", filter=Q(status__in=HanTestRun.ACTIVE)),
+        **{outcome: Count("pk", filter=runs) for outcome, runs in _OUTCOMES.items()},
     }
+
+
+def _outcome_counts(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The outcome fields of DayCounts or GroupStats from a row of ``_outcome_aggregates``."""
+    return {outcome: row[outcome] for outcome in _OUTCOMES}
 
 
 def _with_case_facts(runs: QuerySet[HanTestRun], *, group: tuple[str, ...]) -> QuerySet[HanTestRun]:
@@ -374,11 +374,7 @@ def _group_stats(row: Mapping[str, Any], *, key: str, label: str) -> GroupStats:
         key=key,
         label=label,
         runs=row["runs"],
-        passed=row["passed"],
-        failed=row["failed"],
-        error=row["error"],
-        cancelled=row["cancelled"],
-        in_progress=row["in_progress"],
+        **_outcome_counts(row),
         cases=row["cases"],
         cases_resolved=row["cases_resolved"],
         first_time_fix=FirstTimeFix(

@@ -1,16 +1,15 @@
 """The history's runs: the rows a page shows, one page of them, within the database's time limit."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Prefetch, QuerySet
 from psycopg.errors import QueryCanceled
 
 from portal.history.pagination import DEFAULT_PAGE_SIZE, Cursor, KeysetPage, keyset_page
-from portal.models import (
-    Finding,
-    HanTestRun,
-    RecordedAction,
-)
+from portal.models import Finding, HanTestRun, RecordedAction
 
 Runs = QuerySet[HanTestRun]
 
@@ -45,26 +44,22 @@ class HistoryTooSlow(Exception):
     """The database gave up on a page within the time limit (rare filters, no date range)."""
 
 
-def history_page_within_time_limit(
-    runs: QuerySet[HanTestRun],
-    *,
-    cursor: Cursor | None,
-    newest_first: bool = True,
-    page_size: int = DEFAULT_PAGE_SIZE,
-) -> KeysetPage[HanTestRun]:
-    """A history page, or ``HistoryTooSlow`` rather than a page that keeps someone waiting.
+@contextmanager
+def history_time_limit() -> Iterator[None]:
+    """Read a history page inside: ``HistoryTooSlow`` rather than a page that keeps someone waiting.
 
     Filters that match a handful of runs among millions walk the whole newest-first index;
-    on PostgreSQL the page's queries get ``HAN_HISTORY_QUERY_TIMEOUT_MS`` each.
+    on PostgreSQL the queries inside get ``HAN_HISTORY_QUERY_TIMEOUT_MS`` each.
     """
     if connection.vendor != "postgresql":
-        return history_page(runs, cursor=cursor, newest_first=newest_first, page_size=page_size)
+        yield
+        return
     limit_ms = int(settings.HAN_HISTORY_QUERY_TIMEOUT_MS)
     try:
         with transaction.atomic():
             with connection.cursor() as database:
                 database.execute(f"SET LOCAL statement_timeout = {limit_ms}")
-            return history_page(runs, cursor=cursor, newest_first=newest_first, page_size=page_size)
+            yield
     except OperationalError as error:
         if not isinstance(error.__cause__, QueryCanceled):
             raise

@@ -19,12 +19,11 @@ from portal.access.roles import (
     user_is_administrator,
     utility_staff_required,
 )
-from portal.history import reviews
+from portal.history import queries, reviews
 from portal.history.dashboard import dashboard_charts, dashboard_report
 from portal.history.export import history_csv_lines
 from portal.history.filters import HistoryFilter, filter_suggestions, history_filter, start_of
 from portal.history.pagination import Cursor, InvalidCursor, KeysetPage, keyset_page
-from portal.history.queries import HistoryTooSlow, history_page_within_time_limit
 from portal.history.table import history_table_rows
 from portal.models import HanDataAccess, User
 from portal.test_runs.selectors import run_get_for_user, runs_visible_to
@@ -58,13 +57,14 @@ def history_list(request: HttpRequest) -> HttpResponse:
     if valid:
         cursor = _cursor(request)
         try:
-            page = history_page_within_time_limit(
-                filters.qs,
-                cursor=cursor,
-                newest_first=filters.newest_first,
-                page_size=filters.page_size,
-            )
-        except HistoryTooSlow:
+            with queries.history_time_limit():
+                page = queries.history_page(
+                    filters.qs,
+                    cursor=cursor,
+                    newest_first=filters.newest_first,
+                    page_size=filters.page_size,
+                )
+        except queries.HistoryTooSlow:
             messages.warning(
                 request,
                 "These filters match too few of the runs to find them quickly: "

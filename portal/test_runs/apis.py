@@ -160,6 +160,11 @@ class _RunFindingSerializer(serializers.Serializer[Any]):
     eui64 = serializers.CharField(
         required=False, help_text="The device it is about; blank when it is about the HAN."
     )
+    group_words = serializers.CharField(
+        required=False,
+        help_text="How several findings of this rule in a row are shown as one, {count} "
+        "standing for their number; blank for a rule that does not group.",
+    )
 
 
 class _RecordedActionSerializer(serializers.Serializer[Any]):

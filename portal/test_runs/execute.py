@@ -32,7 +32,11 @@ from portal.models import (
     RunStep,
 )
 from portal.test_runs.events import publish_run_event
-from portal.test_runs.expectations import premise_expectations
+from portal.test_runs.expectations import (
+    device_interface,
+    premise_expectations,
+    seen_at_other_meters,
+)
 from portal.test_runs.observations import (
     PremiseRecords,
     check_for_device,
@@ -46,7 +50,13 @@ from portal.test_runs.payloads import (
     run_state,
 )
 from portal.test_runs.reaper import run_steps_stop
-from portal.test_runs.recorder import RunCancelled, RunEnded, RunRecorder, RunTimedOut
+from portal.test_runs.recorder import (
+    RunCancelled,
+    RunEnded,
+    RunRecorder,
+    RunTimedOut,
+    WorkerHeartbeat,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +95,22 @@ def han_test_run_execute(
     publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})
     gateway = run.premise.premises_gateway
     assert gateway is not None  # noqa: S101 - a run is only started for a premise with one
-    outcome: tuple[str, str] = (HanTestRun.Status.ERROR, "")
+    with WorkerHeartbeat(run.pk):
+        outcome = _run_outcome(recorder, gateway, client_factory)
+    if outcome is None:
+        return
+    _finish_despite_database_outage(recorder, *outcome)
+    try:
+        registrations_follow_run(run=run)
+    except Exception:
+        logger.exception("run %s: registrations not updated", run_id)
+
+
+def _run_outcome(
+    recorder: RunRecorder, gateway: PremisesGateway, client_factory: GatewayClientFactory
+) -> tuple[str, str] | None:
+    """The run's status and error message; None when the run ended without this worker."""
+    run_id = recorder.run.pk
     try:
         try:
             client = client_factory(gateway)
@@ -97,7 +122,7 @@ def han_test_run_execute(
         outcome = _diagnose(recorder, observations)
     except RunEnded:
         logger.warning("run %s ended while its worker was still on it; stopping", run_id)
-        return
+        return None
     except RunCancelled:
         outcome = (HanTestRun.Status.CANCELLED, "")
     except RunTimedOut:
@@ -115,11 +140,7 @@ def han_test_run_execute(
             HanTestRun.Status.ERROR,
             f"Sorry, the test failed on our side (reference {reference}). Please retest.",
         )
-    _finish_despite_database_outage(recorder, *outcome)
-    try:
-        registrations_follow_run(run=run)
-    except Exception:
-        logger.exception("run %s: registrations not updated", run_id)
+    return outcome
 
 
 @dataclass
@@ -303,6 +324,11 @@ def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, 
     step = recorder.step_start("diagnose", "Diagnose")
     expected = premise_expectations(premise=run.premise)
     devices = tuple(device_observation(device) for device in ObservedDevice.objects.filter(run=run))
+    seen = {device.eui64 for device in devices}
+    elsewhere = seen_at_other_meters(
+        premises_gateway_id=run.premise.premises_gateway_id or 0,
+        eui64s=[each.eui64 for each in expected.utility_devices if each.eui64 not in seen],
+    )
     data = diagnosis.DiagnosisInput(
         gateway_reached=observations.reached,
         gateway_error=observations.error,
@@ -315,6 +341,8 @@ def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, 
                 manufacturer=device.manufacturer,
                 model=device.model,
                 registration_status=expected.registration_status.get(device.eui64, ""),
+                interface=device_interface(device),
+                seen_elsewhere=elsewhere.get(device.eui64, ""),
             )
             for device in expected.utility_devices
         ),

@@ -2,16 +2,22 @@
 the input the diagnosis compares a run against.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
 
 from han_gateway.models import HanDevice
 from portal.access.attribution import devices_of_premise
 from portal.diagnosis.rules import ApprovedModel
-from portal.models import (
-    Premise,
-)
+from portal.models import ObservedDevice, Premise
 from trust_center import selectors as trust_selectors
 from trust_center.models import ApprovedDevice
+
+# A device another meter's run found this long ago may still be there: long enough to span the
+# days between a customer's calls, short enough that an old sighting does not mislead.
+SEEN_ELSEWHERE_WITHIN = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,10 @@ def premise_expectations(*, premise: Premise) -> PremiseExpectations:
     gateway = premise.premises_gateway
     if gateway is None:
         return PremiseExpectations([], [])
-    devices = devices_of_premise(premise, HanDevice.objects.filter(premises_gateway=gateway))
+    devices = devices_of_premise(
+        premise,
+        HanDevice.objects.filter(premises_gateway=gateway).select_related("network_interface"),
+    )
     utility = [d for d in devices if d.network == HanDevice.Network.UTILITY]
     on_record = {d.eui64 for d in devices}
     registration_status = {}
@@ -53,9 +62,47 @@ def premise_expectations(*, premise: Premise) -> PremiseExpectations:
         utility_devices=utility,
         customer_devices=[d for d in devices if d.network == HanDevice.Network.CUSTOMER],
         approved=tuple(
-            ApprovedModel(item.manufacturer, item.model, item.minimum_firmware)
-            for item in ApprovedDevice.objects.exclude(minimum_firmware="")
+            ApprovedModel(
+                item.manufacturer,
+                item.model,
+                minimum_ota_file_version=item.minimum_ota_file_version,
+                minimum_firmware=item.minimum_firmware,
+                ota_version_scheme=item.ota_version_scheme,
+            )
+            for item in ApprovedDevice.objects.filter(minimum_ota_file_version__isnull=False)
         ),
         capacity=trust_selectors.gateway_han_capacity(premises_gateway=gateway),
         registration_status=registration_status,
     )
+
+
+def device_interface(device: HanDevice) -> str:
+    """The HAN interface the records put the device on; blank when they do not say."""
+    interface = device.network_interface if device.network_interface_id else None
+    return interface.identifier if interface is not None else ""
+
+
+def seen_at_other_meters(
+    *, premises_gateway_id: int, eui64s: Iterable[str], within: timedelta = SEEN_ELSEWHERE_WITHIN
+) -> dict[str, str]:
+    """Where recent runs at other meters found these devices as strangers (not on those
+    meters' records), newest first, in words ("meter MTR-100003 on 2 Dec 2026"): the
+    cross-check that tells a device joined to a neighbour's meter from a missing one."""
+    wanted = set(eui64s)
+    if not wanted:
+        return {}
+    sightings = (
+        # Only where it was a stranger: a meter whose own records hold the device is no evidence.
+        ObservedDevice.objects.filter(
+            eui64__in=wanted, registered=False, run__finished_at__gte=timezone.now() - within
+        )
+        .exclude(run__premise__premises_gateway_id=premises_gateway_id)
+        .order_by("-run__finished_at")
+        .values_list("eui64", "run__premise__premises_gateway__meter_number", "run__finished_at")
+    )
+    seen: dict[str, str] = {}
+    for eui64, meter_number, finished_at in sightings[: len(wanted) * 4]:
+        if eui64 not in seen and meter_number:
+            when = timezone.localtime(finished_at)
+            seen[eui64] = f"meter {meter_number} on {when.day} {when:%b %Y}"
+    return seen

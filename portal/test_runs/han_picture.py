@@ -6,11 +6,10 @@ a masked identifier for staff without the customer's consent); ``han_picture_svg
 ``HanPicture`` and never touches the database. ``han_pictures_context`` joins them for
 ``templates/portal/_han_picture.html``.
 
-Everything in ``ObservedDevice.details`` came from a remote gateway: it is read defensively
-and drawn as far as it makes sense, never trusted to be well formed.
+``ObservedDevice.details`` is read with the gateway protocol's types it was written with
+(``device_details``); a row that does not hold them is drawn without its links.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from han_gateway.eui64 import mask_eui64
@@ -28,6 +27,7 @@ from portal.drawing.han_picture_model import (
 )
 from portal.drawing.han_picture_svg import dom_slug, han_picture_svg, picture_caption
 from portal.models import HanTestRun, ObservedDevice, ObservedInterface
+from portal.test_runs.observations import DeviceDetails, device_details
 
 # -- from a run to pictures ----------------------------------------------------------------
 
@@ -102,14 +102,18 @@ def _picture_for_interface(
     parents: dict[str, tuple[str, int | None]] = {}
     for node_id, device in zip(node_ids, devices, strict=True):
         nodes.append(_device_node(node_id, device, viewer=viewer))
-        details = device.details if isinstance(device.details, Mapping) else {}
-        for link in _reported_links(details.get("links")):
-            neighbour_id = node_for(link.neighbour)
+        details = device_details(device)
+        for link in details.links:
+            neighbour_id = node_for(link.neighbor)
             if neighbour_id == node_id:
                 continue
             pair = _pair_links(pairs, node_id, neighbour_id)
-            pair.values.extend(link.values)
-            pair.relationships.add(link.relationship)
+            pair.values.extend(
+                value for value in (link.lqi_inbound, link.lqi_outbound) if value is not None
+            )
+            pair.relationships.add(
+                link.relationship if link.relationship in RELATIONSHIPS else "neighbour"
+            )
         parent = _reported_parent(details)
         if parent is not None and node_for(parent) != node_id:
             parents[node_id] = (node_for(parent), device.link_quality)
@@ -169,50 +173,13 @@ def _device_node(node_id: str, device: ObservedDevice, *, viewer: Viewer) -> Pic
     )
 
 
-@dataclass(frozen=True)
-class _ReportedLink:
-    neighbour: str
-    relationship: str
-    values: tuple[int, ...]
-
-
-def _reported_links(links: object) -> list[_ReportedLink]:
-    if not isinstance(links, list):
-        return []
-    reported = []
-    for link in links:
-        if not isinstance(link, Mapping) or not isinstance(link.get("neighbor"), str):
-            continue
-        relationship = link.get("relationship")
-        values = tuple(
-            value
-            for value in (_lqi(link.get("lqi_inbound")), _lqi(link.get("lqi_outbound")))
-            if value is not None
-        )
-        reported.append(
-            _ReportedLink(
-                neighbour=link["neighbor"],
-                relationship=relationship if relationship in RELATIONSHIPS else "neighbour",
-                values=values,
-            )
-        )
-    return reported
-
-
-def _reported_parent(details: Mapping[object, object]) -> str | None:
-    parent = details.get("parent")
-    if isinstance(parent, str) and parent.strip():
-        return parent
+def _reported_parent(details: DeviceDetails) -> str | None:
+    if details.parent is not None:
+        return details.parent
     # No parent field: the device's own table may still name it.
-    for link in _reported_links(details.get("links")):
+    for link in details.links:
         if link.relationship == "parent":
-            return link.neighbour
-    return None
-
-
-def _lqi(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255:
-        return value
+            return link.neighbor
     return None
 
 

@@ -5,8 +5,18 @@ the interface remembered on the gateway, and each observed device in the diagnos
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
-from han_gateway.protocol import DeviceReport, InterfaceInfo
+from han_gateway.protocol import (
+    DeviceReport,
+    EndpointReport,
+    Eui64,
+    InterfaceInfo,
+    Interview,
+    LinkReport,
+    Uint8,
+)
 from han_gateway.zigbee_ids import (
     DRLC_CLUSTER_ID,
     HOME_AUTOMATION_PROFILE_ID,
@@ -45,10 +55,14 @@ class PremiseRecords:
             return KnownDevice(True, False, self.utility[eui64].category)
         if eui64 in self.customer:
             return KnownDevice(False, True, self.customer[eui64].category)
+        # Registered with the Trust Center, or on record as a utility device, at another meter.
         elsewhere = (
             DeviceRegistration.objects.filter(eui64=eui64)
             .exclude(premises_gateway_id=self.gateway_id)
             .exclude(status__in=DeviceRegistration.ENDED_STATUSES)
+            .exists()
+            or HanDevice.objects.filter(eui64=eui64, network=HanDevice.Network.UTILITY)
+            .exclude(premises_gateway_id=self.gateway_id)
             .exists()
         )
         return KnownDevice(False, False, "", registered_elsewhere=elsewhere)
@@ -66,12 +80,31 @@ def short_address_value(text: str | None) -> int | None:
     return int(text, 16) if text is not None else None
 
 
-def _clusters(endpoint: Any, key: str) -> set[int]:
-    """The cluster ids a stored endpoint lists under `key`, ignoring anything that is not one."""
-    listed = endpoint.get(key) if isinstance(endpoint, dict) else None
-    if not isinstance(listed, list):
-        return set()
-    return {c for c in listed if isinstance(c, int) and not isinstance(c, bool) and c >= 0}
+class DeviceDetails(BaseModel):
+    """What ``ObservedDevice.details`` holds: the device's place in the HAN and its endpoints,
+    in the gateway protocol's own types, and whether the device is registered elsewhere."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    parent: Eui64 | None = None
+    depth: Uint8 | None = None
+    interview: Interview | None = None
+    links: list[LinkReport] = []
+    endpoints: list[EndpointReport] = []
+    registered_elsewhere: bool = False
+
+
+NO_DETAILS = DeviceDetails()
+REPORTED_DETAILS = set(DeviceDetails.model_fields) - {"registered_elsewhere"}
+
+
+def device_details(device: ObservedDevice) -> DeviceDetails:
+    """The stored details, read with the types they were written with. A row that does not
+    hold them (written by hand, or damaged) reads as no details, never as an error."""
+    try:
+        return DeviceDetails.model_validate(device.details)
+    except ValidationError:
+        return NO_DETAILS
 
 
 def _link_quality(report: DeviceReport) -> int | None:
@@ -122,9 +155,7 @@ def device_fields(report: DeviceReport, known: KnownDevice) -> dict[str, Any]:
         "join_method": report.join_method or "unknown",
         "registered": known.registered,
         "details": {
-            **report.model_dump(
-                mode="json", include={"parent", "depth", "interview", "links", "endpoints"}
-            ),
+            **report.model_dump(mode="json", include=REPORTED_DETAILS),
             "registered_elsewhere": known.registered_elsewhere,
         },
     }
@@ -134,10 +165,11 @@ def check_for_device(device: ObservedDevice) -> str | None:
     """Which Smart Energy check the device can take: it must have the client cluster."""
     if not device.reachable or device.network != HanDevice.Network.UTILITY:
         return None
-    output_clusters: set[int] = set()
-    endpoints = device.details.get("endpoints") if isinstance(device.details, dict) else None
-    for endpoint in endpoints if isinstance(endpoints, list) else []:
-        output_clusters |= _clusters(endpoint, "output_clusters")
+    output_clusters = {
+        cluster
+        for endpoint in device_details(device).endpoints
+        for cluster in endpoint.output_clusters
+    }
     if DRLC_CLUSTER_ID in output_clusters and device.category != HanDevice.Category.IN_HOME_DISPLAY:
         return "drlc"
     if MESSAGING_CLUSTER_ID in output_clusters:
@@ -185,7 +217,7 @@ def device_observation(device: ObservedDevice) -> diagnosis.DeviceObservation:
         join_method=device.join_method,
         profile_id=device.profile_id,
         registered=device.registered,
-        registered_elsewhere=bool(device.details.get("registered_elsewhere")),
+        registered_elsewhere=device_details(device).registered_elsewhere,
         customer_owned=device.network == HanDevice.Network.CUSTOMER,
         operational_check=device.operational_check,
     )

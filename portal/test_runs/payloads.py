@@ -10,7 +10,7 @@ from typing import Any
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
 from portal.access.viewers import Viewer
-from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId
+from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId, many_words
 from portal.drawing.link_quality import link_quality_label
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
 
@@ -75,6 +75,8 @@ def finding_payload(finding: Finding) -> Payload:
         "evidence": finding.evidence,
         "customer_text": finding.customer_text,
         "eui64": finding.eui64,
+        # Several findings of the rule in a row are shown as one, in these words.
+        "group_words": many_words(finding.rule),
     }
 
 

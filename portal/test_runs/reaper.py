@@ -37,9 +37,10 @@ def run_steps_stop(*, run: HanTestRun, moment: datetime) -> None:
 def han_test_runs_reap() -> int:
     """Fail runs whose worker died: running without a heartbeat, or never picked up.
 
-    A worker's heartbeat comes at least every few seconds while it scans, so silence for
-    ``HAN_RUN_STALE_AFTER_S`` means the worker is gone; redelivery would otherwise wait for
-    the broker's visibility timeout.
+    A worker's heartbeat comes every few seconds while it is on a run, waiting on the gateway
+    included, so silence for ``HAN_RUN_STALE_AFTER_S`` means the worker is gone; redelivery
+    would otherwise wait for the broker's visibility timeout. A run still going that long past
+    its time limit has a stuck worker.
     """
     moment = timezone.now()
     stale = moment - timedelta(seconds=settings.HAN_RUN_STALE_AFTER_S)
@@ -51,17 +52,26 @@ def han_test_runs_reap() -> int:
         # The claim in the task makes a second delivery harmless.
         logger.warning("run %s still queued: sending its task again", run.pk)
         han_test_run_enqueue(run)
+    # A live worker stops its own run at the time limit; one still running well past it is stuck.
+    overdue = stale - timedelta(seconds=settings.HAN_RUN_TIME_LIMIT_S)
     reaped = 0
     candidates = [
-        *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING, heartbeat_at__lt=stale),
+        *HanTestRun.objects.filter(status=HanTestRun.Status.RUNNING).filter(
+            Q(heartbeat_at__lt=stale) | Q(started_at__lt=overdue)
+        ),
         *HanTestRun.objects.filter(status=HanTestRun.Status.QUEUED, created_at__lt=never_started),
     ]
     for run in candidates:
-        message = (
-            "The test stopped unexpectedly: the worker running it was lost. Please retest."
-            if run.status == HanTestRun.Status.RUNNING
-            else "No worker picked up the test in time. Please retest."
-        )
+        if run.status == HanTestRun.Status.QUEUED:
+            message = "No worker picked up the test in time. Please retest."
+        elif run.heartbeat_at is not None and run.heartbeat_at >= stale:
+            message = (
+                "The test did not finish in time: the worker running it is stuck. Please retest."
+            )
+        else:
+            message = (
+                "The test stopped unexpectedly: the worker running it was lost. Please retest."
+            )
         with transaction.atomic():
             if not HanTestRun.objects.filter(pk=run.pk, status=run.status).update(
                 status=HanTestRun.Status.ERROR,

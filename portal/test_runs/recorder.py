@@ -1,10 +1,12 @@
 """Writes a run's progress as it happens, committing each piece before it is pushed live."""
 
+import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from han_gateway.protocol import DeviceReport, InterfaceInfo
@@ -22,6 +24,8 @@ from portal.test_runs.observations import (
 )
 from portal.test_runs.payloads import observed_device_payload, run_state, step_payload
 
+logger = logging.getLogger(__name__)
+
 HEARTBEAT_EVERY_S = 2.0
 
 
@@ -35,6 +39,52 @@ class RunTimedOut(Exception):
 
 class RunEnded(Exception):
     """The run ended without its worker (the reaper gave up on it): stop and write nothing."""
+
+
+class WorkerHeartbeat:
+    """Moves an active run's heartbeat every few seconds for as long as its worker is on it,
+    also while the worker waits on the gateway: a sleepy device that polls every 30 s keeps a
+    scan silent for a long time, and that must not read as a lost worker. The run's time
+    limit, not the heartbeat, bounds a slow gateway.
+
+    It writes from a thread of its own, on its own database connection, so it is only started
+    when the caller is outside a transaction (another connection could not see the run's
+    uncommitted rows, and on SQLite would wait on the caller's lock).
+    """
+
+    def __init__(self, run_id: int, every_s: float = HEARTBEAT_EVERY_S) -> None:
+        self.run_id = run_id
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"run-{run_id}-heartbeat", daemon=True
+        )
+
+    def __enter__(self) -> "WorkerHeartbeat":
+        if not connection.in_atomic_block:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.every_s):
+                try:
+                    moved = HanTestRun.objects.filter(
+                        pk=self.run_id, status__in=HanTestRun.ACTIVE
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    # The worker's own writes meet the same outage and deal with it.
+                    logger.warning("run %s: heartbeat not written", self.run_id, exc_info=True)
+                    continue
+                if not moved:
+                    return  # the run has ended
+        finally:
+            connection.close()  # this thread's own connection
 
 
 @dataclass

@@ -169,8 +169,50 @@
     return item;
   }
 
+  // Findings of one rule in a row: one line for all of them, the devices behind a disclosure.
+  function findingGroups(findings) {
+    const groups = [];
+    findings.forEach((finding) => {
+      const last = groups[groups.length - 1];
+      if (last && last[0].rule === finding.rule) last.push(finding);
+      else groups.push([finding]);
+    });
+    return groups;
+  }
+
+  function groupItem(group) {
+    const first = group[0];
+    if (!staff) {
+      // The customer's words once each: twenty devices needing an update is one sentence.
+      const said = new Set(group.map((finding) => finding.customer_text));
+      if (said.size === 1) return findingItem(first);
+      const item = findingItem(first);
+      item.replaceChildren(...Array.from(said, (words) => text("p", words)));
+      return item;
+    }
+    if (group.length < 2 || !first.group_words) return group.map(findingItem);
+    const item = document.createElement("li");
+    item.className = "finding finding--" + first.severity;
+    item.dataset.rule = first.rule;
+    item.dataset.count = String(group.length);
+    item.append(text("strong", first.group_words.replace("{count}", String(group.length))));
+    if (first.action !== "none") item.append(text("p", "Recommended: " + first.action_label, "finding__action"));
+    const details = document.createElement("details");
+    details.append(text("summary", "The " + group.length + " devices"));
+    const members = document.createElement("ul");
+    members.className = "finding__members";
+    group.forEach((finding) => {
+      const member = text("li", finding.title);
+      if (finding.evidence) member.append(text("p", finding.evidence, "finding__evidence"));
+      members.append(member);
+    });
+    details.append(members);
+    item.append(details);
+    return item;
+  }
+
   function renderFindings() {
-    $("[data-findings]").replaceChildren(...state.findings.map(findingItem));
+    $("[data-findings]").replaceChildren(...findingGroups(state.findings).flatMap(groupItem));
     $("[data-findings-pending]").hidden = state.findings.length > 0 || !(state.run && state.run.active);
     // Recommended actions first in the action picker, the first one chosen.
     const select = $("[data-action-select]");
@@ -205,15 +247,18 @@
     }
     sectionNode.hidden = false;
     holder.replaceChildren();
+    const findingText = (f) => (staff ? f.title : f.customer_text);
+    const deviceText = (d) => d.category_label + (staff ? " " + d.eui64 : "");
     const lines = [];
-    comparison.findings_resolved.forEach((f) => lines.push(["good", "Resolved: " + (staff ? f.title : f.customer_text)]));
-    comparison.findings_new.forEach((f) => lines.push(["bad", "New: " + (staff ? f.title : f.customer_text)]));
-    comparison.devices_found.forEach((d) => lines.push(["good", "Device now found: " + d.category_label + (staff ? " " + d.eui64 : "")]));
-    comparison.devices_lost.forEach((d) => lines.push(["bad", "Device no longer found: " + d.category_label + (staff ? " " + d.eui64 : "")]));
+    [
+      [comparison.findings_resolved, "good", "Resolved: ", findingText],
+      [comparison.findings_new, "bad", "New: ", findingText],
+      [comparison.devices_found, "good", "Device now found: ", deviceText],
+      [comparison.devices_lost, "bad", "Device no longer found: ", deviceText],
+    ].forEach(([items, kind, prefix, describe]) => items.forEach((item) => lines.push([kind, prefix + describe(item)])));
     comparison.link_quality_changes.forEach((c) => {
       const better = c.after > c.before;
-      const what = c.device.category_label + (staff ? " " + c.device.eui64 : "");
-      lines.push([better ? "good" : "bad", "Signal " + (better ? "better" : "worse") + ": " + what + (staff ? " (" + c.before + " → " + c.after + ")" : "")]);
+      lines.push([better ? "good" : "bad", "Signal " + (better ? "better" : "worse") + ": " + deviceText(c.device) + (staff ? " (" + c.before + " → " + c.after + ")" : "")]);
     });
     if (!lines.length) lines.push(["", "No change since run " + comparison.previous_run.number + "."]);
     const list = document.createElement("ul");

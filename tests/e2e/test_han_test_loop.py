@@ -103,3 +103,29 @@ def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_u
     for technical in ("LQI", "EUI", "00:1b:c5", "install-code", "Zigbee"):
         assert technical not in body
     page.screenshot(path=str(ARTIFACTS / "run-customer.png"), full_page=True)
+
+
+def test_rep_sees_one_line_for_devices_that_share_a_finding(
+    page, portal_url, demo_world, scenario_switch
+):
+    scenario_switch("MTR-100002", "outdated_firmware")
+    sign_in(page, portal_url, "rep", demo_world["rep"])
+    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Bernard Okafor").click()
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+
+    outdated = page.locator('.finding[data-rule="outdated_firmware"]')
+    expect(outdated).to_have_count(1)
+    expect(outdated).to_have_attribute("data-count", "2")
+    expect(outdated.locator("strong")).to_have_text("2 devices run outdated firmware")
+    expect(outdated).to_contain_text("Recommended: Upgrade the device's firmware")
+    members = outdated.locator(".finding__members li")
+    expect(members.first).not_to_be_visible()
+    outdated.get_by_text("The 2 devices").click()
+    expect(members).to_have_count(2)
+    expect(members.first).to_contain_text("runs OTA image")
+    page.screenshot(path=str(ARTIFACTS / "run-grouped-findings.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "run-grouped-findings-phone.png"), full_page=True)

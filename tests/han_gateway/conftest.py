@@ -116,6 +116,14 @@ def small() -> Scenario:
     return parse_scenario(small_scenario())
 
 
+@pytest.fixture
+def small_with_unreachable_switch() -> Scenario:
+    """The small HAN with its load control switch (``devices[2]``) out of radio reach."""
+    document = small_scenario()
+    document["devices"][2]["reachable"] = False
+    return parse_scenario(document)
+
+
 @pytest_asyncio.fixture
 async def simulated() -> AsyncIterator[Callable[[Scenario], Awaitable[SimulatedApplication]]]:
     """Start simulated radios for scenarios; every one is shut down after the test."""

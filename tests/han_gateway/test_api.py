@@ -15,6 +15,16 @@ POOL_SWITCH = "00:0d:6f:00:05:3c:51:08"
 POOL_SWITCH_KEY = "66B6900981E1EE3CA4206B6B861C02BB"
 
 
+async def _put_scenario(service, scenario, *, gateway="MTR-200001", interface="han0"):
+    """Replace an interface's scenario: a library name or a whole document."""
+    return await service.request(
+        "PUT",
+        f"/gateways/{gateway}/interfaces/{interface}/scenario",
+        gateway,
+        json={"scenario": scenario},
+    )
+
+
 @pytest.mark.asyncio
 async def test_health_needs_no_credentials(service):
     status, body = await service.request("GET", "/health")
@@ -82,12 +92,7 @@ async def test_scan_streams_devices_before_the_scan_ends(service):
 async def test_scan_that_cannot_finish_ends_with_a_timeout_error_event(service):
     document = small_scenario()
     document["devices"][0]["silent"] = True  # takes frames, never answers
-    status, _ = await service.request(
-        "PUT",
-        "/gateways/MTR-200001/interfaces/han0/scenario",
-        "MTR-200001",
-        json={"scenario": document},
-    )
+    status, _ = await _put_scenario(service, document)
     assert status == 200
     events = await service.scan("MTR-200001", "han0", {"timeout_s": 0.3})
     assert events[0]["event"] == "started"
@@ -100,12 +105,7 @@ async def test_scan_that_cannot_finish_ends_with_a_timeout_error_event(service):
 
 @pytest.mark.asyncio
 async def test_client_leaving_mid_scan_frees_the_interface(service, caplog):
-    await service.request(
-        "PUT",
-        "/gateways/MTR-200001/interfaces/han0/scenario",
-        "MTR-200001",
-        json={"scenario": "large_han"},
-    )
+    await _put_scenario(service, "large_han")
     interface = service.app[REGISTRY].gateways["MTR-200001"].interfaces["han0"]
     response = await service.session.post(
         service.url("/gateways/MTR-200001/interfaces/han0/scan"),
@@ -135,12 +135,7 @@ async def test_second_scan_while_one_runs_is_refused(service):
 
 @pytest.mark.asyncio
 async def test_energy_scan_reports_every_channel(service):
-    await service.request(
-        "PUT",
-        "/gateways/MTR-200001/interfaces/han0/scenario",
-        "MTR-200001",
-        json={"scenario": "channel_interference"},
-    )
+    await _put_scenario(service, "channel_interference")
     status, body = await service.request(
         "POST", "/gateways/MTR-200001/interfaces/han0/energy-scan", "MTR-200001"
     )
@@ -151,14 +146,17 @@ async def test_energy_scan_reports_every_channel(service):
     assert 17 in body["busy_channels"] and 25 not in body["busy_channels"]
 
 
+async def _open_join_window(service, body):
+    """``POST .../join-window`` on MTR-200002's han0, where the pool switch waits to join."""
+    return await service.request(
+        "POST", "/gateways/MTR-200002/interfaces/han0/join-window", "MTR-200002", json=body
+    )
+
+
 @pytest.mark.asyncio
 async def test_join_window_with_the_right_key_lets_the_registered_device_join(service):
-    path = "/gateways/MTR-200002/interfaces/han0"
-    status, body = await service.request(
-        "POST",
-        path + "/join-window",
-        "MTR-200002",
-        json={"eui64": POOL_SWITCH.upper(), "link_key": POOL_SWITCH_KEY, "duration_s": 3600},
+    status, body = await _open_join_window(
+        service, {"eui64": POOL_SWITCH.upper(), "link_key": POOL_SWITCH_KEY, "duration_s": 3600}
     )
     assert status == 201
     assert body["eui64"] == POOL_SWITCH
@@ -174,12 +172,8 @@ async def test_join_window_with_the_right_key_lets_the_registered_device_join(se
 
 @pytest.mark.asyncio
 async def test_join_window_with_a_wrong_key_does_not(service):
-    path = "/gateways/MTR-200002/interfaces/han0"
-    status, _ = await service.request(
-        "POST",
-        path + "/join-window",
-        "MTR-200002",
-        json={"eui64": POOL_SWITCH, "link_key": "00" * 16, "duration_s": 60},
+    status, _ = await _open_join_window(
+        service, {"eui64": POOL_SWITCH, "link_key": "00" * 16, "duration_s": 60}
     )
     assert status == 201
     interface = service.app[REGISTRY].gateways["MTR-200002"].interfaces["han0"]
@@ -227,9 +221,7 @@ async def test_join_window_with_a_wrong_key_does_not(service):
     ],
 )
 async def test_join_window_rejects_bad_fields(service, body, code, message):
-    status, answer = await service.request(
-        "POST", "/gateways/MTR-200002/interfaces/han0/join-window", "MTR-200002", json=body
-    )
+    status, answer = await _open_join_window(service, body)
     assert status == 400
     assert answer["error"]["code"] == code
     assert answer["error"]["message"].startswith(message)
@@ -237,14 +229,19 @@ async def test_join_window_rejects_bad_fields(service, body, code, message):
     assert interface.join_windows == {}
 
 
+async def _operational_check(service, device: str, **body):
+    """``POST .../devices/{device}/operational-check`` on MTR-200001's han0."""
+    return await service.request(
+        "POST",
+        f"/gateways/MTR-200001/interfaces/han0/devices/{device}/operational-check",
+        "MTR-200001",
+        json=body,
+    )
+
+
 @pytest.mark.asyncio
 async def test_operational_check_message_is_confirmed_by_the_display(service):
-    status, body = await service.request(
-        "POST",
-        f"/gateways/MTR-200001/interfaces/han0/devices/{DISPLAY}/operational-check",
-        "MTR-200001",
-        json={"check": "message"},
-    )
+    status, body = await _operational_check(service, DISPLAY, check="message")
     assert status == 200
     assert body["delivered"] is True
     assert body["acknowledged"] is True
@@ -254,12 +251,7 @@ async def test_operational_check_message_is_confirmed_by_the_display(service):
 
 @pytest.mark.asyncio
 async def test_operational_check_drlc_is_reported_by_the_thermostat(service):
-    status, body = await service.request(
-        "POST",
-        f"/gateways/MTR-200001/interfaces/han0/devices/{THERMOSTAT}/operational-check",
-        "MTR-200001",
-        json={"check": "drlc"},
-    )
+    status, body = await _operational_check(service, THERMOSTAT, check="drlc")
     assert status == 200
     assert body["acknowledged"] is True
     assert body["acknowledgement"]["command"] == "report_event_status"
@@ -271,18 +263,8 @@ async def test_operational_check_drlc_is_reported_by_the_thermostat(service):
 async def test_operational_check_without_acknowledgement(service):
     document = small_scenario()
     document["devices"][1]["acknowledges"] = []
-    await service.request(
-        "PUT",
-        "/gateways/MTR-200001/interfaces/han0/scenario",
-        "MTR-200001",
-        json={"scenario": document},
-    )
-    status, body = await service.request(
-        "POST",
-        f"/gateways/MTR-200001/interfaces/han0/devices/{DISPLAY}/operational-check",
-        "MTR-200001",
-        json={"check": "message", "timeout_s": 0.3},
-    )
+    await _put_scenario(service, document)
+    status, body = await _operational_check(service, DISPLAY, check="message", timeout_s=0.3)
     assert status == 200
     assert body["delivered"] is True
     assert body["acknowledged"] is False
@@ -291,12 +273,7 @@ async def test_operational_check_without_acknowledgement(service):
 
 @pytest.mark.asyncio
 async def test_operational_check_the_device_cannot_take_part_in(service):
-    status, body = await service.request(
-        "POST",
-        f"/gateways/MTR-200001/interfaces/han0/devices/{DISPLAY}/operational-check",
-        "MTR-200001",
-        json={"check": "drlc"},
-    )
+    status, body = await _operational_check(service, DISPLAY, check="drlc")
     assert status == 422
     assert body["error"]["code"] == "check_not_supported"
 
@@ -315,10 +292,9 @@ async def test_remove_device_takes_it_off_the_han(service):
 
 @pytest.mark.asyncio
 async def test_replacing_the_scenario_fixes_the_weak_link(service):
-    path = "/gateways/MTR-200002/interfaces/han1"
     weak = await service.scan("MTR-200002", "han1")
-    status, body = await service.request(
-        "PUT", path + "/scenario", "MTR-200002", json={"scenario": "weak_link_fixed"}
+    status, body = await _put_scenario(
+        service, "weak_link_fixed", gateway="MTR-200002", interface="han1"
     )
     assert status == 200 and body["scenario"] == "weak_link_fixed"
     fixed = await service.scan("MTR-200002", "han1")
@@ -338,12 +314,7 @@ async def test_replacing_the_scenario_fixes_the_weak_link(service):
 async def test_invalid_inline_scenario_names_the_field(service):
     document = small_scenario()
     document["devices"][2]["eui64"] = "zz"
-    status, body = await service.request(
-        "PUT",
-        "/gateways/MTR-200001/interfaces/han0/scenario",
-        "MTR-200001",
-        json={"scenario": document},
-    )
+    status, body = await _put_scenario(service, document)
     assert status == 400
     assert body["error"]["code"] == "invalid_scenario"
     assert body["error"]["problems"][0].startswith("devices[2].eui64: not a valid EUI-64")
@@ -351,12 +322,7 @@ async def test_invalid_inline_scenario_names_the_field(service):
 
 @pytest.mark.asyncio
 async def test_real_radio_scenario_cannot_be_replaced(service):
-    status, body = await service.request(
-        "PUT",
-        "/gateways/MTR-200003/interfaces/han0/scenario",
-        "MTR-200003",
-        json={"scenario": "healthy"},
-    )
+    status, body = await _put_scenario(service, "healthy", gateway="MTR-200003")
     assert status == 409 and body["error"]["code"] == "not_simulated"
 
 
@@ -498,17 +464,9 @@ async def test_unknown_ids_and_bad_eui64s_are_clear_4xx(
 
 @pytest.mark.asyncio
 async def test_operational_check_for_unknown_device_and_bad_check(service):
-    base = "/gateways/MTR-200001/interfaces/han0/devices"
-    status, body = await service.request(
-        "POST",
-        f"{base}/00:11:22:33:44:55:66:77/operational-check",
-        "MTR-200001",
-        json={"check": "message"},
-    )
+    status, body = await _operational_check(service, "00:11:22:33:44:55:66:77", check="message")
     assert (status, body["error"]["code"]) == (404, "unknown_device")
-    status, body = await service.request(
-        "POST", f"{base}/{DISPLAY}/operational-check", "MTR-200001", json={"check": "reboot"}
-    )
+    status, body = await _operational_check(service, DISPLAY, check="reboot")
     assert (status, body["error"]["code"]) == (400, "invalid_check")
     assert body["error"]["message"] == "check: Input should be 'message' or 'drlc'"
 

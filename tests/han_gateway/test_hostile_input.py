@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 import zigpy.types as zigpy_types
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from han_gateway.client import MAX_EVENT_BYTES, GatewayClient, GatewayError
@@ -39,40 +39,19 @@ from han_gateway.service.config import (
     load_service_config,
     parse_service_config,
 )
+from tests.conftest import hostile_json_values, repeatable_examples
 from tests.han_gateway.conftest import SECRETS, raw_get, raw_request, service_document
 
-FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None)
-FILES = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-REQUESTS = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FAST = repeatable_examples(300)
+FILES = repeatable_examples(120, HealthCheck.function_scoped_fixture)
+REQUESTS = repeatable_examples(40, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
 
 # Text as it arrives from outside: NUL, control characters and lone surrogates included.
 hostile_text = st.text(max_size=60) | st.text(
     st.characters(categories=["Cs", "Cc", "Zs", "Nd"]) | st.sampled_from("0aF:-. \x00"),
     max_size=30,
 )
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats()
-    | hostile_text,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=15,
-)
+json_values = hostile_json_values(hostile_text, max_key_size=12, max_leaves=15)
 # What yaml.safe_load can give beyond JSON: dates, bytes, sets, non-string keys.
 yaml_only_values = (
     st.dates() | st.datetimes() | st.binary(max_size=8) | st.frozensets(st.integers())

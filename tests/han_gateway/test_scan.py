@@ -119,20 +119,18 @@ async def test_rescan_asks_every_device_again(simulated, small):
 
 
 @pytest.mark.asyncio
-async def test_device_known_to_the_coordinator_but_in_no_table_is_reported_unreachable(simulated):
-    document = small_scenario()
-    document["devices"][2]["reachable"] = False
-    scenario = parse_scenario(document)
-    app = await simulated(scenario)
+async def test_device_known_to_the_coordinator_but_in_no_table_is_reported_unreachable(
+    simulated, small_with_unreachable_switch
+):
+    app = await simulated(small_with_unreachable_switch)
+    switch_eui64 = small_with_unreachable_switch.devices[2].eui64
     # The coordinator forgot the switch from its neighbour table but kept its address.
-    app.han.nodes[scenario.devices[2].eui64].parent_nwk = t.NWK(0xFFFD)
+    app.han.nodes[switch_eui64].parent_nwk = t.NWK(0xFFFD)
 
     events, summary = await run_scan(app)
 
     switch = next(
-        e.device
-        for e in events
-        if e.event == "device" and e.device.eui64 == str(scenario.devices[2].eui64)
+        e.device for e in events if e.event == "device" and e.device.eui64 == str(switch_eui64)
     )
     assert switch.reachable is False
     assert summary.unreachable_count == 1

@@ -2,6 +2,7 @@ import copy
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema_rs
 import pydantic
@@ -240,6 +241,14 @@ def test_a_bad_field_deep_in_a_file_is_named_by_its_full_path_and_the_file(tmp_p
     ]
 
 
+def _problems_loading(path: Path, document: dict[str, Any]) -> list[str]:
+    """The problems ``load_scenario_file`` names for ``document`` written to ``path`` as YAML."""
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario_file(path)
+    return raised.value.problems
+
+
 def test_unknown_keys_in_a_file_are_refused_with_their_path(tmp_path: Path) -> None:
     document = small_scenario()
     document["radio"]["jitter_ms"] = 3
@@ -247,13 +256,7 @@ def test_unknown_keys_in_a_file_are_refused_with_their_path(tmp_path: Path) -> N
     document["extra_links"] = [
         {"between": ["00:0d:6f:00:0a:00:00:01", "00:0d:6f:00:0a:00:00:03"], "rssi": -60}
     ]
-    path = tmp_path / "typos.yaml"
-    path.write_text(yaml.safe_dump(document))
-
-    with pytest.raises(ScenarioError) as raised:
-        load_scenario_file(path)
-
-    assert raised.value.problems == [
+    assert _problems_loading(tmp_path / "typos.yaml", document) == [
         "typos.yaml: radio.jitter_ms: unknown field",
         "typos.yaml: devices[1].endpoints[0].clusters: unknown field",
         "typos.yaml: extra_links[0].rssi: unknown field",
@@ -264,13 +267,7 @@ def test_consistency_problems_name_the_file_and_each_device(tmp_path: Path) -> N
     document = small_scenario()
     document["devices"][0]["device_type"] = "end_device"  # the display's parent
     document["devices"][2]["eui64"] = "00-0D-6F-00-0A-00-00-02"  # the display's, written apart
-    path = tmp_path / "tangled.yaml"
-    path.write_text(yaml.safe_dump(document))
-
-    with pytest.raises(ScenarioError) as raised:
-        load_scenario_file(path)
-
-    assert raised.value.problems == [
+    assert _problems_loading(tmp_path / "tangled.yaml", document) == [
         "tangled.yaml: devices[2].eui64: duplicate of devices[1].eui64 (00:0d:6f:00:0a:00:00:02)",
         "tangled.yaml: devices[1].parent: devices[0] is an end device; only routers have children",
     ]

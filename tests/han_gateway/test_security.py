@@ -164,107 +164,62 @@ async def _send_raw_body(service, *headers: bytes, body: bytes) -> tuple[int, An
 
 # -- request heads the HTTP parser refuses -------------------------------------------------------
 
+
+def _get_identity(*headers: bytes) -> bytes:
+    """A GET of the gateway's identity, with these header lines added as they are."""
+    return raw_get(f"/gateways/{GATEWAY}", *headers)
+
+
+def _refused(request_bytes: bytes, id: str, status: int = 400, code: str = "malformed_request"):
+    return pytest.param(request_bytes, status, code, id=id)
+
+
+HEADERS_TOO_LARGE = {
+    "9000-byte authorization": b"Authorization: Bearer " + MARKER + b"x" * 9000,
+    "100 kB header": b"X-Padding: " + MARKER + b"x" * 100_000,
+    "long header name": b"X-" + MARKER + b"y" * MAX_HEADER_BYTES + b": 1",
+}
+
 MALFORMED_HEADS = [
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Authorization: Bearer " + MARKER + b"x" * 9000),
-        431,
-        "header_too_large",
-        id="9000-byte authorization",
+    *(
+        _refused(_get_identity(header), name, 431, "header_too_large")
+        for name, header in HEADERS_TOO_LARGE.items()
     ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"X-Padding: " + MARKER + b"x" * 100_000),
-        431,
-        "header_too_large",
-        id="100 kB header",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"X-" + MARKER + b"y" * MAX_HEADER_BYTES + b": 1"),
-        431,
-        "header_too_large",
-        id="long header name",
-    ),
-    pytest.param(
-        raw_get(
-            f"/gateways/{GATEWAY}",
-            *(b"X-Header-%d: " % number + MARKER for number in range(MAX_HEADERS + 1)),
-        ),
+    _refused(
+        _get_identity(*(b"X-Header-%d: " % number + MARKER for number in range(MAX_HEADERS + 1))),
+        "too many headers",
         431,
         "too_many_headers",
-        id="too many headers",
     ),
-    pytest.param(
+    _refused(
         raw_get(f"/gateways/{MARKER.decode()}" + "a" * MAX_REQUEST_LINE_BYTES),
-        400,
-        "request_line_too_long",
-        id="long request line",
+        "long request line",
+        code="request_line_too_long",
     ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Authorization: Bearer " + MARKER + b"\x00rest"),
-        400,
-        "malformed_request",
-        id="NUL in a header",
+    _refused(_get_identity(b"Authorization: Bearer " + MARKER + b"\x00rest"), "NUL in a header"),
+    _refused(
+        _get_identity(b"Authorization: Bearer " + MARKER + b"\x01\x7f"),
+        "control characters in a header",
     ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Authorization: Bearer " + MARKER + b"\x01\x7f"),
-        400,
-        "malformed_request",
-        id="control characters in a header",
+    _refused(_get_identity(b"X-\xff\xfe" + MARKER + b": 1"), "non-ASCII header name"),
+    _refused(_get_identity(b"Authorization : Bearer " + MARKER), "space before the colon"),
+    _refused(_get_identity(b"Authorization: Bearer", b" " + MARKER), "folded header"),
+    _refused(
+        _get_identity(b"Content-Length: 99999999999999999999" + MARKER), "huge content length"
     ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"X-\xff\xfe" + MARKER + b": 1"),
-        400,
-        "malformed_request",
-        id="non-ASCII header name",
+    _refused(
+        _get_identity(b"Content-Length: -1", b"X-Secret: " + MARKER), "negative content length"
     ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Authorization : Bearer " + MARKER),
-        400,
-        "malformed_request",
-        id="space before the colon",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Authorization: Bearer", b" " + MARKER),
-        400,
-        "malformed_request",
-        id="folded header",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Content-Length: 99999999999999999999" + MARKER),
-        400,
-        "malformed_request",
-        id="huge content length",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Content-Length: -1", b"X-Secret: " + MARKER),
-        400,
-        "malformed_request",
-        id="negative content length",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Transfer-Encoding: chunked, gzip" + MARKER),
-        400,
-        "malformed_request",
-        id="bad transfer encoding",
-    ),
-    pytest.param(
-        raw_get(f"/gateways/{GATEWAY}", b"Host: " + MARKER),
-        400,
-        "malformed_request",
-        id="second host header",
-    ),
-    pytest.param(
+    _refused(_get_identity(b"Transfer-Encoding: chunked, gzip" + MARKER), "bad transfer encoding"),
+    _refused(_get_identity(b"Host: " + MARKER), "second host header"),
+    _refused(
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + MARKER + b"\r\n\r\n",
-        400,
-        "malformed_request",
-        id="TLS on the plain port",
+        "TLS on the plain port",
     ),
-    pytest.param(
-        b"GET /api/v1/health HTTP/1.1\nHost: x\nX-Secret: " + MARKER + b"\n\n",
-        400,
-        "malformed_request",
-        id="bare line feeds",
+    _refused(
+        b"GET /api/v1/health HTTP/1.1\nHost: x\nX-Secret: " + MARKER + b"\n\n", "bare line feeds"
     ),
-    pytest.param(
+    _refused(
         b"\r\n".join(
             [
                 f"POST /api/v1{INTERFACE}/energy-scan HTTP/1.1".encode(),
@@ -279,9 +234,7 @@ MALFORMED_HEADS = [
                 b"",
             ]
         ),
-        400,
-        "malformed_request",
-        id="broken chunk size",
+        "broken chunk size",
     ),
 ]
 

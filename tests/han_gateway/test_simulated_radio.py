@@ -9,7 +9,7 @@ import zigpy.types as t
 import zigpy.zdo.types as zdo_t
 
 from han_gateway.radio.profile import as_zigpy_decodable
-from han_gateway.scenarios import parse_scenario
+from han_gateway.scenarios import Scenario, parse_scenario
 from han_gateway.scenarios.schema import install_code_link_key
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 from tests.han_gateway.conftest import small_scenario, wait_for
@@ -102,12 +102,11 @@ async def test_neighbour_table_is_paged(simulated):
 
 
 @pytest.mark.asyncio
-async def test_unreachable_device_fails_delivery_with_no_ack(simulated):
-    document = small_scenario()
-    document["devices"][2]["reachable"] = False
-    scenario = parse_scenario(document)
-    app = await simulated(scenario)
-    switch = scenario.devices[2]
+async def test_unreachable_device_fails_delivery_with_no_ack(
+    simulated, small_with_unreachable_switch
+):
+    app = await simulated(small_with_unreachable_switch)
+    switch = small_with_unreachable_switch.devices[2]
     device = app.add_device(switch.eui64, t.NWK(switch.nwk))
     with pytest.raises(zigpy.exceptions.DeliveryError) as raised:
         await device.zdo.Node_Desc_req(device.nwk, retries=0)
@@ -138,12 +137,15 @@ async def test_concurrency_limit_bounds_frames_in_flight(simulated):
     )  # three requests at once, never more than two on the air
 
 
-@pytest.mark.asyncio
-async def test_join_window_with_the_right_key_admits_the_device(simulated):
+NEWCOMER_EUI64 = "00:0d:6f:00:05:3c:51:08"
+
+
+def _with_a_switch_waiting_to_join() -> Scenario:
+    """The small HAN and a load control switch that can join only through a join window."""
     document = small_scenario()
     document["devices"].append(
         {
-            "eui64": "00:0d:6f:00:05:3c:51:08",
+            "eui64": NEWCOMER_EUI64,
             "category": "load_control_switch",
             "manufacturer": "Eaton",
             "model": "Yukon LCR-6601S",
@@ -151,8 +153,13 @@ async def test_join_window_with_the_right_key_admits_the_device(simulated):
             "install_code": INSTALL_CODE,
         }
     )
-    app = await simulated(parse_scenario(document))
-    newcomer = t.EUI64.convert("00:0d:6f:00:05:3c:51:08")
+    return parse_scenario(document)
+
+
+@pytest.mark.asyncio
+async def test_join_window_with_the_right_key_admits_the_device(simulated):
+    app = await simulated(_with_a_switch_waiting_to_join())
+    newcomer = t.EUI64.convert(NEWCOMER_EUI64)
     assert newcomer not in app.han.nodes
 
     await app.permit_with_link_key(newcomer, install_code_link_key(INSTALL_CODE), 60)
@@ -173,19 +180,8 @@ async def test_join_window_with_the_right_key_admits_the_device(simulated):
 
 @pytest.mark.asyncio
 async def test_join_window_with_a_wrong_key_keeps_the_device_out(simulated):
-    document = small_scenario()
-    document["devices"].append(
-        {
-            "eui64": "00:0d:6f:00:05:3c:51:08",
-            "category": "load_control_switch",
-            "manufacturer": "Eaton",
-            "model": "Yukon LCR-6601S",
-            "pending_join": True,
-            "install_code": INSTALL_CODE,
-        }
-    )
-    app = await simulated(parse_scenario(document))
-    newcomer = t.EUI64.convert("00:0d:6f:00:05:3c:51:08")
+    app = await simulated(_with_a_switch_waiting_to_join())
+    newcomer = t.EUI64.convert(NEWCOMER_EUI64)
     wrong_key = t.KeyData(bytes.fromhex("41618FC0C83B0E14A589954B16E31466"))
 
     await app.permit_with_link_key(newcomer, wrong_key, 60)

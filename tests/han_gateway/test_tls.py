@@ -29,7 +29,7 @@ from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.protocol import ScanFinishedEvent
 from han_gateway.service.config import TlsConfig, secret_sha256_hex
 from han_gateway.service.tls import TlsSetupError, self_signed_certificate, server_ssl_context
-from tests.commands import free_port, gateway_service_argv
+from tests.commands import free_port, gateway_service_argv, stop_process
 from tests.han_gateway.conftest import SECRETS, raw_get, raw_request, small_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,11 +188,7 @@ def tls_service(tmp_path_factory) -> Iterator[TlsService]:
             time.sleep(0.1)
         yield TlsService(url, certificate, log, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def _client(url: str, **kwargs) -> GatewayClient:

@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Field
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from han_gateway.models import HanDevice
@@ -33,36 +33,21 @@ from portal.history.pagination import PAGE_SIZES, Cursor, InvalidCursor
 from portal.models import DiagnosisReview, HanTestCase, HanTestRun, ObservedDevice
 from portal.test_runs.observations import KnownDevice, device_fields, interface_remember
 from portal.test_runs.recorder import RunRecorder
+from tests.conftest import hostile_json_values, repeatable_examples
 from tests.factories import FindingFactory, HanTestRunFactory
 
 pytestmark = pytest.mark.django_db
 
 # Each example is one request or one row: a few hundred keep the file well under a minute.
-DB_SETTINGS = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-PURE_SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None)
+DB_SETTINGS = repeatable_examples(120, HealthCheck.function_scoped_fixture, HealthCheck.too_slow)
+PURE_SETTINGS = repeatable_examples(400)
 
 # Text as JSON can carry it: NUL and lone surrogates ("\ud800") included.
 hostile_text = st.text(max_size=300) | st.text(
     st.characters(categories=["Cs", "Cc"]) | st.sampled_from("ab\x00"), max_size=8
 )
 # Any JSON value a gateway could send; Python's json also accepts NaN and Infinity.
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats()
-    | hostile_text,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
+json_values = hostile_json_values(hostile_text, max_key_size=10, max_leaves=12)
 
 ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=14)), dt.timezone(dt.timedelta(hours=-12))]
 # The edges of datetime's range come up far more often than chance would have them.

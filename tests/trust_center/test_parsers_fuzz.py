@@ -11,10 +11,11 @@ from typing import TypeVar
 import pytest
 import zigpy.types as zigpy_types
 import zigpy.util
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from han_gateway.install_code_crc import crc16_x25, install_code_with_crc
+from tests.conftest import repeatable_examples
 from trust_center.install_codes import (
     VALID_LENGTHS_IN_BYTES,
     InstallCode,
@@ -25,7 +26,7 @@ from trust_center.install_codes import (
 )
 
 T = TypeVar("T")
-FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None)
+FUZZ = repeatable_examples(400)
 
 TYPED_CHECKS = {"characters", "length", "crc"}
 QR_CHECKS = TYPED_CHECKS | {"qr_format"}
@@ -71,13 +72,29 @@ def _parsed_or_refused(parse: Callable[[str], T], text: str, checks: set[str]) -
 # -- typed install codes -----------------------------------------------------------------------
 
 
+def _a_whole_install_code(parsed: object) -> bool:
+    return isinstance(parsed, InstallCode) and len(parsed.code) in VALID_LENGTHS_IN_BYTES
+
+
+def _a_scanned_install_code(parsed: object) -> bool:
+    return isinstance(parsed, ScannedInstallCode)
+
+
+@pytest.mark.parametrize(
+    ("parse", "checks", "is_whole"),
+    [
+        (parse_install_code, TYPED_CHECKS, _a_whole_install_code),
+        (parse_install_code_qr_text, QR_CHECKS, _a_scanned_install_code),
+    ],
+    ids=["typed", "qr"],
+)
 @FUZZ
 @given(text=hostile_text)
-def test_any_text_is_an_install_code_or_invalid_install_code(text):
-    parsed = _parsed_or_refused(parse_install_code, text, TYPED_CHECKS)
-    if parsed is not None:
-        assert isinstance(parsed, InstallCode)
-        assert len(parsed.code) in VALID_LENGTHS_IN_BYTES
+def test_any_text_is_parsed_whole_or_refused_with_invalid_install_code(
+    parse, checks, is_whole, text
+):
+    parsed = _parsed_or_refused(parse, text, checks)
+    assert parsed is None or is_whole(parsed), parsed
 
 
 @pytest.mark.parametrize(
@@ -188,14 +205,6 @@ def test_qr_text_with_a_shorter_code_gives_zigpys_link_key_for_it(eui64, payload
     assert scanned.link_key == zigpy.util.convert_install_code(code)
     assert bytes(scanned.eui64) in (eui64[::-1], eui64)  # EUI64 holds its bytes reversed
     assert scanned.eui64 == zigpy_types.EUI64.convert(eui64.hex())
-
-
-@FUZZ
-@given(text=hostile_text)
-def test_any_text_as_qr_is_scanned_or_invalid_install_code(text):
-    scanned = _parsed_or_refused(parse_install_code_qr_text, text, QR_CHECKS)
-    if scanned is not None:
-        assert isinstance(scanned, ScannedInstallCode)
 
 
 @FUZZ

@@ -50,6 +50,7 @@ from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from han_gateway.firmware import OtaVersionScheme, ota_version_from_text
 from han_gateway.models import HanDevice, NetworkInterface, PremisesGateway
 from han_gateway.validators import service_url_refusal
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
@@ -68,6 +69,7 @@ from portal.models import (
     RecordedAction,
     User,
 )
+from portal.test_runs.observations import DeviceDetails
 from trust_center.models import DeviceRegistration
 
 # What marks a row as generated (see the module docstring).
@@ -236,9 +238,8 @@ class DeviceKind:
 
 @cache
 def _ota(firmware: str) -> int:
-    numbers = [int(part) for part in firmware.replace("-", ".").split(".") if part.isdigit()]
-    numbers = [*numbers, 0, 0, 0, 0][:4]
-    return (numbers[0] << 24) | (numbers[1] << 16) | (numbers[2] << 8) | numbers[3]
+    """The OTA file version of a firmware the table names major.minor.patch."""
+    return ota_version_from_text(firmware, OtaVersionScheme.BYTES)
 
 
 Category = HanDevice.Category
@@ -317,6 +318,7 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.CHANNEL_INTERFERENCE: RuleShape(8, False),
     RuleId.OPERATIONAL_CHECK_FAILED: RuleShape(5, True),
     RuleId.OVER_CAPACITY: RuleShape(2, False),
+    RuleId.JOINED_ELSEWHERE: RuleShape(2, True),
     # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
     RuleId.EMPTY_HAN: RuleShape(0, False),
 }
@@ -329,7 +331,13 @@ DEVICELESS_PROBLEMS = Weighted(
     ]
 )
 # Registered devices the scan does not see: the rule's finding is about one on record.
-MISSING_DEVICE_PROBLEMS = (RuleId.REGISTERED_DEVICE_MISSING, RuleId.JOIN_WINDOW_EXPIRED)
+MISSING_DEVICE_PROBLEMS = (
+    RuleId.REGISTERED_DEVICE_MISSING,
+    RuleId.JOIN_WINDOW_EXPIRED,
+    RuleId.JOINED_ELSEWHERE,
+)
+# Where the history says a device that joined another meter was found (it plants no run there).
+NEIGHBOURS_METER = "a neighbouring meter"
 INTERFACE = "han0"
 GATEWAY_SILENT = "The gateway did not answer within 30 s."
 
@@ -436,8 +444,18 @@ def device_finding(
         customer_owned=not kind.utility,
         operational_check=check,
     )
-    approved = (diagnosis.ApprovedModel(kind.manufacturer, kind.model, kind.firmware),)
+    approved = (approved_model(kind),)
     return _only_finding(rule, diagnosis.DiagnosisInput(devices=(device,), approved=approved))
+
+
+def approved_model(kind: DeviceKind) -> diagnosis.ApprovedModel:
+    """The approved image the history assumes for a kind of device: its current firmware."""
+    return diagnosis.ApprovedModel(
+        kind.manufacturer,
+        kind.model,
+        minimum_ota_file_version=_ota(kind.firmware),
+        minimum_firmware=kind.firmware,
+    )
 
 
 @cache
@@ -450,6 +468,7 @@ def missing_device_finding(rule: RuleId, kind: DeviceKind) -> diagnosis.Finding:
         kind.manufacturer,
         kind.model,
         registration_status=DeviceRegistration.Status.EXPIRED if expired else "",
+        seen_elsewhere=NEIGHBOURS_METER if rule == RuleId.JOINED_ELSEWHERE else "",
     )
     return _only_finding(rule, diagnosis.DiagnosisInput(expected=(expected,)))
 
@@ -765,17 +784,7 @@ class HistoryGenerator:
         self.busy_findings: dict[int, list[diagnosis.Finding]] = {}  # one per busy scan
         self._energy_pools()
         self.details = [
-            json.dumps(
-                {
-                    "parent": None,
-                    "depth": depth,
-                    "interview": "done",
-                    "links": [],
-                    "endpoints": [],
-                    "registered_elsewhere": False,
-                }
-            )
-            for depth in (1, 2)
+            DeviceDetails(depth=depth, interview="complete").model_dump_json() for depth in (1, 2)
         ]
 
     def next_id(self, model: type[models.Model]) -> int:
@@ -1026,9 +1035,9 @@ class HistoryGenerator:
                 can_pass=rule != RuleId.EMPTY_HAN,
             )
         planned.sort()
-        case_ids = cases.assign_ids(self.next_id(HanTestCase))
-        self._write_cases(world, cases, case_ids)
-        self._write_runs(world, cases, case_ids, planned, administrators)
+        cases.assign_ids(self.next_id(HanTestCase))
+        self._write_cases(world, cases)
+        self._write_runs(world, cases, planned, administrators)
 
     def _case_runs(
         self,
@@ -1109,7 +1118,7 @@ class HistoryGenerator:
             for run in runs
         )
 
-    def _write_cases(self, world: "World", cases: "CasePlan", case_ids: array) -> None:  # type: ignore[type-arg]
+    def _write_cases(self, world: "World", cases: "CasePlan") -> None:
         rng = self.rng
         order = sorted(range(len(cases.premise)), key=cases.opened.__getitem__)
         total = len(order)
@@ -1119,7 +1128,7 @@ class HistoryGenerator:
                 resolved = cases.resolved[case]
                 rows.append(
                     (
-                        case_ids[case],
+                        cases.ids[case],
                         world.first_premise_id + cases.premise[case],
                         PROBLEMS_REPORTED.pick(rng),
                         HanTestCase.Status.RESOLVED if resolved else HanTestCase.Status.OPEN,
@@ -1135,7 +1144,6 @@ class HistoryGenerator:
         self,
         world: "World",
         cases: "CasePlan",
-        case_ids: array,  # type: ignore[type-arg]
         planned: list[tuple[float, int, int, int, float, float, int]],
         administrators: list[int],
     ) -> None:
@@ -1149,7 +1157,7 @@ class HistoryGenerator:
         for start in range(0, total, self.batch):
             batch = RunBatch()
             for planned_run in planned[start : start + self.batch]:
-                self._run(world, cases, case_ids, planned_run, ids, batch, administrators)
+                self._run(world, cases, planned_run, ids, batch, administrators)
             for name, rows in batch.rows.items():
                 self.sink.write(TABLES[name], rows)
             self.progress.report("runs", min(start + self.batch, total), total)
@@ -1158,7 +1166,6 @@ class HistoryGenerator:
         self,
         world: "World",
         cases: "CasePlan",
-        case_ids: array,  # type: ignore[type-arg]
         planned: tuple[float, int, int, int, float, float, int],
         ids: dict[str, int],
         batch: "RunBatch",
@@ -1189,7 +1196,7 @@ class HistoryGenerator:
         batch.rows["run"].append(
             (
                 run_id,
-                case_ids[case],
+                cases.ids[case],
                 world.first_premise_id + premise,
                 number,
                 STATUS_VALUES[outcome],
@@ -1440,6 +1447,7 @@ class CasePlan:
         self.opened = array("d")
         self.resolved = array("d")
         self.runs = array("B")
+        self.ids = array("q")  # once assigned
 
     def add(self, premise: int, rep: int, rule: RuleId, target: int) -> int:
         self.premise.append(premise)
@@ -1451,14 +1459,13 @@ class CasePlan:
         self.runs.append(0)
         return len(self.premise) - 1
 
-    def assign_ids(self, first_id: int) -> array:  # type: ignore[type-arg]
+    def assign_ids(self, first_id: int) -> None:
         """Ids in the order cases were opened, as a database would have given them."""
-        ids = array("q", bytes(8 * len(self.premise)))
+        self.ids = array("q", bytes(8 * len(self.premise)))
         for position, case in enumerate(
             sorted(range(len(self.premise)), key=self.opened.__getitem__)
         ):
-            ids[case] = first_id + position
-        return ids
+            self.ids[case] = first_id + position
 
 
 class RunBatch:

@@ -17,7 +17,7 @@ from portal.asgi import application
 from portal.models import HanTestRun, Premise, User
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, PremiseFactory, UserFactory
 from trust_center.models import DeviceRegistration
 
 METER = "MTR-100010"
@@ -86,13 +86,10 @@ def shared_gateway(demo_world, scenario_switch):
     gateway.save(update_fields=["kind"])
     premise_a = Premise.objects.get(premises_gateway=gateway)
     neighbour = CustomerFactory(name="Bea Neighbour", account_number="1000999999")
-    premise_b = Premise.objects.create(
+    premise_b = PremiseFactory(  # next door to premise A, on the same pole-top
         customer=neighbour,
-        service_point_id="SP-NEIGHBOUR",
         address_line="482 Sunset Boulevard",
         city="Chatham",
-        state="IL",
-        postal_code="62629",
         premises_gateway=gateway,
     )
     UserFactory(username="bea", role=User.Role.CUSTOMER, customer_accounts=[neighbour])

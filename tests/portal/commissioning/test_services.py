@@ -170,3 +170,44 @@ def test_meter_exchange_decommissions_the_registrations(
     response = client.post(f"/premises/{chen.pk}/meter-exchange/", follow=True)
     assert "1 registration decommissioned" in response.content.decode()
     assert DeviceRegistration.objects.get().status == DeviceRegistration.Status.DECOMMISSIONED
+
+
+def test_a_join_window_opens_on_the_interface_the_device_is_on_record_for(demo_world, monkeypatch):
+    from han_gateway.models import HanDevice, NetworkInterface
+    from portal.commissioning import services
+    from trust_center import services as trust_services
+
+    dual = Premise.objects.get(premises_gateway__meter_number="MTR-100009")
+    HanDevice.objects.create(
+        premises_gateway=dual.premises_gateway,
+        network_interface=NetworkInterface.objects.get(
+            premises_gateway=dual.premises_gateway, identifier="han1"
+        ),
+        eui64=EUI64,
+        category="load_control_switch",
+    )
+    registration = trust_services.device_registration_create(
+        premises_gateway=dual.premises_gateway,
+        service_point_id=dual.service_point_id,
+        **registration_form(),
+        registered_by=User.objects.get(username="rep"),
+    )
+    opened_on = []
+    real_client_for = services.gateway_client_for
+
+    def recording_client_for(gateway):
+        client = real_client_for(gateway)
+        real_open = client.open_join_window
+
+        def open_join_window(interface_id, **window):
+            opened_on.append(interface_id)
+            return real_open(interface_id, **window)
+
+        client.open_join_window = open_join_window
+        return client
+
+    monkeypatch.setattr(services, "gateway_client_for", recording_client_for)
+    services.join_window_open(registration.pk)
+    registration.refresh_from_db()
+    assert opened_on == ["han1"]  # not the meter's first interface
+    assert registration.status == DeviceRegistration.Status.JOIN_WINDOW_OPEN

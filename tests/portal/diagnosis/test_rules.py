@@ -14,6 +14,7 @@ from portal.diagnosis.rules import (
     Severity,
     Thresholds,
     diagnose,
+    many_title,
     passed,
     rule,
 )
@@ -25,6 +26,7 @@ THERMOSTAT = DeviceObservation(
     manufacturer="Honeywell",
     model="UtilityPRO UP8000",
     firmware_version="3.4.2",
+    ota_file_version=0x03040200,
     link_quality=220,
     join_method="install_code",
     profile_id=0x0109,
@@ -76,22 +78,42 @@ def test_unknown_threshold_name_is_refused():
         Thresholds.from_settings({"weak_link_qualty": 1})
 
 
-def test_outdated_firmware_against_the_approved_list_recommends_an_upgrade():
-    approved = (ApprovedModel("honeywell", "UtilityPRO UP8000", minimum_firmware="3.10.0"),)
+def _approved(minimum_ota_file_version, **changes):
+    # The approved list's spelling of the maker differs in case from the device's on purpose.
+    return (ApprovedModel("honeywell", "UtilityPRO UP8000", minimum_ota_file_version, **changes),)
+
+
+def test_outdated_firmware_compares_the_ota_image_with_the_approved_one():
+    approved = _approved(0x030A0000, minimum_firmware="3.10.0")
     findings = diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=approved))
     assert _rules(findings) == [("outdated_firmware", Action.UPGRADE_DEVICE)]
-    assert "3.4.2" in findings[0].evidence and "3.10.0" in findings[0].evidence
-    current = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.2"),)
-    assert passed(diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=current)))
+    assert "3.4.2 (0x03040200)" in findings[0].evidence
+    assert findings[0].evidence.endswith("the approved image is 3.10.0 (0x030A0000)")
+    assert passed(diagnose(DiagnosisInput(devices=(THERMOSTAT,), approved=_approved(0x03040200))))
 
 
-def test_a_version_without_its_trailing_zero_is_the_same_release_not_an_older_one():
-    device = _with(firmware_version="3.4")
-    same = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.0"),)
-    assert passed(diagnose(DiagnosisInput(devices=(device,), approved=same)))
-    newer = (ApprovedModel("Honeywell", "UtilityPRO UP8000", minimum_firmware="3.4.1"),)
-    findings = diagnose(DiagnosisInput(devices=(device,), approved=newer))
+def test_the_free_text_build_id_is_shown_never_compared():
+    # "LCR6601S-1.6.2" read by its digits is 6601.1.6.2, far newer than any minimum.
+    device = _with(firmware_version="LCR6601S-1.6.2", ota_file_version=0x01060200)
+    findings = diagnose(DiagnosisInput(devices=(device,), approved=_approved(0x01080000)))
     assert _rules(findings) == [("outdated_firmware", Action.UPGRADE_DEVICE)]
+    assert '1.6.2 (0x01060200) (its build id reads "LCR6601S-1.6.2")' in findings[0].evidence
+    # And a newer-looking build id never hides an old image, nor an old-looking one a new image.
+    looks_old = _with(firmware_version="0.0.1", ota_file_version=0x01080000)
+    assert passed(diagnose(DiagnosisInput(devices=(looks_old,), approved=_approved(0x01080000))))
+
+
+def test_a_device_without_an_ota_file_version_is_not_judged_on_firmware():
+    device = _with(ota_file_version=None, firmware_version="0.0.1")
+    assert passed(diagnose(DiagnosisInput(devices=(device,), approved=_approved(0x03040200))))
+
+
+def test_the_manufacturers_version_scheme_writes_the_evidence():
+    device = _with(ota_file_version=82)
+    approved = _approved(90, ota_version_scheme="number")
+    (finding,) = diagnose(DiagnosisInput(devices=(device,), approved=approved))
+    assert "runs OTA image 82 (0x00000052)" in finding.evidence
+    assert "the approved image is 90 (0x0000005A)" in finding.evidence
 
 
 def test_default_key_join_recommends_changing_security_settings():
@@ -100,9 +122,49 @@ def test_default_key_join_recommends_changing_security_settings():
     assert "ZigBeeAlliance09" in findings[0].evidence
 
 
-def test_customer_owned_device_on_default_key_is_not_the_utilitys_finding():
-    device = _with(join_method="default_key", customer_owned=True, registered=False)
-    assert passed(diagnose(DiagnosisInput(devices=(device,))))
+def test_a_customer_owned_device_on_the_default_key_is_critical_and_named_masked():
+    plug = _with(
+        eui64="28:2c:02:bf:ff:e6:0a:12",
+        category_label="Smart plug",
+        join_method="default_key",
+        customer_owned=True,
+        registered=False,
+    )
+    (finding,) = diagnose(DiagnosisInput(devices=(plug,)))
+    assert (finding.rule, finding.severity) == ("insecure_join", Severity.CRITICAL)
+    # The network key travelled under a public key: the remedy is the whole network's.
+    for step in ("leave", "install-code-only", "rotate the network key", "rejoin"):
+        assert step in finding.evidence
+    # Named as staff without the customer's consent may see it, in every stored word.
+    stored = " ".join((finding.title, finding.evidence, finding.customer_text, finding.eui64))
+    assert "bf:ff:e6" not in stored and "0a:12" in finding.eui64
+
+
+def test_a_customer_owned_device_that_joined_securely_is_left_to_its_owner():
+    plug = _with(join_method="install_code", customer_owned=True, registered=False)
+    assert passed(diagnose(DiagnosisInput(devices=(plug,))))
+
+
+def test_root_causes_come_first_within_a_severity():
+    data = DiagnosisInput(
+        interfaces=(InterfaceObservation("han0", 15, {15: 230, 20: 10}),),
+        devices=(
+            _with(eui64="00:0d:6f:00:00:00:00:01", link_quality=60),
+            _with(eui64="00:0d:6f:00:00:00:00:02", join_method="default_key"),
+            _with(eui64="00:0d:6f:00:00:00:00:03", reachable=False),
+        ),
+    )
+    assert [finding.rule for finding in diagnose(data)] == [
+        "insecure_join",
+        "beyond_reach",
+        "channel_interference",  # the busy channel explains the weak link
+        "weak_link",
+    ]
+
+
+def test_several_findings_of_one_rule_have_one_line_for_all_of_them():
+    assert many_title("outdated_firmware", 22) == "22 devices run outdated firmware"
+    assert many_title("over_capacity", 2) == ""
 
 
 def test_registered_device_not_found_recommends_power_check_and_join_window():
@@ -236,6 +298,7 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "operational_check_failed",
         "over_capacity",
         "empty_han",
+        "joined_elsewhere",
         "healthy",
     ]
 

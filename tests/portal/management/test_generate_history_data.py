@@ -15,7 +15,6 @@ from han_gateway.models import HanDevice, PremisesGateway
 from portal.diagnosis.rules import (
     RULES,
     Action,
-    ApprovedModel,
     DiagnosisInput,
     ExpectedDevice,
     InterfaceObservation,
@@ -153,16 +152,16 @@ def test_the_command_knows_every_diagnosis_rule():
 
 # The facts the history plants but does not store: the approved firmware is each device kind's
 # current one, the capacity is one short for over_capacity, the join window expired for
-# join_window_expired, and the gateway was not reached for gateway_unreachable.
-APPROVED = tuple(
-    ApprovedModel(kind.manufacturer, kind.model, kind.firmware) for kind in command.DEVICE_KINDS
-)
+# join_window_expired, the device was found at a neighbour's meter for joined_elsewhere, and
+# the gateway was not reached for gateway_unreachable.
+APPROVED = tuple(command.approved_model(kind) for kind in command.DEVICE_KINDS)
 
 
 def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
     devices = tuple(device_observation(device) for device in run.devices.all())
     expected = premise_expectations(premise=run.premise)
     expired = "expired" if rule == RuleId.JOIN_WINDOW_EXPIRED else ""
+    elsewhere = command.NEIGHBOURS_METER if rule == RuleId.JOINED_ELSEWHERE else ""
     return DiagnosisInput(
         gateway_reached=rule != RuleId.GATEWAY_UNREACHABLE,
         gateway_error=run.error_message,
@@ -182,6 +181,7 @@ def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
                 device.manufacturer,
                 device.model,
                 registration_status=expired if device.eui64 == eui64 else "",
+                seen_elsewhere=elsewhere if device.eui64 == eui64 else "",
             )
             for device in expected.utility_devices
         ),

@@ -53,13 +53,20 @@ def _start(demo_world) -> HanTestRun:
     return han_test_start(premise=premise, user=User.objects.get(username="rep"))
 
 
+def _run_against(demo_world, gateway: Any) -> HanTestRun:
+    """Start a run at the demo's MTR-100001 and execute it against ``gateway``, a stand-in
+    for its GatewayClient; the run as it ended."""
+    run = _start(demo_world)
+    han_test_run_execute(run.pk, client_factory=lambda premises_gateway: gateway)
+    run.refresh_from_db()
+    return run
+
+
 def test_gateway_stopping_at_its_deadline_ends_the_run_with_the_time_limit(
     demo_world, no_enqueue, settings
 ):
     settings.HAN_RUN_TIME_LIMIT_S = 8
-    run = _start(demo_world)
-    han_test_run_execute(run.pk, client_factory=lambda gateway: _Gateway())
-    run.refresh_from_db()
+    run = _run_against(demo_world, _Gateway())
     assert run.status == HanTestRun.Status.FAILED
     assert run.error_message == "The gateway did not finish within 8 s."
     assert run.findings.get().rule == "gateway_unreachable"
@@ -99,9 +106,7 @@ def test_outcome_is_recorded_once_the_database_is_back(
         finish(*args)
 
     monkeypatch.setattr(execute, "run_finish", finish_after_an_outage)
-    run = _start(demo_world)
-    han_test_run_execute(run.pk, client_factory=lambda gateway: _Gateway())
-    run.refresh_from_db()
+    run = _run_against(demo_world, _Gateway())
     assert len(calls) == 2
     assert run.status == HanTestRun.Status.FAILED
     assert run.error_message == "The gateway did not finish within 8 s."
@@ -123,9 +128,7 @@ def test_the_reapers_verdict_stands_when_the_worker_finishes_later(
     demo_world, no_enqueue, settings
 ):
     settings.HAN_RUN_STALE_AFTER_S = 30
-    run = _start(demo_world)
-    han_test_run_execute(run.pk, client_factory=lambda gateway: _GatewayTheReaperGaveUpOn())
-    run.refresh_from_db()
+    run = _run_against(demo_world, _GatewayTheReaperGaveUpOn())
     assert run.status == HanTestRun.Status.ERROR
     assert "the worker running it was lost" in run.error_message
     assert not run.findings.exists()  # no "gateway unreachable" diagnosis written over it
@@ -158,3 +161,47 @@ def test_a_worker_stops_at_its_next_step_once_its_run_was_reaped(demo_world, no_
         recorder.checkpoint()
     run.refresh_from_db()
     assert run.status == HanTestRun.Status.ERROR
+
+
+class _SilentWhileASleepyDevicePolls(_Gateway):
+    """A scan that says nothing, as one waiting for a sleepy device's next poll does, until
+    the run's heartbeat has moved without it."""
+
+    heartbeat_moved = False
+
+    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[ScanEvent]:
+        run = HanTestRun.objects.get()
+        deadline = time.monotonic() + 15
+        while HanTestRun.objects.get(pk=run.pk).heartbeat_at == run.heartbeat_at:
+            assert time.monotonic() < deadline, "no heartbeat while the gateway was silent"
+            time.sleep(0.1)
+        self.heartbeat_moved = True
+        yield from super().scan(interface_id, timeout_s=timeout_s)
+
+
+# The heartbeat writes on a connection of its own: the run's rows must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_moves_while_the_gateway_is_silent(demo_world, no_enqueue, settings):
+    settings.HAN_RUN_TIME_LIMIT_S = 30
+    gateway = _SilentWhileASleepyDevicePolls()
+    run = _run_against(demo_world, gateway)
+    assert gateway.heartbeat_moved
+    assert run.error_message == "The gateway did not finish within 30 s."
+
+
+def test_a_run_far_past_its_time_limit_is_reaped_even_with_a_fresh_heartbeat(
+    demo_world, no_enqueue, settings
+):
+    settings.HAN_RUN_STALE_AFTER_S = 30
+    settings.HAN_RUN_TIME_LIMIT_S = 60
+    run = _start(demo_world)
+    now = timezone.now()
+    HanTestRun.objects.filter(pk=run.pk).update(
+        status="running", heartbeat_at=now, started_at=now - timedelta(seconds=89)
+    )
+    assert han_test_runs_reap() == 0  # within its limit and the reaper's margin
+    HanTestRun.objects.filter(pk=run.pk).update(started_at=now - timedelta(seconds=91))
+    assert han_test_runs_reap() == 1
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.ERROR
+    assert "did not finish in time" in run.error_message
