@@ -93,6 +93,9 @@ class HanTestCase(models.Model):
 
     premise = models.ForeignKey(Premise, on_delete=models.CASCADE, related_name="test_cases")
     problem = models.CharField(max_length=200, blank=True)
+    # The device the call is about (one on record for the premise): the verdict leads with it.
+    # A database default too, so bulk loads that do not name it stay valid.
+    subject_eui64 = models.CharField(max_length=23, blank=True, default="", db_default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     opened_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, related_name="opened_test_cases"

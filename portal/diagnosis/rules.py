@@ -206,6 +206,7 @@ class DiagnosisInput:
     approved: tuple[ApprovedModel, ...] = ()
     capacity: int | None = None
     thresholds: Thresholds = Thresholds()
+    subject_eui64: str = ""  # the device the call is about: its findings come first
 
 
 @dataclass(frozen=True)
@@ -719,12 +720,14 @@ def many_title(rule_id: str, count: int) -> str:
 
 
 def diagnose(data: DiagnosisInput, rules: Iterable[Rule] = RULES) -> list[Finding]:
-    """Every rule's findings, most severe first; a single pass finding when all is well."""
+    """Every rule's findings: those about the device the call is about first, then the most
+    severe, root causes before consequences; a single pass finding when all is well."""
     findings = [finding for each in rules for finding in each(data)]
     order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.PASS: 3}
     rank = {rule_id: index for index, rule_id in enumerate(ROOT_CAUSE_ORDER)}
     findings.sort(
         key=lambda finding: (
+            not data.subject_eui64 or finding.eui64 != data.subject_eui64,
             order[finding.severity],
             rank.get(finding.rule, len(rank)),
             finding.rule,

@@ -263,6 +263,13 @@ class RunStartApi(APIView):
 
     class RunStartInputSerializer(serializers.Serializer[Any]):
         problem = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        subject_eui64 = serializers.CharField(
+            max_length=64,
+            required=False,
+            allow_blank=True,
+            help_text="The device the call is about: one of the premise's utility devices on "
+            "record. The case keeps it for its retests and the diagnosis leads with it.",
+        )
 
     @extend_schema(
         request=RunStartInputSerializer,
@@ -279,6 +286,7 @@ class RunStartApi(APIView):
                 premise=premise,
                 user=signed_in_user(request),
                 problem=data.validated_data.get("problem", ""),
+                subject_eui64=data.validated_data.get("subject_eui64", ""),
             )
         except ActiveRunExists as error:
             return _active_conflict(error)

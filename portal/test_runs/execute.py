@@ -349,6 +349,7 @@ def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, 
         approved=expected.approved,
         capacity=expected.capacity,
         thresholds=diagnosis.Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS),
+        subject_eui64=run.case.subject_eui64,
     )
     findings = diagnosis.diagnose(data)
     with transaction.atomic():

@@ -9,11 +9,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from portal import task_names
 from portal.celery import app
 from portal.diagnosis.rules import Action
 from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, User
 from portal.test_runs.events import publish_run_event
+from portal.test_runs.expectations import premise_expectations
 from portal.test_runs.payloads import run_state
 
 logger = logging.getLogger(__name__)
@@ -55,13 +57,18 @@ def han_test_run_enqueue(run: HanTestRun) -> None:
     app.signature(task_names.EXECUTE_HAN_TEST_RUN, args=(run.pk,)).apply_async(queue=run.queue)
 
 
-def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTestRun:
+def han_test_start(
+    *, premise: Premise, user: User, problem: str = "", subject_eui64: str = ""
+) -> HanTestRun:
     """Start a run: in the premise's open case if it has one, else in a new case.
 
-    The caller has already checked the user may see the premise.
+    ``subject_eui64`` names the device the call is about, one of the utility's devices on
+    record for the premise; the case keeps it for its retests. The caller has already checked
+    the user may see the premise.
     """
     if premise.premises_gateway_id is None:
         raise HanTestError("This premise has no premises gateway to test.")
+    subject = _subject_on_record(premise=premise, subject_eui64=subject_eui64)
     try:
         with transaction.atomic():
             active = HanTestRun.objects.filter(
@@ -78,8 +85,11 @@ def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTes
             )
             if case is None:
                 case = HanTestCase.objects.create(
-                    premise=premise, problem=problem[:200], opened_by=user
+                    premise=premise, problem=problem[:200], subject_eui64=subject, opened_by=user
                 )
+            elif subject and subject != case.subject_eui64:
+                case.subject_eui64 = subject
+                case.save(update_fields=["subject_eui64"])
             run = _run_create(case=case, user=user)
     except IntegrityError:
         # Another request started a run for this premise at the same moment.
@@ -88,6 +98,23 @@ def han_test_start(*, premise: Premise, user: User, problem: str = "") -> HanTes
             raise
         raise ActiveRunExists(active) from None
     return run
+
+
+def _subject_on_record(*, premise: Premise, subject_eui64: str) -> str:
+    """The device the call is about, checked against the premise's utility devices on record
+    (and registrations); blank for the whole HAN."""
+    if not subject_eui64.strip():
+        return ""
+    try:
+        eui64 = normalise_eui64(subject_eui64)
+    except InvalidEUI64 as error:
+        raise HanTestError(f"The device the call is about: {error}") from error
+    on_record = {device.eui64 for device in premise_expectations(premise=premise).utility_devices}
+    if eui64 not in on_record:
+        raise HanTestError(
+            "The device the call is about is not one of this premise's devices on record."
+        )
+    return eui64
 
 
 START_LIMIT_WINDOW = timedelta(hours=1)

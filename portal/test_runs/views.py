@@ -38,7 +38,10 @@ def han_test_start(request: HttpRequest, premise_id: int) -> HttpResponse:
     user = signed_in_user(request)
     try:
         run = start.han_test_start(
-            premise=premise, user=user, problem=request.POST.get("problem", "").strip()
+            premise=premise,
+            user=user,
+            problem=request.POST.get("problem", "").strip(),
+            subject_eui64=request.POST.get("subject", ""),
         )
     except ActiveRunExists as error:
         return render(

@@ -42,15 +42,20 @@ def _count_live_device_events(page) -> None:
     )
 
 
+def _rep_opens_bernard_okafor(page, portal_url: str, demo_world: dict[str, str]) -> None:
+    """A rep signs in and finds the customer on the phone (the demo's MTR-100002)."""
+    sign_in(page, portal_url, "rep", demo_world["rep"])
+    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Bernard Okafor").click()
+
+
 def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     page, portal_url, demo_world, scenario_switch
 ):
     scenario_switch("MTR-100002", _slow("weak_link"))
     _count_live_device_events(page)
-    sign_in(page, portal_url, "rep", demo_world["rep"])
-    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Bernard Okafor").click()
+    _rep_opens_bernard_okafor(page, portal_url, demo_world)
 
     page.get_by_label("Problem reported").fill("In-home display shows no prices")
     page.get_by_role("button", name="Test HAN").click()
@@ -109,10 +114,7 @@ def test_rep_sees_one_line_for_devices_that_share_a_finding(
     page, portal_url, demo_world, scenario_switch
 ):
     scenario_switch("MTR-100002", "outdated_firmware")
-    sign_in(page, portal_url, "rep", demo_world["rep"])
-    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Bernard Okafor").click()
+    _rep_opens_bernard_okafor(page, portal_url, demo_world)
     page.get_by_role("button", name="Test HAN").click()
     expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
 
@@ -129,3 +131,31 @@ def test_rep_sees_one_line_for_devices_that_share_a_finding(
     page.screenshot(path=str(ARTIFACTS / "run-grouped-findings.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "run-grouped-findings-phone.png"), full_page=True)
+
+
+def test_rep_picks_the_device_the_call_is_about_and_the_verdict_leads_with_it(
+    page, portal_url, demo_world, scenario_switch
+):
+    scenario_switch("MTR-100002", "outdated_firmware")
+    _rep_opens_bernard_okafor(page, portal_url, demo_world)
+    subject = page.get_by_label("Device the call is about")
+    subject.select_option(value="00:0d:6f:00:0a:90:69:e7")
+    expect(subject).to_have_value("00:0d:6f:00:0a:90:69:e7")
+    expect(subject.locator("option:checked")).to_contain_text(
+        "Programmable communicating thermostat"
+    )
+    page.screenshot(path=str(ARTIFACTS / "premise-subject-rep.png"), full_page=True)
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+    expect(page.get_by_text("what we found about it comes first")).to_be_visible()
+    expect(page.locator(".finding").first).to_contain_text("00:0d:6f:00:0a:90:69:e7")
+
+
+def test_customer_can_say_which_device_is_not_working_on_a_phone(page, portal_url, demo_world):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, portal_url, "bernard", demo_world["bernard"])
+    choice = page.get_by_label("Which device is not working?")
+    expect(choice).to_be_visible()
+    expect(choice.locator("option").first).to_have_text("Not sure, or all of them")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "my-home-subject-phone.png"), full_page=True)

@@ -1,5 +1,7 @@
 """Each diagnosis rule on plain data; the scenario library is run through them elsewhere."""
 
+from dataclasses import replace
+
 import pytest
 
 from portal.diagnosis.rules import (
@@ -35,8 +37,6 @@ THERMOSTAT = DeviceObservation(
 
 
 def _with(**changes):
-    from dataclasses import replace
-
     return replace(THERMOSTAT, **changes)
 
 
@@ -335,3 +335,15 @@ def test_each_finding_carries_the_id_severity_and_action_its_rule_declares():
     }
     for each in RULES:
         assert {finding.rule for finding in each(data)} <= {each.id}
+
+
+def test_findings_about_the_device_the_call_is_about_come_first():
+    display = _with(eui64="00:1b:c5:0c:00:21:7f:10", link_quality=60)
+    cut_off = _with(eui64="00:0d:6f:00:00:00:00:03", reachable=False)
+    data = DiagnosisInput(devices=(cut_off, display))
+    assert [finding.rule for finding in diagnose(data)] == ["beyond_reach", "weak_link"]
+    about_display = replace(data, subject_eui64=display.eui64)
+    assert [finding.eui64 for finding in diagnose(about_display)] == [
+        display.eui64,
+        cut_off.eui64,
+    ]
