@@ -5,7 +5,10 @@
 - ``message``: the meter sends Messaging Display Message asking for confirmation; an
   in-home display (or thermostat) acknowledges with Message Confirmation.
 - ``drlc``: the meter sends a Load Control Event; a thermostat or load control switch
-  acknowledges with Report Event Status.
+  acknowledges with Report Event Status ("Load Control Event command received"). The event is a
+  test that changes nothing: it is scheduled a day ahead (``TEST_EVENT_LEAD_S``) and cancelled
+  (Cancel Load Control Event, effective at once) as soon as the device has answered, so no load
+  is ever switched. A device that does not take the cancel is said so in the result.
 
 Delivery (the device's ZCL Default Response) and acknowledgement (the Smart Energy answer)
 are reported separately: a device can receive a command and still not act on it.
@@ -14,6 +17,7 @@ are reported separately: a device can receive a command and still not act on it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import time
 from typing import Any, cast
@@ -34,6 +38,22 @@ from han_gateway.protocol import (
     IssuedCommand,
     OperationalCheckResult,
 )
+
+# A load control test event starts this far ahead, and is cancelled long before.
+TEST_EVENT_LEAD_S = 24 * 60 * 60
+# The loads a thermostat or load control switch serves, so that the device takes the event.
+_TEST_EVENT_DEVICE_CLASSES = (
+    smart_energy.DeviceClass.HVAC_COMPRESSOR_OR_FURNACE
+    | smart_energy.DeviceClass.WATER_HEATER
+    | smart_energy.DeviceClass.SIMPLE_MISC_LOADS
+)
+_ZIGBEE_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _zigbee_time_in(seconds: int) -> t.UTCTime:
+    """UTCTime (seconds since 2000-01-01 UTC) this many seconds from now."""
+    now = dt.datetime.now(dt.UTC)
+    return t.UTCTime(int((now - _ZIGBEE_EPOCH).total_seconds()) + seconds)
 
 
 class CheckNotSupported(Exception):
@@ -61,11 +81,9 @@ def _command_fields(check: Check, message_text: str) -> dict[str, Any]:
             "message": message_text[:MAX_MESSAGE_LENGTH],
         }
     return {
-        "device_class": smart_energy.DeviceClass.HVAC_COMPRESSOR_OR_FURNACE
-        | smart_energy.DeviceClass.WATER_HEATER
-        | smart_energy.DeviceClass.SIMPLE_MISC_LOADS,
+        "device_class": _TEST_EVENT_DEVICE_CLASSES,
         "utility_enrollment_group": 0,
-        "start_time": t.UTCTime(0),  # 0: start now
+        "start_time": _zigbee_time_in(TEST_EVENT_LEAD_S),  # ahead, then cancelled
         "duration_in_minutes": 1,
         "criticality_level": 1,  # green: voluntary, the mildest event
         "cooling_temperature_offset": smart_energy.TEMPERATURE_OFFSET_UNUSED,
@@ -168,6 +186,7 @@ async def run_operational_check(
             if acknowledged
             else f"The device answered but did not accept the event: {status.name}"
         )
+        detail += await _cancel_test_event(cluster, command_id, timeout_s=timeout_s)
     else:
         acknowledged = True
         detail = "The device confirmed the message"
@@ -178,6 +197,29 @@ async def run_operational_check(
         acknowledgement=Acknowledgement.model_validate(answer),
         round_trip_ms=round_trip_ms,
     )
+
+
+async def _cancel_test_event(cluster: Cluster, event_id: int, *, timeout_s: float) -> str:
+    """Cancel the test event at once; what to add to the result's detail."""
+    cancel = smart_energy.Drlc.ClientCommandDefs.cancel_load_control_event
+    try:
+        await cluster.client_command(
+            cancel.id,
+            issuer_event_id=event_id,
+            device_class=_TEST_EVENT_DEVICE_CLASSES,
+            utility_enrollment_group=0,
+            cancel_control=0,  # end at once, no randomisation
+            effective_time=t.UTCTime(0),  # 0: now
+            expect_reply=False,
+            timeout=timeout_s,
+            retries=1,
+        )
+    except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
+        return (
+            f"; the test event (scheduled {TEST_EVENT_LEAD_S // 3600} h ahead) could not be "
+            f"cancelled: {error or 'timeout'}"
+        )
+    return "; the test event, scheduled a day ahead, was cancelled: nothing was switched"
 
 
 def _json_value(value: object) -> object:

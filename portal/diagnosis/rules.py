@@ -41,6 +41,7 @@ class RuleId(enum.StrEnum):
     OVER_CAPACITY = "over_capacity"
     EMPTY_HAN = "empty_han"
     JOINED_ELSEWHERE = "joined_elsewhere"
+    MESSAGE_NOT_DELIVERED = "message_not_delivered"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
@@ -58,6 +59,7 @@ ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.CHANNEL_INTERFERENCE,
     RuleId.OVER_CAPACITY,
     RuleId.WEAK_LINK,
+    RuleId.MESSAGE_NOT_DELIVERED,
     RuleId.OPERATIONAL_CHECK_FAILED,
     RuleId.UNKNOWN_DEVICE,
     RuleId.OUTDATED_FIRMWARE,
@@ -115,6 +117,7 @@ GROUPED_WORDS: dict[str, str] = {
     RuleId.UNKNOWN_DEVICE: "{count} devices on the HAN are not this premise's",
     RuleId.OPERATIONAL_CHECK_FAILED: "{count} devices did not acknowledge a utility message",
     RuleId.JOINED_ELSEWHERE: "{count} registered devices joined a network other than their own",
+    RuleId.MESSAGE_NOT_DELIVERED: "{count} devices did not receive a utility message",
 }
 
 
@@ -163,7 +166,8 @@ class DeviceObservation:
     registered: bool = False
     registered_elsewhere: bool = False
     customer_owned: bool = False
-    operational_check: str = ""  # acknowledged | not_acknowledged | "" when not run
+    # acknowledged | not_acknowledged (delivered, no confirmation) | not_delivered | "" not run
+    operational_check: str = ""
 
     @property
     def label(self) -> str:
@@ -605,7 +609,11 @@ def operational_check_failed(data: DiagnosisInput) -> list[Problem]:
     return [
         Problem(
             title=f"{device.label} did not acknowledge a utility message",
-            evidence="the Smart Energy test message got no acknowledgement",
+            evidence=(
+                "the Smart Energy test message reached it (the radio delivered it) but it sent "
+                "no confirmation: a set-up matter, not the radio. Check it is enrolled in the "
+                "utility's program"
+            ),
             customer_text=(
                 f"Your {device.category_label.lower() or 'device'} is connected but did not "
                 "respond to a test message from the utility."
@@ -707,6 +715,29 @@ def _where_it_joined(expected: ExpectedDevice, here: DeviceObservation | None) -
             eui64=expected.eui64,
         )
     return None
+
+
+@rule(RuleId.MESSAGE_NOT_DELIVERED, Severity.WARNING, Action.CHANGE_RANGE)
+def message_not_delivered(data: DiagnosisInput) -> list[Problem]:
+    """The device answered the scan, but a utility message to it was not delivered even with
+    the stack's retries: its radio path is marginal, whatever its set-up."""
+    return [
+        Problem(
+            title=f"{device.label} did not receive a utility message",
+            evidence=(
+                "the Smart Energy test message was not delivered (no APS acknowledgement after "
+                "retries) although the device answered the scan: its radio path is marginal"
+            ),
+            customer_text=(
+                f"Your {device.category_label.lower() or 'device'} answers the meter but "
+                "misses some of its messages. Moving it closer to the meter, or away from "
+                "metal and appliances, should fix this."
+            ),
+            eui64=device.eui64,
+        )
+        for device in _found_devices(data)
+        if device.reachable and device.operational_check == "not_delivered"
+    ]
 
 
 def many_words(rule_id: str) -> str:

@@ -67,7 +67,7 @@ _RecordedActionField = named_enum_field(
 
 
 # The words portal.link_quality gives a link quality.
-_OPERATIONAL_CHECK_RESULTS = ("acknowledged", "not_acknowledged")
+_OPERATIONAL_CHECK_RESULTS = ("acknowledged", "not_acknowledged", "not_delivered")
 
 
 class _RunStateSerializer(serializers.Serializer[Any]):

@@ -298,11 +298,17 @@ def _operational_checks(recorder: RunRecorder, client: GatewayClient) -> None:
             answer = client.operational_check(
                 device.interface, device.eui64, check, timeout_s=OPERATIONAL_CHECK_TIMEOUT_S
             )
-            result = "acknowledged" if answer.acknowledged else "not_acknowledged"
+            if answer.acknowledged:
+                result = "acknowledged"
+            else:
+                result = "not_acknowledged" if answer.delivered else "not_delivered"
         except GatewayError as error:
-            if error.code == "check_not_supported":
-                continue
-            result = "not_acknowledged"
+            # Not the device's answer (it cannot take the check, or the gateway failed): the
+            # device is not judged on it.
+            logger.info(
+                "run %s: no operational check of %s: %s", recorder.run.pk, device.eui64, error.code
+            )
+            continue
         acknowledged += result == "acknowledged"
         with transaction.atomic():
             device.operational_check = result

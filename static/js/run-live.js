@@ -121,7 +121,12 @@
     return cell;
   }
 
-  const CHECK_LABELS = { acknowledged: "Acknowledged", not_acknowledged: "No acknowledgement", "": "—" };
+  const CHECK_LABELS = {
+    acknowledged: "Acknowledged",
+    not_acknowledged: "Delivered, no acknowledgement",
+    not_delivered: "Not delivered",
+    "": "—",
+  };
 
   function deviceRow(device) {
     const row = document.createElement("tr");

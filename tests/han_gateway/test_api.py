@@ -257,6 +257,8 @@ async def test_operational_check_drlc_is_reported_by_the_thermostat(service):
     assert body["acknowledgement"]["command"] == "report_event_status"
     assert body["acknowledgement"]["issuer_event_id"] == body["issued"]["issuer_event_id"]
     assert body["acknowledgement"]["event_status_name"] == "Load_Control_Event_command_received"
+    # A test that changes nothing: scheduled a day ahead, cancelled once the device answered.
+    assert body["detail"].endswith("was cancelled: nothing was switched")
 
 
 @pytest.mark.asyncio

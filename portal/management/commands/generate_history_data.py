@@ -319,6 +319,7 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.OPERATIONAL_CHECK_FAILED: RuleShape(5, True),
     RuleId.OVER_CAPACITY: RuleShape(2, False),
     RuleId.JOINED_ELSEWHERE: RuleShape(2, True),
+    RuleId.MESSAGE_NOT_DELIVERED: RuleShape(3, True),
     # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
     RuleId.EMPTY_HAN: RuleShape(0, False),
 }
@@ -576,7 +577,10 @@ TABLES = {
         "id premises_gateway_id network_interface_id service_point_id eui64 network category "
         "manufacturer model firmware_version created_at",
     ),
-    "case": Table(HanTestCase, "id premise_id problem status opened_by_id opened_at resolved_at"),
+    "case": Table(
+        HanTestCase,
+        "id premise_id problem subject_eui64 status opened_by_id opened_at resolved_at",
+    ),
     "run": Table(
         HanTestRun,
         "id case_id premise_id number status started_by_id queue region gateway_model "
@@ -1131,6 +1135,7 @@ class HistoryGenerator:
                         cases.ids[case],
                         world.first_premise_id + cases.premise[case],
                         PROBLEMS_REPORTED.pick(rng),
+                        "",  # the history's cases are about the whole HAN
                         HanTestCase.Status.RESOLVED if resolved else HanTestCase.Status.OPEN,
                         cases.rep[case],
                         self.at(cases.opened[case]),
@@ -1243,6 +1248,8 @@ class HistoryGenerator:
                     join = "default_key"
                 elif rule == RuleId.OPERATIONAL_CHECK_FAILED:
                     check = "not_acknowledged"
+                elif rule == RuleId.MESSAGE_NOT_DELIVERED:
+                    check = "not_delivered"
             observed.append((kind, eui64, device, firmware, join, reachable, quality, check))
         if rule == RuleId.UNKNOWN_DEVICE:
             kind = UTILITY_DEVICES.pick(rng)

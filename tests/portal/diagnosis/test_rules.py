@@ -299,6 +299,7 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "over_capacity",
         "empty_han",
         "joined_elsewhere",
+        "message_not_delivered",
         "healthy",
     ]
 
@@ -347,3 +348,16 @@ def test_findings_about_the_device_the_call_is_about_come_first():
         display.eui64,
         cut_off.eui64,
     ]
+
+
+def test_a_message_not_delivered_is_a_radio_matter_not_a_set_up_one():
+    (lost,) = diagnose(DiagnosisInput(devices=(_with(operational_check="not_delivered"),)))
+    assert (lost.rule, lost.action) == ("message_not_delivered", Action.CHANGE_RANGE)
+    (unconfirmed,) = diagnose(
+        DiagnosisInput(devices=(_with(operational_check="not_acknowledged"),))
+    )
+    assert (unconfirmed.rule, unconfirmed.action) == (
+        "operational_check_failed",
+        Action.CHECK_DEVICE_PROGRAMS,
+    )
+    assert "reached it" in unconfirmed.evidence and "not the radio" in unconfirmed.evidence

