@@ -496,45 +496,54 @@ def _not_found(data: DiagnosisInput, *, window_expired: bool) -> list[ExpectedDe
     ]
 
 
+# What each rule about a registered device that was not found says: title, evidence, and the
+# customer's words. {what} is the device's kind, {eui64} {maker} its identity.
+_NOT_FOUND_WORDS: dict[bool, tuple[str, str, str]] = {
+    False: (
+        "Registered {what} ({eui64}) was not found",
+        "{maker} is registered for this gateway but no interface reported it",
+        "We could not find your {what}. Check that it is plugged in or has fresh batteries; "
+        "we will then let it connect again.",
+    ),
+    True: (
+        "The join window for {what} ({eui64}) expired without a join",
+        "the Trust Center opened a join window with the device's install-code key; the "
+        "device never joined",
+        "Your {what} did not connect in the time allowed. Make sure it is powered and near "
+        "the meter; we will let it connect again.",
+    ),
+}
+
+
+def _not_found_problems(data: DiagnosisInput, *, window_expired: bool) -> list[Problem]:
+    title, evidence, customer_text = _NOT_FOUND_WORDS[window_expired]
+    problems = []
+    for expected in _not_found(data, window_expired=window_expired):
+        words = {
+            "what": expected.category_label.lower() or "device",
+            "eui64": expected.eui64,
+            "maker": f"{expected.manufacturer} {expected.model}".strip() or "It",
+        }
+        problems.append(
+            Problem(
+                title=title.format(**words),
+                evidence=evidence.format(**words),
+                customer_text=customer_text.format(**words),
+                eui64=expected.eui64,
+            )
+        )
+    return problems
+
+
 @rule(RuleId.REGISTERED_DEVICE_MISSING, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
 def registered_device_missing(data: DiagnosisInput) -> list[Problem]:
-    return [
-        Problem(
-            title=f"Registered {expected.category_label.lower() or 'device'} "
-            f"({expected.eui64}) was not found",
-            evidence=(
-                f"{expected.manufacturer} {expected.model} is registered for this gateway "
-                "but no interface reported it"
-            ).strip(),
-            customer_text=(
-                f"We could not find your {expected.category_label.lower() or 'device'}. "
-                "Check that it is plugged in or has fresh batteries; we will then let it "
-                "connect again."
-            ),
-            eui64=expected.eui64,
-        )
-        for expected in _not_found(data, window_expired=False)
-    ]
+    return _not_found_problems(data, window_expired=False)
 
 
 @rule(RuleId.JOIN_WINDOW_EXPIRED, Severity.CRITICAL, Action.REOPEN_JOIN_WINDOW)
 def join_window_expired(data: DiagnosisInput) -> list[Problem]:
     """A registered device whose join window closed before it joined."""
-    return [
-        Problem(
-            title=f"The join window for {expected.category_label.lower() or 'a device'} "
-            f"({expected.eui64}) expired without a join",
-            evidence="the Trust Center opened a join window with the device's install-code "
-            "key; the device never joined",
-            customer_text=(
-                f"Your {expected.category_label.lower() or 'device'} did not connect in the "
-                "time allowed. Make sure it is powered and near the meter; we will let it "
-                "connect again."
-            ),
-            eui64=expected.eui64,
-        )
-        for expected in _not_found(data, window_expired=True)
-    ]
+    return _not_found_problems(data, window_expired=True)
 
 
 @rule(RuleId.UNKNOWN_DEVICE, Severity.WARNING, Action.INVESTIGATE_DEVICE)

@@ -201,23 +201,20 @@ def premise_records_for_run(run: HanTestRun) -> PremiseRecords:
     )
 
 
+# What a run records of a device under the names the diagnosis uses for it.
+RECORDED_AS_OBSERVED = frozenset(
+    {"eui64", "interface", "manufacturer", "model", "firmware_version", "ota_file_version"}
+    | {"reachable", "link_quality", "rssi", "join_method", "profile_id", "registered"}
+    | {"operational_check"}
+)
+
+
 def device_observation(device: ObservedDevice) -> diagnosis.DeviceObservation:
-    """A device as the run recorded it, as the diagnosis takes it."""
+    """A device as the run recorded it, as the diagnosis takes it (without its name, which
+    the gateway reports and the diagnosis does not rely on)."""
     return diagnosis.DeviceObservation(
-        eui64=device.eui64,
-        interface=device.interface,
+        **{name: getattr(device, name) for name in RECORDED_AS_OBSERVED},
         category_label=device.get_category_display(),
-        manufacturer=device.manufacturer,
-        model=device.model,
-        firmware_version=device.firmware_version,
-        ota_file_version=device.ota_file_version,
-        reachable=device.reachable,
-        link_quality=device.link_quality,
-        rssi=device.rssi,
-        join_method=device.join_method,
-        profile_id=device.profile_id,
-        registered=device.registered,
         registered_elsewhere=device_details(device).registered_elsewhere,
         customer_owned=device.network == HanDevice.Network.CUSTOMER,
-        operational_check=device.operational_check,
     )
