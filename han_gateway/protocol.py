@@ -316,6 +316,11 @@ class DeviceReport(Answer):
     lqi: Lqi | None
     rssi: Rssi | None
     links: list[LinkReport]
+    sleepy: bool | None = None
+    """True: its receiver is off when idle (a sleepy end device that hears frames only when it
+    polls its parent), from its node descriptor or its parent's neighbour table; None: unknown."""
+    last_heard: Timestamp | None = None
+    """When the coordinator last heard a frame from it; None: not while the service ran."""
 
 
 class TableLink(Answer):

@@ -12,6 +12,10 @@ HOME_AUTOMATION_PROFILE_ID: Final = 0x0104
 # The highest PAN id a network may take: 0xFFFF is the broadcast PAN id.
 MAX_PAN_ID: Final = 0xFFFE
 
+# How long a parent holds a frame for a sleeping child (IEEE 802.15.4
+# macTransactionPersistenceTime at its default, 0x01F4 unit periods of 15.36 ms).
+MAC_TRANSACTION_PERSISTENCE_S: Final = 7.68
+
 # General clusters (ZCL)
 BASIC: Final = 0x0000
 POWER_CONFIGURATION: Final = 0x0001

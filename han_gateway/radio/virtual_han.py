@@ -287,7 +287,11 @@ class VirtualHan:
         if not replies:
             return
         if node.spec.sleepy and node.spec.poll_interval_ms:
-            # A sleepy device only hears the frame when it next polls its parent.
+            # A sleepy device only hears the frame when it next polls its parent, which holds
+            # it for the MAC transaction persistence time: a device that polls less often never
+            # hears it (its parent acknowledged the frame, so the sender sees no error).
+            if node.spec.poll_interval_ms / 1000 > zigbee_ids.MAC_TRANSACTION_PERSISTENCE_S:
+                return
             self._spawn(self._deliver_later(replies, node.spec.poll_interval_ms / 1000))
         else:
             loop = asyncio.get_running_loop()

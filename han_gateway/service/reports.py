@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import zigpy.application
@@ -216,4 +217,30 @@ def device_report(
         lqi=device.lqi,
         rssi=device.rssi,
         links=links,
+        sleepy=None if is_coordinator else _sleepy(device, neighbour_tables),
+        last_heard=(
+            None
+            if is_coordinator or device.last_seen is None
+            else dt.datetime.fromtimestamp(device.last_seen, dt.UTC)
+        ),
     )
+
+
+def _sleepy(
+    device: ZigbeeDevice, neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]]
+) -> bool | None:
+    """Whether its receiver is off when idle: its node descriptor says, or, when it did not
+    answer, the table of the parent that holds its frames."""
+    if device.node_desc is not None:
+        return not device.node_desc.is_receiver_on_when_idle
+    for table in neighbour_tables.values():
+        for entry in table:
+            if (
+                entry.ieee == device.ieee
+                and entry.relationship == zdo_t.Neighbor.Relationship.Child
+            ):
+                if entry.rx_on_when_idle == zdo_t.Neighbor.RxOnWhenIdle.Off:
+                    return True
+                if entry.rx_on_when_idle == zdo_t.Neighbor.RxOnWhenIdle.On:
+                    return False
+    return None

@@ -39,12 +39,15 @@ from han_gateway.protocol import (
     short_address,
 )
 from han_gateway.service.reports import device_report
+from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S
 
 LOGGER = logging.getLogger(__name__)
 
 Emit = Callable[[ScanDeviceEvent | ScanProgressEvent], Awaitable[None]]
 
 _TABLE_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
+# Beyond the parent's holding time, for the device's answer to come back.
+SLEEPY_ANSWER_MARGIN_S = 1.5
 
 
 class ScanFailed(Exception):
@@ -61,6 +64,7 @@ class _Found:
     eui64: t.EUI64
     nwk: t.NWK
     device_type_hint: DeviceType | None
+    sleepy: bool = False  # its parent's table says its receiver is off when idle
 
 
 _HINTS: dict[int, DeviceType] = {
@@ -145,6 +149,18 @@ class HanScan:
         if task is not None:
             await task
 
+    async def _answers_when_it_polls(self, device: ZigbeeDevice) -> bool:
+        """Ask a sleepy end device once, waiting as long as its parent holds the frame for it:
+        one that does not poll in that time is asleep, and asking again only makes the scan
+        longer (its answers would come no sooner)."""
+        # zigpy waits far longer for any end device (an extended timeout, and retries): bound it.
+        try:
+            async with asyncio.timeout(MAC_TRANSACTION_PERSISTENCE_S + SLEEPY_ANSWER_MARGIN_S):
+                status, *_ = await device.zdo.Node_Desc_req(device.nwk, retries=0)
+        except _TABLE_ERRORS:
+            return False
+        return bool(status == zdo_t.Status.SUCCESS)
+
     async def _read_basic_extras(self, device: ZigbeeDevice) -> dict[str, Any]:
         """Software build and power source from the Basic cluster (zigpy's interview skips them)."""
         for endpoint in device.non_zdo_endpoints:
@@ -213,7 +229,12 @@ class HanScan:
                 continue
             if entry.ieee in (t.EUI64.convert("00" * 8), t.EUI64.convert("ff" * 8)):
                 continue
-            found = _Found(entry.ieee, entry.nwk, _HINTS.get(entry.device_type))
+            found = _Found(
+                entry.ieee,
+                entry.nwk,
+                _HINTS.get(entry.device_type),
+                sleepy=entry.rx_on_when_idle == zdo_t.Neighbor.RxOnWhenIdle.Off,
+            )
             self._found[entry.ieee] = found
             new.append(found)
         return new
@@ -244,6 +265,9 @@ class HanScan:
 
             async def visit(found: _Found) -> None:
                 device = self.app.add_device(found.eui64, found.nwk)
+                if found.sleepy and not await self._answers_when_it_polls(device):
+                    await self._report(device, found.device_type_hint, {})  # asleep
+                    return
                 exploring = None
                 if found.device_type_hint in ("router", "coordinator"):
                     exploring = tasks.create_task(explore(device))

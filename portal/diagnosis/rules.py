@@ -14,7 +14,7 @@ from typing import Any
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.firmware import OtaVersionScheme, ota_version_name, ota_version_text
-from han_gateway.zigbee_ids import SMART_ENERGY_PROFILE_ID
+from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S, SMART_ENERGY_PROFILE_ID
 
 
 class Severity(enum.StrEnum):
@@ -42,6 +42,7 @@ class RuleId(enum.StrEnum):
     EMPTY_HAN = "empty_han"
     JOINED_ELSEWHERE = "joined_elsewhere"
     MESSAGE_NOT_DELIVERED = "message_not_delivered"
+    DEVICE_ASLEEP = "device_asleep"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
@@ -59,6 +60,7 @@ ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.CHANNEL_INTERFERENCE,
     RuleId.OVER_CAPACITY,
     RuleId.WEAK_LINK,
+    RuleId.DEVICE_ASLEEP,
     RuleId.MESSAGE_NOT_DELIVERED,
     RuleId.OPERATIONAL_CHECK_FAILED,
     RuleId.UNKNOWN_DEVICE,
@@ -81,6 +83,7 @@ class Action(enum.StrEnum):
     ESCALATE_TO_AMI_NETWORK = "escalate_to_ami_network"
     REGISTER_DEVICE = "register_device"
     REJOIN_DEVICE = "rejoin_device"
+    WAKE_DEVICE = "wake_device"
     NONE = "none"
 
 
@@ -99,6 +102,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REDUCE_DEVICES: "Remove devices: the meter is over its HAN capacity",
     Action.ESCALATE_TO_AMI_NETWORK: "Escalate to the AMI network team",
     Action.REGISTER_DEVICE: "Register the device with its install code, then pair it",
+    Action.WAKE_DEVICE: "Wake the device (press a button) or change its batteries, then retest",
     Action.REJOIN_DEVICE: (
         "Make the device leave the network it joined, then reopen its join window on its own"
     ),
@@ -118,6 +122,7 @@ GROUPED_WORDS: dict[str, str] = {
     RuleId.OPERATIONAL_CHECK_FAILED: "{count} devices did not acknowledge a utility message",
     RuleId.JOINED_ELSEWHERE: "{count} registered devices joined a network other than their own",
     RuleId.MESSAGE_NOT_DELIVERED: "{count} devices did not receive a utility message",
+    RuleId.DEVICE_ASLEEP: "{count} battery devices were asleep during the test",
 }
 
 
@@ -166,6 +171,8 @@ class DeviceObservation:
     registered: bool = False
     registered_elsewhere: bool = False
     customer_owned: bool = False
+    sleepy: bool = False  # its receiver is off when idle: it hears frames only when it polls
+    last_heard: str = ""  # ISO 8601: when the coordinator last heard it, if it did
     # acknowledged | not_acknowledged (delivered, no confirmation) | not_delivered | "" not run
     operational_check: str = ""
 
@@ -326,6 +333,8 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
         too_weak = device.link_quality is not None and device.link_quality < limit
         if device.reachable and not too_weak:
             continue
+        if not device.reachable and device.sleepy:
+            continue  # asleep, not out of reach: the asleep rule speaks
         heard = f"link quality {device.link_quality}" if device.link_quality is not None else ""
         rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
         evidence = ", ".join(
@@ -747,6 +756,40 @@ def message_not_delivered(data: DiagnosisInput) -> list[Problem]:
         for device in _found_devices(data)
         if device.reachable and device.operational_check == "not_delivered"
     ]
+
+
+@rule(RuleId.DEVICE_ASLEEP, Severity.WARNING, Action.WAKE_DEVICE)
+def device_asleep(data: DiagnosisInput) -> list[Problem]:
+    """A sleepy end device (receiver off when idle) that did not poll its parent while the scan
+    asked: its parent holds a frame for it only 7.68 s (IEEE 802.15.4 transaction persistence),
+    so a device that polls less often, or whose batteries are flat, does not answer. Not a
+    radio or gateway fault, but not checked either: the run does not pass on it."""
+    problems = []
+    for device in _found_devices(data):
+        if device.reachable or not device.sleepy:
+            continue
+        heard = (
+            f"last heard at {device.last_heard}"
+            if device.last_heard
+            else "not heard from while the gateway has been running"
+        )
+        problems.append(
+            Problem(
+                title=f"{device.label} is asleep",
+                evidence=(
+                    f"a sleepy end device (receiver off when idle) that did not poll its parent "
+                    f"during the scan; {heard}. Its parent holds frames for it only "
+                    f"{MAC_TRANSACTION_PERSISTENCE_S:g} s"
+                ),
+                customer_text=(
+                    f"Your {device.category_label.lower() or 'device'} is asleep to save its "
+                    "batteries, so we could not check it. Press a button on it to wake it (or "
+                    "put in fresh batteries), then we will test again."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return problems
 
 
 def many_words(rule_id: str) -> str:

@@ -91,6 +91,8 @@ class DeviceDetails(BaseModel):
     interview: Interview | None = None
     links: list[LinkReport] = []
     endpoints: list[EndpointReport] = []
+    sleepy: bool | None = None
+    last_heard: str | None = None  # ISO 8601, as the gateway reported it
     registered_elsewhere: bool = False
 
 
@@ -215,6 +217,14 @@ def device_observation(device: ObservedDevice) -> diagnosis.DeviceObservation:
     return diagnosis.DeviceObservation(
         **{name: getattr(device, name) for name in RECORDED_AS_OBSERVED},
         category_label=device.get_category_display(),
-        registered_elsewhere=device_details(device).registered_elsewhere,
         customer_owned=device.network == HanDevice.Network.CUSTOMER,
+        **_from_details(device_details(device)),
     )
+
+
+def _from_details(details: DeviceDetails) -> dict[str, Any]:
+    return {
+        "registered_elsewhere": details.registered_elsewhere,
+        "sleepy": bool(details.sleepy),
+        "last_heard": details.last_heard or "",
+    }

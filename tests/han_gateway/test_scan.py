@@ -28,6 +28,8 @@ REPORT_FIELDS = {
     "lqi",
     "rssi",
     "links",
+    "sleepy",
+    "last_heard",
 }
 
 
@@ -144,3 +146,20 @@ async def test_zigpy_default_pacing_finds_the_same_devices(simulated, small, mon
     found = {e.device.eui64 for e in events if e.event == "device"}
     assert found == {str(COORDINATOR.eui64)} | {str(spec.eui64) for spec in small.devices}
     assert summary.pacing == "zigpy_default"
+
+
+@pytest.mark.asyncio
+async def test_a_sleepy_device_that_does_not_poll_in_time_is_reported_asleep(simulated):
+    document = small_scenario()
+    document["devices"][1].update(sleepy=True, poll_interval_ms=30_000)
+    app = await simulated(parse_scenario(document))
+    scan = HanScan(app, _ignore)
+    await scan.run()
+    display = scan.reports[t.EUI64.convert("00:0d:6f:00:0a:00:00:02")]
+    assert (display.reachable, display.sleepy, display.last_heard) == (False, True, None)
+    awake = [report for eui64, report in scan.reports.items() if report is not display]
+    assert all(report.reachable and report.sleepy is not True for report in awake)
+
+
+async def _ignore(event):
+    return None

@@ -320,6 +320,7 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.OVER_CAPACITY: RuleShape(2, False),
     RuleId.JOINED_ELSEWHERE: RuleShape(2, True),
     RuleId.MESSAGE_NOT_DELIVERED: RuleShape(3, True),
+    RuleId.DEVICE_ASLEEP: RuleShape(3, True),
     # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
     RuleId.EMPTY_HAN: RuleShape(0, False),
 }
@@ -444,6 +445,7 @@ def device_finding(
         registered=on_record and kind.utility,
         customer_owned=not kind.utility,
         operational_check=check,
+        sleepy=rule == RuleId.DEVICE_ASLEEP,
     )
     approved = (approved_model(kind),)
     return _only_finding(rule, diagnosis.DiagnosisInput(devices=(device,), approved=approved))
@@ -790,6 +792,10 @@ class HistoryGenerator:
         self.details = [
             DeviceDetails(depth=depth, interview="complete").model_dump_json() for depth in (1, 2)
         ]
+        # A battery device asleep through the scan: never heard while the gateway ran.
+        self.asleep_details = DeviceDetails(
+            depth=1, interview="failed", sleepy=True
+        ).model_dump_json()
 
     def next_id(self, model: type[models.Model]) -> int:
         self.sink.flush()
@@ -1250,6 +1256,8 @@ class HistoryGenerator:
                     check = "not_acknowledged"
                 elif rule == RuleId.MESSAGE_NOT_DELIVERED:
                     check = "not_delivered"
+                elif rule == RuleId.DEVICE_ASLEEP:
+                    reachable, quality, check = False, None, ""
             observed.append((kind, eui64, device, firmware, join, reachable, quality, check))
         if rule == RuleId.UNKNOWN_DEVICE:
             kind = UTILITY_DEVICES.pick(rng)
@@ -1312,7 +1320,9 @@ class HistoryGenerator:
                     join,
                     on_record and kind.utility,
                     check,
-                    self.details[sequence % 2],
+                    self.asleep_details
+                    if rule == RuleId.DEVICE_ASLEEP and device == target
+                    else self.details[sequence % 2],
                 )
             )
             ids["observed_device"] += 1

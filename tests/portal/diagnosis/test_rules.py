@@ -300,6 +300,7 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "empty_han",
         "joined_elsewhere",
         "message_not_delivered",
+        "device_asleep",
         "healthy",
     ]
 
