@@ -109,14 +109,18 @@ def device_details(device: ObservedDevice) -> DeviceDetails:
         return NO_DETAILS
 
 
-def _link_quality(report: DeviceReport) -> int | None:
-    """The worse direction of the device's link towards its parent (or the gateway)."""
+def _parent_hop(report: DeviceReport) -> tuple[int | None, int | None]:
+    """Link quality (the worse direction) and RSSI of one and the same hop: the device's link
+    to its parent. The RSSI is the coordinator's, so it is known only when the parent is the
+    coordinator; what the coordinator last heard is the device's own hop only then too."""
     for link in report.links:
         if link.neighbor == report.parent:
             values = [value for value in (link.lqi_inbound, link.lqi_outbound) if value is not None]
             if values:
-                return min(values)
-    return report.lqi
+                return min(values), link.rssi
+    if (report.depth or 0) <= 1:
+        return report.lqi, report.rssi
+    return None, None
 
 
 def _infer_category(report: DeviceReport) -> str:
@@ -140,6 +144,7 @@ def device_fields(report: DeviceReport, known: KnownDevice) -> dict[str, Any]:
     customer_owned = known.customer_owned or (
         not known.registered and report.profile_id == HOME_AUTOMATION_PROFILE_ID
     )
+    link_quality, rssi = _parent_hop(report)
     return {
         "network_address": short_address_value(report.nwk),
         "device_type": report.device_type,
@@ -152,8 +157,8 @@ def device_fields(report: DeviceReport, known: KnownDevice) -> dict[str, Any]:
         "power_source": report.power_source,
         "profile_id": report.profile_id,
         "reachable": report.reachable,
-        "link_quality": _link_quality(report),
-        "rssi": report.rssi,
+        "link_quality": link_quality,
+        "rssi": rssi,
         "join_method": report.join_method or "unknown",
         "registered": known.registered,
         "details": {

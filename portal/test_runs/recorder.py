@@ -4,7 +4,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -47,42 +47,55 @@ class WorkerHeartbeat:
     scan silent for a long time, and that must not read as a lost worker. The run's time
     limit, not the heartbeat, bounds a slow gateway.
 
-    It writes from a thread of its own, on its own database connection, so it is only started
-    when the caller is outside a transaction (another connection could not see the run's
-    uncommitted rows, and on SQLite would wait on the caller's lock).
+    One thread per worker process beats for all the runs the process is on, in one statement
+    on one database connection of its own; it ends when the process has no run left. A run is
+    only added from outside a transaction (another connection could not see its uncommitted
+    rows, and on SQLite would wait on the caller's lock).
     """
 
-    def __init__(self, run_id: int, every_s: float = HEARTBEAT_EVERY_S) -> None:
+    _lock = threading.Lock()
+    _runs: ClassVar[set[int]] = set()
+    _thread: ClassVar[threading.Thread | None] = None
+
+    def __init__(self, run_id: int) -> None:
         self.run_id = run_id
-        self.every_s = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._beat, name=f"run-{run_id}-heartbeat", daemon=True
-        )
+        self.beating = False
 
     def __enter__(self) -> "WorkerHeartbeat":
-        if not connection.in_atomic_block:
-            self._thread.start()
+        if connection.in_atomic_block:
+            return self
+        cls = type(self)
+        with cls._lock:
+            cls._runs.add(self.run_id)
+            if cls._thread is None:
+                cls._thread = threading.Thread(target=cls._beat, name="run-heartbeats", daemon=True)
+                cls._thread.start()
+        self.beating = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        if self.beating:
+            with type(self)._lock:
+                type(self)._runs.discard(self.run_id)
 
-    def _beat(self) -> None:
+    @classmethod
+    def _beat(cls) -> None:
         try:
-            while not self._stop.wait(self.every_s):
+            while True:
+                time.sleep(HEARTBEAT_EVERY_S)
+                with cls._lock:
+                    if not cls._runs:
+                        cls._thread = None
+                        return
+                    runs = list(cls._runs)
                 try:
-                    moved = HanTestRun.objects.filter(
-                        pk=self.run_id, status__in=HanTestRun.ACTIVE
-                    ).update(heartbeat_at=timezone.now())
+                    HanTestRun.objects.filter(pk__in=runs, status__in=HanTestRun.ACTIVE).update(
+                        heartbeat_at=timezone.now()
+                    )
                 except DatabaseError:
-                    # The worker's own writes meet the same outage and deal with it.
-                    logger.warning("run %s: heartbeat not written", self.run_id, exc_info=True)
-                    continue
-                if not moved:
-                    return  # the run has ended
+                    # The workers' own writes meet the same outage and deal with it.
+                    logger.warning("heartbeat of runs %s not written", runs, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 
