@@ -153,6 +153,8 @@ class GatewayClient:
         return answer.interfaces
 
     def energy_scan(self, interface_id: str) -> EnergyScanResult:
+        """Every channel's highest and mean energy sample. The body is left empty so a gateway
+        of any version answers: one of this version takes `DEFAULT_ENERGY_SAMPLES` samples."""
         return self._call(
             "POST",
             self._interface_path(interface_id, "/energy-scan"),

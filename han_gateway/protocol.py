@@ -42,6 +42,10 @@ MAX_JOIN_WINDOW_S: Final = 30 * 24 * 3600  # utilities open windows of up to 30 
 DEFAULT_MESSAGE: Final = "Utility HAN test: please press OK to confirm."
 MAX_MESSAGE_LENGTH: Final = 80
 ZIGBEE_CHANNELS: Final = tuple(range(11, 27))
+# One short energy sample misses bursty Wi-Fi: the energy scan samples every channel this
+# many times by default, so a burst on one sample in six is always seen.
+DEFAULT_ENERGY_SAMPLES: Final = 6
+MAX_ENERGY_SAMPLES: Final = 16
 _PROBLEMS_SHOWN: Final = 3
 
 # -- values ------------------------------------------------------------------------------
@@ -171,6 +175,18 @@ Interview: TypeAlias = Literal["complete", "partial", "failed"]
 KnownJoinMethod: TypeAlias = Literal["install_code", "default_key"]
 JOIN_METHODS: Final[tuple[KnownJoinMethod, ...]] = get_args(KnownJoinMethod)
 JoinMethod: TypeAlias = Literal[KnownJoinMethod, "unknown"]
+"""What the Trust Center's join log proves of a device's join: ``install_code`` (it joined while
+an install-code-only join window the service opened for it was open), ``default_key`` (it joined
+while the Trust Center accepted the well-known default key), ``unknown`` (no join record)."""
+JoinPolicy: TypeAlias = Literal["install_code_only", "default_key_allowed"]
+"""The Trust Center's join policy: only install-code link keys, or the default key too."""
+JOIN_POLICIES: Final[tuple[JoinPolicy, ...]] = get_args(JoinPolicy)
+JoinDecisionKind: TypeAlias = Literal[
+    "joined", "refused_key_mismatch", "refused_no_window", "refused_policy"
+]
+"""The Trust Center's decision on one join: admitted; refused because the device's key is not the
+one its join window was opened with; refused because no join window was open for it; refused by
+the policy (e.g. the default key under install-code-only)."""
 Profile: TypeAlias = Literal["smart_energy", "home_automation", "other"]
 LinkRelationship: TypeAlias = Literal[
     "parent", "child", "sibling", "neighbour", "previous_parent", "previous_child"
@@ -244,6 +260,8 @@ class InterfaceInfo(Answer):
     """Simulated interfaces only."""
     error: str | None = None
     """Why the interface is not running, with status ``error``."""
+    join_policy: JoinPolicy | Literal["unknown"] = "unknown"
+    """The Trust Center's join policy in force; ``unknown`` when the radio does not say."""
 
 
 class InterfaceList(Answer):
@@ -333,6 +351,16 @@ class TableLink(Answer):
     lqi: Lqi
 
 
+class JoinDecision(Answer):
+    """One Trust Center join decision from the interface's join log."""
+
+    eui64: Eui64
+    at: Timestamp
+    decision: JoinDecisionKind
+    join_method: JoinMethod | None = None
+    """For ``joined``: what the decision proves of the key it joined with."""
+
+
 class ScanSummary(Answer):
     device_count: Count
     """Without the coordinator."""
@@ -342,6 +370,8 @@ class ScanSummary(Answer):
     duration_ms: Annotated[float, Field(ge=0)]
     pacing: Pacing
     links: list[TableLink]
+    join_decisions: list[JoinDecision] = Field(default_factory=list)
+    """The interface's join log, oldest first (the service keeps the latest few hundred)."""
 
 
 class ScanStartedEvent(Answer):
@@ -402,13 +432,22 @@ class EnergyScanRequest(RequestBody):
     )
     duration_exp: Annotated[int, _between(0, 5)] = 2
     count: Annotated[int, _between(1, 8)] = 1
+    """zigpy's scan count within one sample (radios combine those scans their own way)."""
+    samples: Annotated[int, _between(1, MAX_ENERGY_SAMPLES)] = DEFAULT_ENERGY_SAMPLES
+    """Energy samples of every channel, one zigpy energy scan each."""
 
 
 class EnergyScanResult(Answer):
     interface_id: InterfaceId
     current_channel: Channel
     energy: dict[Channel, Energy]
-    """Energy per channel, 0-255 (keys are channel numbers as text on the wire)."""
+    """The highest energy sample per channel, 0-255 (keys are channel numbers as text on the
+    wire): a burst of interference shows here."""
+    mean_energy: dict[Channel, Energy] = Field(default_factory=dict)
+    """The mean of the samples per channel; empty from a gateway that sampled once."""
+    samples: Annotated[int, _between(1, MAX_ENERGY_SAMPLES)] = 1
+    tx_power_dbm: Annotated[int, _between(-128, 127)] | None = None
+    """The coordinator's transmit power, when its radio says."""
     busy_channels: list[Channel]
 
 

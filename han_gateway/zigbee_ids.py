@@ -16,6 +16,12 @@ MAX_PAN_ID: Final = 0xFFFE
 # macTransactionPersistenceTime at its default, 0x01F4 unit periods of 15.36 ms).
 MAC_TRANSACTION_PERSISTENCE_S: Final = 7.68
 
+# Transmit power, dBm. Full power is zigpy's CONF_NWK_TX_POWER_SAFE, allowed in every
+# regulatory region. North American radios must cut their power on channel 26, at the edge of
+# the 2.4 GHz band (and often on 25): a HAN there has uniformly weaker links.
+FULL_TX_POWER_DBM: Final = 8
+POWER_CUT_CHANNEL: Final = 26
+
 # General clusters (ZCL)
 BASIC: Final = 0x0000
 POWER_CONFIGURATION: Final = 0x0001

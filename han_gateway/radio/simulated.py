@@ -10,7 +10,7 @@ back as a serialised frame through `packet_received`.
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import zigpy.application
 import zigpy.config as zigpy_config
@@ -20,6 +20,8 @@ import zigpy.types as t
 import zigpy.zdo.types as zdo_t
 from zigpy.device import ZigbeeDevice
 
+from han_gateway.protocol import JoinDecisionKind, JoinPolicy
+from han_gateway.radio.events import JOIN_REFUSED
 from han_gateway.radio.profile import SmartEnergyProfileMixin
 from han_gateway.radio.virtual_han import (
     COORDINATOR_NWK,
@@ -88,8 +90,18 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
             raise zigpy.exceptions.ControllerException("The simulated radio is not connected")
         return self.virtual_han
 
+    @property
+    def join_policy(self) -> JoinPolicy:
+        """The simulated Trust Center's join policy (the scenario's)."""
+        return cast(JoinPolicy, self._scenario.gateway.join_policy)
+
     async def connect(self) -> None:
-        self.virtual_han = VirtualHan(self._scenario, self._coordinator, self.packet_received)
+        self.virtual_han = VirtualHan(
+            self._scenario, self._coordinator, self.packet_received, refused=self._join_refused
+        )
+
+    def _join_refused(self, eui64: t.EUI64, decision: JoinDecisionKind) -> None:
+        self.listener_event(JOIN_REFUSED, eui64, decision)
 
     async def disconnect(self) -> None:
         if self.virtual_han is not None:
@@ -124,6 +136,7 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
             nwk_manager_id=t.NWK(0x0000),
             channel=t.uint8_t(gateway.channel),
             channel_mask=channel_mask([gateway.channel]),
+            tx_power=self._scenario.tx_power_dbm,
             security_level=t.uint8_t(gateway.security_level),
             network_key=zigpy.state.Key(
                 key=t.KeyData(bytes(gateway.extended_pan_id) * 2),

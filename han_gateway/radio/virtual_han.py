@@ -26,8 +26,9 @@ from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Basic, Ota
 
 from han_gateway import smart_energy, zigbee_ids
-from han_gateway.protocol import ZIGBEE_CHANNELS
+from han_gateway.protocol import ZIGBEE_CHANNELS, JoinDecisionKind
 from han_gateway.scenarios.schema import DeviceSpec, Scenario
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 
 LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +36,13 @@ COORDINATOR_NWK = t.NWK(0x0000)
 ZDO_ENDPOINT = 0
 
 _BROADCAST_ADDRESSES = frozenset(int(address) for address in t.BroadcastAddress)
+# A refused join attempt as the Trust Center decides it (a device whose parent has not joined
+# never reaches the Trust Center).
+_TRUST_CENTER_REFUSALS: dict[str, JoinDecisionKind] = {
+    "no_join_window": "refused_no_window",
+    "link_key_mismatch": "refused_key_mismatch",
+    "default_key_refused": "refused_policy",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,10 +101,12 @@ class VirtualHan:
         scenario: Scenario,
         coordinator: CoordinatorIdentity,
         deliver: Callable[[t.ZigbeePacket], None],
+        refused: Callable[[t.EUI64, JoinDecisionKind], None] | None = None,
     ) -> None:
         self.scenario = scenario
         self.coordinator = coordinator
         self._deliver = deliver
+        self._refused = refused  # told of each join the Trust Center refuses
         self.stats = RadioStats()
         self.join_attempts: list[JoinAttempt] = []
         self._slots = asyncio.Semaphore(scenario.radio.concurrency_limit)
@@ -106,6 +116,7 @@ class VirtualHan:
         self._latency_s = scenario.radio.per_hop_latency_ms / 1000
         self._tasks: set[asyncio.Task[None]] = set()
         self._join_windows: dict[t.EUI64, tuple[t.KeyData, float]] = {}
+        self._energy_samples_taken = 0  # bursty interference shows in some samples only
         self.nodes: dict[t.EUI64, VirtualNode] = {}
         self.pending: dict[t.EUI64, DeviceSpec] = {}
         for spec in scenario.devices:
@@ -177,12 +188,19 @@ class VirtualHan:
         window = self._join_windows.get(spec.eui64)
         now = datetime.now(UTC)
         if window is None or window[1] < time.monotonic():
-            self.join_attempts.append(JoinAttempt(spec.eui64, False, "no_join_window", now))
+            self._refuse(spec, "no_join_window", now)
             return
-        if window[0] != spec.link_key:
+        holds_default_key = spec.link_key == DEFAULT_TRUST_CENTER_LINK_KEY
+        if window[0] != spec.link_key and not (
+            holds_default_key and self.scenario.gateway.join_policy == "default_key_allowed"
+        ):
+            if holds_default_key:
+                # The Trust Center admits install-code keys only.
+                self._refuse(spec, "default_key_refused", now)
+                return
             # The device's key cannot decrypt the transport-key message: it never joins.
             LOGGER.info("Simulated join of %s rejected: link key mismatch", spec.eui64)
-            self.join_attempts.append(JoinAttempt(spec.eui64, False, "link_key_mismatch", now))
+            self._refuse(spec, "link_key_mismatch", now)
             return
         if spec.parent is not None and spec.parent not in self.nodes:
             self.join_attempts.append(JoinAttempt(spec.eui64, False, "parent_not_joined", now))
@@ -198,6 +216,12 @@ class VirtualHan:
         self._deliver(
             self._packet_from(node, ZDO_ENDPOINT, 0x0000, zdo_t.ZDOCmd.Device_annce, announce)
         )
+
+    def _refuse(self, spec: DeviceSpec, reason: str, now: datetime) -> None:
+        self.join_attempts.append(JoinAttempt(spec.eui64, False, reason, now))
+        decision = _TRUST_CENTER_REFUSALS.get(reason)
+        if decision is not None and self._refused is not None:
+            self._refused(spec.eui64, decision)
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -594,7 +618,7 @@ class VirtualHan:
                     update.ScanChannels,
                     t.uint16_t(0),
                     t.uint16_t(0),
-                    [self.scenario.energy[channel] for channel in channels],
+                    self._energy_scan(channels, max(1, int(update.ScanCount))),
                 ],
             )
         if command == zdo_t.ZDOCmd.Mgmt_Leave_req:
@@ -616,6 +640,15 @@ class VirtualHan:
                 [zdo_t.Status.NOT_SUPPORTED], schema[:1]
             )
         return None
+
+    def _energy_scan(self, channels: list[int], count: int) -> list[int]:
+        """`count` energy samples of each channel, reported as the highest of them."""
+        first = self._energy_samples_taken
+        self._energy_samples_taken += count
+        return [
+            max(self.scenario.energy_sample(channel, first + index) for index in range(count))
+            for channel in channels
+        ]
 
     def _simple_descriptor(
         self, node: VirtualNode | None, endpoint_id: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from typing import Annotated, Any, Final, Self
 
 import zigpy.types as zigpy_types
@@ -33,10 +34,12 @@ from han_gateway.install_code_crc import install_code_with_crc
 from han_gateway.protocol import (
     CHECKS,
     JOIN_METHODS,
+    JOIN_POLICIES,
     JOINED_DEVICE_TYPES,
     KEY_SEPARATORS,
     POWER_SOURCES,
     ZIGBEE_CHANNELS,
+    KnownJoinMethod,
     key_hex_digits,
     link_key_hex,
 )
@@ -63,6 +66,7 @@ from han_gateway.zigbee_ids import (
     BASIC,
     DRLC_CLUSTER_ID,
     ELECTRICAL_MEASUREMENT,
+    FULL_TX_POWER_DBM,
     HOME_AUTOMATION_PROFILE_ID,
     IAS_ZONE,
     IDENTIFY,
@@ -73,6 +77,7 @@ from han_gateway.zigbee_ids import (
     ON_OFF,
     OTA,
     POWER_CONFIGURATION,
+    POWER_CUT_CHANNEL,
     PRICE_CLUSTER_ID,
     SMART_ENERGY_PROFILE_ID,
     THERMOSTAT,
@@ -209,6 +214,9 @@ class GatewaySpec(Document):
     security_level: Annotated[int, Integer(0, 7)] = 5
     max_devices: Annotated[int, Integer(1, 250)] = 10
     """Joined devices may not exceed it."""
+    join_policy: Annotated[str, Choice(JOIN_POLICIES)] = "install_code_only"
+    """The Trust Center's join policy: install_code_only, or default_key_allowed (a device
+    holding the well-known default key joins in any join window opened for it)."""
 
 
 class RadioSpec(Document):
@@ -222,6 +230,28 @@ class RadioSpec(Document):
     """Neighbour and routing table entries per ZDO response."""
     join_delay_ms: Annotated[int, Integer(0, 60_000)] = 50
     """From a join window opening to the device's announcement."""
+    tx_power_dbm: Annotated[int, Integer(-20, 20)] | None = None
+    """Transmit power of the HAN's radios (dBm); by default full power (8), or on channel 26,
+    where North American radios must cut it, -2. Link qualities are written as at full power:
+    every link reads weaker by the difference (about 4 LQI and 1 dB of RSSI per dB)."""
+
+
+class InterferenceDocument(Document):
+    """Other radio traffic on one channel, busy in `duty_cycle` of the energy samples."""
+
+    energy: _ByteField
+    """Energy (0-255) an energy sample measures while the interference is on."""
+    duty_cycle: Annotated[float, Number(0, 1)] = 1.0
+    """Share of energy samples that catch it (1: always, 0.3: bursty Wi-Fi). Bursts are spread
+    evenly over the samples and the first sample falls between them, so one sample misses a
+    bursty channel and 1/duty_cycle samples in a row always catch it."""
+
+    def busy_in(self, sample: int) -> bool:
+        """Whether energy sample number `sample` (0, 1, ...) catches a burst."""
+        # A small margin keeps 0.1 * 10 from reading as 0.9999.
+        return math.floor((sample + 1) * self.duty_cycle + 1e-9) > math.floor(
+            sample * self.duty_cycle + 1e-9
+        )
 
 
 # -- what the radio reads while it runs -----------------------------------------------------
@@ -271,6 +301,16 @@ class DeviceSpec:
     poll_interval_ms: int
     acknowledges: frozenset[str]
     pending_join: bool
+    join_logged: bool = True  # false: it joined before the gateway's join log began
+
+    @property
+    def logged_join_method(self) -> KnownJoinMethod | None:
+        """What the join log observed of an already-joined device's join: a device holding the
+        default key joined while the Trust Center accepted it, any other in an install-code
+        window; None when it joined before the log began."""
+        if not self.join_logged:
+            return None
+        return "default_key" if self.link_key == DEFAULT_TRUST_CENTER_LINK_KEY else "install_code"
 
     @property
     def is_router(self) -> bool:
@@ -312,6 +352,15 @@ class Scenario:
     devices: tuple[DeviceSpec, ...]
     expected_devices: tuple[ExpectedDeviceSpec, ...]
     extra_links: tuple[ExtraLinkSpec, ...]
+    interference: dict[int, InterferenceDocument] = dataclasses.field(default_factory=dict)
+    tx_power_dbm: int = FULL_TX_POWER_DBM  # the radios' transmit power, links already weakened
+
+    def energy_sample(self, channel: int, sample: int) -> int:
+        """What energy sample number `sample` (0, 1, ...) measures on `channel`."""
+        interference = self.interference.get(channel)
+        if interference is not None and interference.busy_in(sample):
+            return max(interference.energy, self.energy[channel])
+        return self.energy[channel]
 
     def device(self, eui64: zigpy_types.EUI64) -> DeviceSpec:
         for device in self.devices:
@@ -391,11 +440,20 @@ _DEFAULT_ACKNOWLEDGES: Final[dict[str, frozenset[str]]] = {
 }
 
 _DEFAULT_ENERGY: Final = 24  # a quiet channel: well below zigpy's 75 % warning
+# What a North American radio typically keeps on channel 26 (10 dB below full power).
+_POWER_CUT_TX_POWER_DBM: Final = -2
+# LQI 0-255 spans about 60 dB of signal (-95 to -35 dBm), as `_rssi_for` reads it.
+_LQI_PER_DB: Final = 255 / 60
 
 
 def _rssi_for(link_quality: int) -> int:
     """A plausible RSSI for an LQI, for scenarios that give only the LQI."""
-    return round(-95 + link_quality * 60 / 255)
+    return round(-95 + link_quality / _LQI_PER_DB)
+
+
+def _weakened(link_quality: int, by_db: int) -> int:
+    """A link quality `by_db` dB weaker (stronger if negative), within 0-255."""
+    return min(255, max(0, link_quality - round(by_db * _LQI_PER_DB)))
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -464,6 +522,10 @@ class DeviceDocument(Document):
     """Operational checks it answers; by default those its category supports."""
     pending_join: Annotated[bool, Flag()] = False
     """true: not on the network until a join window opens with its link key."""
+    join_logged: Annotated[bool, Flag()] = True
+    """false: it joined before the gateway's join log began, so how it joined is unknown. A
+    joined device is otherwise in the log: with the default key as joined while the Trust
+    Center accepted that key, with any other key as joined in an install-code window."""
 
     @property
     def effective_device_type(self) -> str:
@@ -472,11 +534,16 @@ class DeviceDocument(Document):
             return self.device_type
         return "router" if self.category in _ROUTER_CATEGORIES else "end_device"
 
-    def spec(self, nwk: int) -> DeviceSpec:
-        """The device as the radio runs it, at network address `nwk`."""
+    def spec(self, nwk: int, *, weaker_by_db: int = 0) -> DeviceSpec:
+        """The device as the radio runs it, at network address `nwk`, its link `weaker_by_db`
+        than written (the radios transmit below full power)."""
         category = self.category
         device_type = self.effective_device_type
         install_code, link_key = self._keys()
+        reverse = (
+            self.link_quality if self.reverse_link_quality is None else self.reverse_link_quality
+        )
+        rssi = _rssi_for(self.link_quality) if self.rssi is None else self.rssi
         return DeviceSpec(
             eui64=self.eui64,
             nwk=nwk,
@@ -487,13 +554,9 @@ class DeviceDocument(Document):
             device_type=device_type,
             parent=self.parent,
             link=LinkSpec(
-                link_quality=self.link_quality,
-                reverse_link_quality=(
-                    self.link_quality
-                    if self.reverse_link_quality is None
-                    else self.reverse_link_quality
-                ),
-                rssi=_rssi_for(self.link_quality) if self.rssi is None else self.rssi,
+                link_quality=_weakened(self.link_quality, weaker_by_db),
+                reverse_link_quality=_weakened(reverse, weaker_by_db),
+                rssi=max(-110, min(0, rssi - weaker_by_db)),
             ),
             power_source=self.power_source or ("mains" if device_type == "router" else "battery"),
             manufacturer=self.manufacturer,
@@ -514,6 +577,7 @@ class DeviceDocument(Document):
                 else frozenset(self.acknowledges)
             ),
             pending_join=self.pending_join,
+            join_logged=self.join_logged,
         )
 
     def _keys(self) -> tuple[str | None, zigpy_types.KeyData]:
@@ -560,18 +624,30 @@ class ExtraLinkDocument(Document):
     reverse_link_quality: _ByteField | None = None
     """LQI the second router measures for frames from the first; by default link_quality."""
 
-    def spec(self) -> ExtraLinkSpec:
+    def spec(self, *, weaker_by_db: int = 0) -> ExtraLinkSpec:
         first, second = self.between
         return ExtraLinkSpec(
             first=first,
             second=second,
-            link_quality=self.link_quality,
-            reverse_link_quality=(
+            link_quality=_weakened(self.link_quality, weaker_by_db),
+            reverse_link_quality=_weakened(
                 self.link_quality
                 if self.reverse_link_quality is None
-                else self.reverse_link_quality
+                else self.reverse_link_quality,
+                weaker_by_db,
             ),
         )
+
+
+_ChannelKey = Annotated[int, Integer(ZIGBEE_CHANNELS[0], ZIGBEE_CHANNELS[-1], label="channel")]
+
+
+def _per_channel() -> Any:
+    """A map keyed by channel, empty by default; YAML writes the keys as numbers, JSON as text."""
+    return Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": "^(?:1[1-9]|2[0-6])$"}},
+    )
 
 
 class ScenarioDocument(Document):
@@ -584,18 +660,14 @@ class ScenarioDocument(Document):
     """Human text for demos."""
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
     radio: RadioSpec = Field(default_factory=RadioSpec)
-    energy: Annotated[
-        dict[
-            Annotated[int, Integer(ZIGBEE_CHANNELS[0], ZIGBEE_CHANNELS[-1], label="channel")],
-            _ByteField,
-        ],
-        BeforeValidator(keys_as_text),
-    ] = Field(
-        default_factory=dict,
-        json_schema_extra={"propertyNames": {"pattern": "^(?:1[1-9]|2[0-6])$"}},
-    )
+    energy: Annotated[dict[_ChannelKey, _ByteField], BeforeValidator(keys_as_text)] = _per_channel()
     """Energy (0-255) per channel as an energy scan measures it; channels left out are quiet
     (24)."""
+    interference: Annotated[
+        dict[_ChannelKey, InterferenceDocument], BeforeValidator(keys_as_text)
+    ] = _per_channel()
+    """Bursty traffic per channel: in `duty_cycle` of the energy samples the channel reads
+    `energy` instead of its level in `energy`."""
     devices: tuple[DeviceDocument, ...] = ()
     expected_devices: tuple[ExpectedDeviceDocument, ...] = ()
     """Registered by the utility but not on the radio."""
@@ -621,6 +693,11 @@ class ScenarioDocument(Document):
         """The HAN as the radio runs it, every device at its own network address."""
         energy = dict.fromkeys(ZIGBEE_CHANNELS, _DEFAULT_ENERGY)
         energy.update(self.energy)
+        tx_power_dbm = self.radio.tx_power_dbm
+        if tx_power_dbm is None:
+            cut = self.gateway.channel == POWER_CUT_CHANNEL
+            tx_power_dbm = _POWER_CUT_TX_POWER_DBM if cut else FULL_TX_POWER_DBM
+        weaker_by_db = FULL_TX_POWER_DBM - tx_power_dbm
         return Scenario(
             name=self.name or "",
             description=self.description,
@@ -628,11 +705,13 @@ class ScenarioDocument(Document):
             radio=self.radio,
             energy=energy,
             devices=tuple(
-                device.spec(nwk)
+                device.spec(nwk, weaker_by_db=weaker_by_db)
                 for device, nwk in zip(self.devices, _network_addresses(self.devices), strict=True)
             ),
             expected_devices=tuple(expected.spec() for expected in self.expected_devices),
-            extra_links=tuple(link.spec() for link in self.extra_links),
+            extra_links=tuple(link.spec(weaker_by_db=weaker_by_db) for link in self.extra_links),
+            interference=dict(self.interference),
+            tx_power_dbm=tx_power_dbm,
         )
 
 

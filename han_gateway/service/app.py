@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import secrets
+import statistics
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -343,7 +344,9 @@ async def scan(request: web.Request) -> web.StreamResponse:
         final: ScanFinishedEvent | ScanErrorEvent
         try:
             async with asyncio.timeout(timeout_s):
-                summary = await HanScan(app, emit, pacing=body.pacing).run()
+                summary = await HanScan(
+                    app, emit, pacing=body.pacing, join_log=interface.join_log
+                ).run()
             final = ScanFinishedEvent(event="finished", scan_id=scan_id, summary=summary)
         except TimeoutError:
             final = failed("scan_timeout", f"The scan did not finish within {timeout_s:g} s.")
@@ -372,18 +375,31 @@ async def energy_scan(request: web.Request) -> web.Response:
     interface = _interface(request)
     body = await read_body(request, EnergyScanRequest, required=False)
     app = running_app(interface)
+    samples: dict[int, list[int]] = {}
     try:
-        results = await app.energy_scan(
-            channel_mask(body.channels), duration_exp=body.duration_exp, count=body.count
-        )
+        # One zigpy energy scan per sample: radios combine the scans of one request their own
+        # way (some average them, which hides a burst), so the service keeps every sample.
+        for _ in range(body.samples):
+            results = await app.energy_scan(
+                channel_mask(body.channels), duration_exp=body.duration_exp, count=body.count
+            )
+            for channel, value in results.items():
+                samples.setdefault(int(channel), []).append(int(value))
     except (TimeoutError, zigpy.exceptions.ZigbeeException) as error:
         raise ApiError(502, "radio_error", f"The energy scan failed: {error}") from None
-    energy = {int(channel): int(value) for channel, value in sorted(results.items())}
+    energy = {channel: max(values) for channel, values in sorted(samples.items())}
+    tx_power = app.state.network_info.tx_power
     return _json(
         EnergyScanResult(
             interface_id=interface.interface_id,
             current_channel=int(app.state.network_info.channel),
             energy=energy,
+            mean_energy={
+                channel: round(statistics.fmean(values))
+                for channel, values in sorted(samples.items())
+            },
+            samples=body.samples,
+            tx_power_dbm=None if tx_power is None else round(tx_power),
             busy_channels=[channel for channel, value in energy.items() if value > BUSY_ENERGY],
         )
     )

@@ -25,7 +25,6 @@ from han_gateway.protocol import (
     Profile,
     short_address,
 )
-from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 
 PROFILE_NAMES: dict[int, Profile] = {
@@ -55,16 +54,6 @@ _RELATIONSHIP: dict[int, LinkRelationship] = {
     zdo_t.Neighbor.Relationship.PreviousChild: "previous_child",
     zdo_t.Neighbor.Relationship.NoneOfTheAbove: "neighbour",
 }
-
-
-def join_method(eui64: t.EUI64, link_keys: dict[t.EUI64, t.KeyData]) -> JoinMethod:
-    """How the trust center's key table says the device joined."""
-    key = link_keys.get(eui64)
-    if key is None:
-        return "unknown"
-    if key == DEFAULT_TRUST_CENTER_LINK_KEY:
-        return "default_key"
-    return "install_code"
 
 
 def _device_type(device: ZigbeeDevice, hint: DeviceType | None) -> DeviceType:
@@ -174,7 +163,7 @@ def device_report(
     device: ZigbeeDevice,
     *,
     neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]],
-    link_keys: dict[t.EUI64, t.KeyData],
+    join_method: JoinMethod,
     device_type_hint: DeviceType | None,
     reachable: bool,
     basic_extras: dict[str, Any],
@@ -209,7 +198,7 @@ def device_report(
         power_source=_power_source(device, basic_extras.get("power_source")),
         reachable=reachable,
         interview=interview,
-        join_method=None if is_coordinator else join_method(device.ieee, link_keys),
+        join_method=None if is_coordinator else join_method,
         profile_id=endpoints[0].profile_id if endpoints else None,
         endpoints=endpoints,
         parent=None if parent is None else str(parent),

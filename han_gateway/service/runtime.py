@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import zigpy.application
 import zigpy.exceptions
@@ -33,6 +33,7 @@ from han_gateway.radio.simulated import SimulatedApplication
 from han_gateway.radio.virtual_han import CoordinatorIdentity
 from han_gateway.scenarios import Scenario, ScenarioError, resolve_scenario
 from han_gateway.service.config import GatewayConfig, InterfaceConfig, ServiceConfig
+from han_gateway.service.join_log import JoinListener, JoinLog, PolicyInForce
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +41,13 @@ LOGGER = logging.getLogger(__name__)
 # kept open by asking again before each permit runs out.
 MAX_PERMIT_SECONDS = 254
 PERMIT_RENEW_MARGIN_S = 14
+# The service admits devices only through zigpy's permit_with_link_key, which bellows (EZSP:
+# ALLOW_JOINS | JOINS_USE_INSTALL_CODE_KEY) and Z-Stack (BDBSetJoinUsesInstallCodeKey) run as
+# install-code-only windows; what zigpy-deconz's Trust Center accepts is not known.
+REAL_RADIO_JOIN_POLICY: Final[dict[str, PolicyInForce]] = {
+    "ezsp": "install_code_only",
+    "znp": "install_code_only",
+}
 
 
 @dataclasses.dataclass
@@ -79,6 +87,7 @@ class HanInterface:
         self.error_message: str | None = None
         self.scan_lock = asyncio.Lock()
         self.join_windows: dict[t.EUI64, JoinWindow] = {}
+        self.join_log = JoinLog()
 
     @property
     def interface_id(self) -> str:
@@ -87,6 +96,34 @@ class HanInterface:
     @property
     def is_simulated(self) -> bool:
         return self.config.radio == "simulated"
+
+    @property
+    def join_policy(self) -> PolicyInForce:
+        """The Trust Center's join policy in force."""
+        simulated = self.simulated_app
+        if simulated is not None:
+            return simulated.join_policy
+        return REAL_RADIO_JOIN_POLICY.get(self.config.radio, "unknown")
+
+    def _join_window_open(self, eui64: t.EUI64, at: datetime) -> bool:
+        window = self.join_windows.get(eui64)
+        return window is not None and window.opened_at <= at <= window.closes_at
+
+    def _start_join_log(self, app: zigpy.application.ControllerApplication) -> None:
+        """A new log for a radio that just started; a simulated HAN's devices that joined
+        before are in it as the scenario says the log observed them."""
+        self.join_log = JoinLog()
+        app.add_listener(
+            JoinListener(
+                self.join_log, policy=lambda: self.join_policy, window_open=self._join_window_open
+            )
+        )
+        if self.is_simulated and self.scenario is not None:
+            started = datetime.now(UTC)
+            for spec in self.scenario.devices:
+                method = spec.logged_join_method
+                if not spec.pending_join and method is not None:
+                    self.join_log.record(spec.eui64, "joined", at=started, join_method=method)
 
     def _coordinator_identity(self) -> CoordinatorIdentity:
         return CoordinatorIdentity(
@@ -127,6 +164,7 @@ class HanInterface:
                 "Interface %s/%s failed to start", self.gateway.gateway_id, self.interface_id
             )
             return
+        self._start_join_log(self.app)
         self.status = "ready"
 
     async def stop(self) -> None:
@@ -205,6 +243,7 @@ class HanInterface:
             "extended_pan_id": None,
             "security_level": None,
             "device_count": 0,
+            "join_policy": self.join_policy,
         }
         if self.is_simulated and self.scenario is not None:
             description["scenario"] = self.scenario.name

@@ -38,6 +38,7 @@ from han_gateway.protocol import (
     TableRelationship,
     short_address,
 )
+from han_gateway.service.join_log import JoinLog
 from han_gateway.service.reports import device_report
 from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S
 
@@ -92,15 +93,18 @@ class HanScan:
         emit: Emit,
         *,
         pacing: Pacing = "radio",
+        join_log: JoinLog | None = None,
     ) -> None:
         self.app = app
         self._emit = emit
         self.pacing = pacing
+        # How each device joined comes from the join log, never from the key table: real
+        # stacks report derived or erased keys there. Without a log, every join is unknown.
+        self._join_log = join_log or JoinLog()
         self.neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]] = {}
         self.route_tables: dict[t.EUI64, list[zdo_t.Route]] = {}
         self.reports: dict[t.EUI64, DeviceReport] = {}
         self._found: dict[t.EUI64, _Found] = {}
-        self._link_keys: dict[t.EUI64, t.KeyData] = {}
         self._tables_read = 0
 
     @property
@@ -115,9 +119,6 @@ class HanScan:
             raise ScanFailed(
                 "radio_error", f"The radio did not report its network: {error}"
             ) from error
-        self._link_keys = {
-            key.partner_ieee: key.key for key in self.app.state.network_info.key_table
-        }
         self._forget_previous_devices()
         coordinator = self.app._device
         await self._interview(coordinator)
@@ -212,7 +213,7 @@ class HanScan:
             self.app,
             device,
             neighbour_tables=self.neighbour_tables,
-            link_keys=self._link_keys,
+            join_method=self._join_log.join_method(device.ieee),
             device_type_hint=hint,
             reachable=reachable,
             basic_extras=extras,
@@ -358,4 +359,5 @@ class HanScan:
             duration_ms=round(duration_s * 1000, 1),
             pacing=self.pacing,
             links=links,
+            join_decisions=self._join_log.decisions(),
         )

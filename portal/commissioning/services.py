@@ -17,6 +17,7 @@ from han_gateway.client import GatewayError
 from han_gateway.models import HanDevice, NetworkInterface
 from portal import task_names
 from portal.celery import app
+from portal.diagnosis.rules import RuleId
 from portal.gateway_clients import gateway_client_for
 from portal.models import HanTestRun, ObservedDevice, Premise, User
 from trust_center import selectors as trust_selectors
@@ -153,18 +154,32 @@ def _mark(
 
 
 def registrations_follow_run(*, run: HanTestRun) -> None:
-    """What a finished run saw of each registered device moves its registration along."""
+    """What a finished run saw of each registered device moves its registration along.
+
+    Verified rests on the gateway's join evidence only (the device joined in its install-code
+    window); a device the Trust Center refused for its key fails, with the reason.
+    """
     gateway = run.premise.premises_gateway
     if gateway is None or run.status not in {HanTestRun.Status.PASSED, HanTestRun.Status.FAILED}:
         return
     seen = {device.eui64: device for device in ObservedDevice.objects.filter(run=run)}
     if not run.interfaces.exists():
         return  # the gateway was not reached: nothing is known
+    refused_for_its_key = set(
+        run.findings.filter(rule=RuleId.INSTALL_CODE_MISMATCH).values_list("eui64", flat=True)
+    )
     for registration in trust_selectors.device_registrations_for_premise(
         premises_gateway_id=gateway.pk, service_point_id=run.premise.service_point_id
     ):
         device = seen.get(registration.eui64)
         if device is None:
+            if registration.eui64 in refused_for_its_key and registration.status != Status.FAILED:
+                _mark(
+                    registration,
+                    Status.FAILED,
+                    "The meter refused the device's join: the install code does not match the "
+                    "device. Re-check the label or QR code and register it again.",
+                )
             continue
         if device.join_method == "install_code":
             if registration.status == Status.JOIN_WINDOW_OPEN:

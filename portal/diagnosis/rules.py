@@ -15,6 +15,7 @@ from typing import Any
 from han_gateway.eui64 import mask_eui64
 from han_gateway.firmware import OtaVersionScheme, ota_version_name, ota_version_text
 from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S, SMART_ENERGY_PROFILE_ID
+from portal.diagnosis import channels as channel_health
 
 
 class Severity(enum.StrEnum):
@@ -43,6 +44,8 @@ class RuleId(enum.StrEnum):
     JOINED_ELSEWHERE = "joined_elsewhere"
     MESSAGE_NOT_DELIVERED = "message_not_delivered"
     DEVICE_ASLEEP = "device_asleep"
+    INSTALL_CODE_MISMATCH = "install_code_mismatch"
+    DEFAULT_KEY_POLICY = "default_key_policy"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
@@ -52,8 +55,10 @@ class RuleId(enum.StrEnum):
 ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.GATEWAY_UNREACHABLE,
     RuleId.INSECURE_JOIN,
+    RuleId.DEFAULT_KEY_POLICY,
     RuleId.BEYOND_REACH,
     RuleId.JOINED_ELSEWHERE,
+    RuleId.INSTALL_CODE_MISMATCH,
     RuleId.REGISTERED_DEVICE_MISSING,
     RuleId.JOIN_WINDOW_EXPIRED,
     RuleId.EMPTY_HAN,
@@ -84,6 +89,7 @@ class Action(enum.StrEnum):
     REGISTER_DEVICE = "register_device"
     REJOIN_DEVICE = "rejoin_device"
     WAKE_DEVICE = "wake_device"
+    RECHECK_INSTALL_CODE = "recheck_install_code"
     NONE = "none"
 
 
@@ -103,6 +109,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ESCALATE_TO_AMI_NETWORK: "Escalate to the AMI network team",
     Action.REGISTER_DEVICE: "Register the device with its install code, then pair it",
     Action.WAKE_DEVICE: "Wake the device (press a button) or change its batteries, then retest",
+    Action.RECHECK_INSTALL_CODE: (
+        "Re-check the install code on the device's label or QR code, then register it again"
+    ),
     Action.REJOIN_DEVICE: (
         "Make the device leave the network it joined, then reopen its join window on its own"
     ),
@@ -123,6 +132,8 @@ GROUPED_WORDS: dict[str, str] = {
     RuleId.JOINED_ELSEWHERE: "{count} registered devices joined a network other than their own",
     RuleId.MESSAGE_NOT_DELIVERED: "{count} devices did not receive a utility message",
     RuleId.DEVICE_ASLEEP: "{count} battery devices were asleep during the test",
+    RuleId.INSTALL_CODE_MISMATCH: "{count} registered devices' install codes do not match them",
+    RuleId.DEFAULT_KEY_POLICY: "{count} interfaces accept the default key",
 }
 
 
@@ -133,6 +144,9 @@ class Thresholds:
     weak_link_quality: int = 100  # below: unreliable, move closer
     unreachable_link_quality: int = 40  # below, or not answering: beyond the gateway's reach
     channel_energy: int = 191  # 75 % of 255: the channel is busy with other radio traffic
+    quiet_channel_energy: int = 102  # 40 % of 255: at or below, quiet enough to move to
+    low_tx_power_dbm: int = 0  # below: the radio reports a reduced transmit power
+    uniformly_weak_share: float = 0.75  # this share of links weak on a power-cut channel
     capacity_warning_ratio: float = 1.0  # device count / capacity above which to warn
 
     @classmethod
@@ -148,7 +162,23 @@ class Thresholds:
 class InterfaceObservation:
     identifier: str
     channel: int | None
-    energy_by_channel: Mapping[int, int] = field(default_factory=dict)
+    energy_by_channel: Mapping[int, int] = field(default_factory=dict)  # each channel's peak
+    mean_energy_by_channel: Mapping[int, int] = field(default_factory=dict)  # mean of samples
+    energy_samples: int = 1
+    tx_power_dbm: int | None = None  # the coordinator's, when its radio says
+    # The Trust Center's join policy the gateway reports: install_code_only |
+    # default_key_allowed | unknown
+    join_policy: str = "unknown"
+
+
+@dataclass(frozen=True)
+class JoinDecision:
+    """One Trust Center join decision from the gateway's join log."""
+
+    eui64: str
+    decision: str  # joined | refused_key_mismatch | refused_no_window | refused_policy
+    at: str = ""  # ISO 8601, UTC
+    interface: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +248,7 @@ class DiagnosisInput:
     capacity: int | None = None
     thresholds: Thresholds = Thresholds()
     subject_eui64: str = ""  # the device the call is about: its findings come first
+    join_decisions: tuple[JoinDecision, ...] = ()  # the gateways' join logs, every interface
 
 
 @dataclass(frozen=True)
@@ -365,11 +396,14 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
 def weak_link(data: DiagnosisInput) -> list[Problem]:
     weak = data.thresholds.weak_link_quality
     unreachable = data.thresholds.unreachable_link_quality
+    short_of_power = _links_short_of_power(data)
     problems = []
     for device in _found_devices(data):
         quality = device.link_quality
         if not device.reachable or quality is None or not unreachable <= quality < weak:
             continue
+        if device.interface in short_of_power:
+            continue  # the channel's power cut, not distance: channel_interference says so once
         rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
         problems.append(
             Problem(
@@ -491,18 +525,60 @@ def insecure_join(data: DiagnosisInput) -> list[Problem]:
     return problems
 
 
+def _latest_join_decisions(data: DiagnosisInput) -> dict[str, JoinDecision]:
+    """Each device's latest Trust Center join decision."""
+    latest: dict[str, JoinDecision] = {}
+    for decision in sorted(data.join_decisions, key=lambda each: each.at):
+        latest[decision.eui64] = decision
+    return latest
+
+
+def _key_mismatches(data: DiagnosisInput) -> dict[str, JoinDecision]:
+    """Registered devices not found here whose latest join the Trust Center refused because
+    their key is not the one their registered install code gives."""
+    if not data.gateway_reached:
+        return {}
+    seen = {device.eui64 for device in data.devices}
+    latest = _latest_join_decisions(data)
+    return {
+        expected.eui64: decision
+        for expected in data.expected
+        if expected.eui64 not in seen
+        and not expected.seen_elsewhere
+        and (decision := latest.get(expected.eui64)) is not None
+        and decision.decision == "refused_key_mismatch"
+    }
+
+
 def _not_found(data: DiagnosisInput, *, window_expired: bool) -> list[ExpectedDevice]:
-    """Registered devices no interface reported, whose join window did or did not expire."""
+    """Registered devices no interface reported, whose join window did or did not expire (a
+    device refused for its key is the install-code rule's)."""
     if not data.gateway_reached:
         return []
     seen = {device.eui64 for device in data.devices}
+    mismatched = _key_mismatches(data)
     return [
         expected
         for expected in data.expected
         if expected.eui64 not in seen
+        and expected.eui64 not in mismatched
         and not expected.seen_elsewhere
         and (expected.registration_status == "expired") == window_expired
     ]
+
+
+def _when(decision: JoinDecision) -> str:
+    where = f" on {decision.interface}" if decision.interface else ""
+    return f"{where} at {decision.at}" if decision.at else where
+
+
+# What the Trust Center's refusal of a device's latest join adds to "not found".
+_REFUSAL_WORDS: dict[str, str] = {
+    "refused_no_window": "no join window was open for it",
+    "refused_policy": (
+        "its join policy admits install-code keys only and the device offered the default key"
+    ),
+}
 
 
 # What each rule about a registered device that was not found says: title, evidence, and the
@@ -526,6 +602,7 @@ _NOT_FOUND_WORDS: dict[bool, tuple[str, str, str]] = {
 
 def _not_found_problems(data: DiagnosisInput, *, window_expired: bool) -> list[Problem]:
     title, evidence, customer_text = _NOT_FOUND_WORDS[window_expired]
+    latest = _latest_join_decisions(data)
     problems = []
     for expected in _not_found(data, window_expired=window_expired):
         words = {
@@ -533,10 +610,17 @@ def _not_found_problems(data: DiagnosisInput, *, window_expired: bool) -> list[P
             "eui64": expected.eui64,
             "maker": f"{expected.manufacturer} {expected.model}".strip() or "It",
         }
+        refused = ""
+        decision = latest.get(expected.eui64)
+        if decision is not None and decision.decision in _REFUSAL_WORDS:
+            refused = (
+                f"; the Trust Center refused its latest join{_when(decision)}: "
+                f"{_REFUSAL_WORDS[decision.decision]}"
+            )
         problems.append(
             Problem(
                 title=title.format(**words),
-                evidence=evidence.format(**words),
+                evidence=evidence.format(**words) + refused,
                 customer_text=customer_text.format(**words),
                 eui64=expected.eui64,
             )
@@ -594,27 +678,105 @@ def unknown_device(data: DiagnosisInput) -> list[Problem]:
     return problems
 
 
+def _links_short_of_power(data: DiagnosisInput) -> dict[str, list[int]]:
+    """The link qualities of the utility devices on each interface whose radios must cut their
+    transmit power (channel 26) and whose links are uniformly weak: the channel explains them,
+    not distance."""
+    thresholds = data.thresholds
+    explained: dict[str, list[int]] = {}
+    for interface in data.interfaces:
+        if interface.channel is None or not channel_health.power_limited(
+            interface.channel, interface.tx_power_dbm, low_tx_power_dbm=thresholds.low_tx_power_dbm
+        ):
+            continue
+        qualities = [
+            device.link_quality
+            for device in _found_devices(data)
+            if device.interface == interface.identifier
+            and device.reachable
+            and device.link_quality is not None
+        ]
+        if channel_health.uniformly_weak(
+            qualities, weak=thresholds.weak_link_quality, share=thresholds.uniformly_weak_share
+        ):
+            explained[interface.identifier] = qualities
+    return explained
+
+
 @rule(RuleId.CHANNEL_INTERFERENCE, Severity.WARNING, Action.CHANGE_CHANNEL)
 def channel_interference(data: DiagnosisInput) -> list[Problem]:
-    limit = data.thresholds.channel_energy
+    """The HAN's channel, or a neighbour bleeding into it, is busy at its peak sample (bursts
+    count), or its radios must cut their power and links are uniformly weak: move it to a quiet
+    Smart Energy preferred channel, named with the Wi-Fi channels around it."""
+    busy = data.thresholds.channel_energy
+    weak = data.thresholds.weak_link_quality
+    short_of_power = _links_short_of_power(data)
     problems = []
     for interface in data.interfaces:
-        if interface.channel is None:
+        channel = interface.channel
+        if channel is None:
             continue
-        energy = interface.energy_by_channel.get(interface.channel)
-        if energy is None or energy <= limit:
+        peak = interface.energy_by_channel
+        mean = {**peak, **interface.mean_energy_by_channel}  # one sample: the peak is the mean
+        crowded = channel_health.busy_near(channel, peak, busy=busy)
+        qualities = short_of_power.get(interface.identifier)
+        if not crowded and qualities is None:
             continue
-        quieter = sorted(interface.energy_by_channel.items(), key=lambda item: item[1])[:3]
-        suggestion = ", ".join(f"{channel} ({level})" for channel, level in quieter)
+        # The HAN's own channel first, even when only a neighbour is busy.
+        reasons = [
+            f"{'channel' if each == channel else 'neighbouring channel'} {each} "
+            f"({channel_health.wifi_position(each)}): "
+            + channel_health.energy_reading(
+                peak[each], mean[each], interface.energy_samples, busy=busy
+            )
+            for each in dict.fromkeys([channel, *crowded] if channel in peak else crowded)
+        ]
+        if crowded:
+            reasons[-1] += f" (busy above {busy})"
+        if qualities is not None:
+            power = interface.tx_power_dbm
+            reasons.append(
+                f"channel {channel}: North American radios must cut transmit power"
+                f"{f' (the radio reports {power} dBm)' if power is not None else ''}; "
+                f"{sum(quality < weak for quality in qualities)} of {len(qualities)} devices "
+                f"have weak links (link quality {min(qualities)}-{max(qualities)}, weak below "
+                f"{weak}), whatever their distance"
+            )
+        suggested = channel_health.quiet_preferred_channels(
+            channel,
+            peak,
+            quiet=data.thresholds.quiet_channel_energy,
+            busy=busy,
+            avoid=channel_health.OFTEN_POWER_CUT_CHANNELS if qualities is not None else (),
+        )
+        if suggested:
+            reasons.append(
+                "quiet Smart Energy preferred channels: "
+                + ", ".join(
+                    f"{each} ({channel_health.wifi_position(each)}, peak {peak[each]})"
+                    for each in suggested
+                )
+            )
+        elif peak:
+            reasons.append("no Smart Energy preferred channel is quiet: survey the site")
+        if qualities is not None:
+            title = f"move the HAN off channel {channel}: its radios must cut transmit power"
+        elif crowded[0] != channel:
+            title = f"channel {crowded[0]}, next to the HAN's channel {channel}, is busy"
+        elif mean[channel] <= busy:
+            title = f"channel {channel} is busy in bursts"
+        else:
+            title = f"channel {channel} is busy"
         problems.append(
             Problem(
-                title=f"Interface {interface.identifier}: channel {interface.channel} is busy",
-                evidence=(
-                    f"energy {energy}/255 on channel {interface.channel} (limit {limit}); "
-                    f"quietest: {suggestion}"
-                ),
+                title=f"Interface {interface.identifier}: {title}",
+                evidence="; ".join(reasons),
                 customer_text=(
-                    "Other wireless equipment in your home (often Wi-Fi) is crowding the "
+                    "Your meter's home network uses a radio channel where the meter and your "
+                    "devices must transmit quietly, so every device's signal is weak. We will "
+                    "move it to another channel; your devices follow it, nothing needs moving."
+                    if qualities is not None
+                    else "Other wireless equipment in your home (often Wi-Fi) is crowding the "
                     "meter's radio channel. We will move it to a quieter one."
                 ),
             )
@@ -790,6 +952,66 @@ def device_asleep(data: DiagnosisInput) -> list[Problem]:
             )
         )
     return problems
+
+
+@rule(RuleId.INSTALL_CODE_MISMATCH, Severity.CRITICAL, Action.RECHECK_INSTALL_CODE)
+def install_code_mismatch(data: DiagnosisInput) -> list[Problem]:
+    """A registered device that is not found and whose latest join the Trust Center refused
+    because its key does not match the registered install code: it is powered and in range,
+    so checking its power or reopening the window would fail again."""
+    mismatched = _key_mismatches(data)
+    return [
+        _install_code_mismatch(expected, mismatched[expected.eui64])
+        for expected in data.expected
+        if expected.eui64 in mismatched
+    ]
+
+
+def _install_code_mismatch(expected: ExpectedDevice, refusal: JoinDecision) -> Problem:
+    what = expected.category_label.lower() or "device"
+    return Problem(
+        title=(
+            f"The install code does not match registered {what} ({expected.eui64}): "
+            "re-check the label or QR code"
+        ),
+        evidence=(
+            f"the Trust Center refused its join{_when(refusal)}: the key it offered is not the "
+            "one derived from the registered install code, so the device is powered and in "
+            "range. Re-check the install code on its label or QR code and register it again"
+        ),
+        customer_text=(
+            f"Your {what} tried to connect, but the install code registered for it does not "
+            "match the device. Please read us the install code on its label again (or scan its "
+            "QR code) so we can register it again."
+        ),
+        eui64=expected.eui64,
+    )
+
+
+@rule(RuleId.DEFAULT_KEY_POLICY, Severity.CRITICAL, Action.CHANGE_SECURITY_SETTINGS)
+def default_key_policy(data: DiagnosisInput) -> list[Problem]:
+    """An interface whose Trust Center accepts the well-known default key: any device may
+    join with it, and the network key then reaches it under a public key."""
+    if not data.gateway_reached:
+        return []
+    return [
+        Problem(
+            title=f"Interface {interface.identifier}: the Trust Center accepts the default key",
+            evidence=(
+                "the gateway reports the join policy default_key_allowed: a device may join with "
+                "the well-known default Trust Center link key (ZigBeeAlliance09) and receive the "
+                "network key under it. Smart Energy 1.x requires install-code-only joins: set "
+                "the Trust Center to allow only install code joins"
+            ),
+            customer_text=(
+                "Your meter's home network lets devices connect without a secure key. We will "
+                "change the meter's settings so that only devices registered with their install "
+                "code can connect."
+            ),
+        )
+        for interface in data.interfaces
+        if interface.join_policy == "default_key_allowed"
+    ]
 
 
 def many_words(rule_id: str) -> str:

@@ -10,7 +10,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,14 @@ from django.utils import timezone
 
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
 from han_gateway.models import PremisesGateway
-from han_gateway.protocol import DeviceReport, ScanDeviceEvent, ScanErrorEvent
+from han_gateway.protocol import (
+    DeviceReport,
+    EnergyScanResult,
+    JoinDecision,
+    ScanDeviceEvent,
+    ScanErrorEvent,
+    ScanFinishedEvent,
+)
 from portal.access.attribution import InterfaceAttribution, Placement
 from portal.commissioning.services import registrations_follow_run
 from portal.diagnosis import rules as diagnosis
@@ -148,6 +155,7 @@ class _Observations:
     reached: bool
     error: str = ""
     interfaces: list[diagnosis.InterfaceObservation] = field(default_factory=list)
+    join_decisions: list[diagnosis.JoinDecision] = field(default_factory=list)
 
 
 def _scan_everything(
@@ -184,36 +192,65 @@ def _scan_everything(
         recorder.checkpoint()
         step = recorder.step_start(f"scan:{interface_id}", f"Scan interface {interface_id}")
         attribution = InterfaceAttribution(known.ownership, coordinator=reported.coordinator_eui64)
+        join_log: list[JoinDecision] = []
         try:
-            found = _scan_interface(recorder, client, interface_id, known, attribution, base, share)
+            found = _scan_interface(
+                recorder, client, interface_id, known, attribution, base, share, join_log
+            )
         except GatewayError as error:
             recorder.step_end(step, RunStep.Status.FAILED, error.message)
             if isinstance(error, GatewayUnreachable):
                 return _Observations(reached=False, error=_gateway_error_text(error))
             return _Observations(reached=False, error=error.message)
         recorder.step_end(step, RunStep.Status.DONE, f"{found} device(s) found")
+        observations.join_decisions.extend(
+            diagnosis.JoinDecision(
+                eui64=decision.eui64,
+                decision=decision.decision,
+                at=decision.at.isoformat(timespec="seconds"),
+                interface=interface_id,
+            )
+            for decision in join_log
+        )
 
         recorder.checkpoint()
         step = recorder.step_start(f"energy:{interface_id}", f"Energy scan on {interface_id}")
-        energy: dict[int, int] = {}
+        channel_health = diagnosis.InterfaceObservation(
+            interface_id, reported.channel, join_policy=reported.join_policy
+        )
         try:
-            energy = dict(client.energy_scan(interface_id).energy)
-            busiest = max(energy.items(), key=lambda item: item[1]) if energy else None
-            detail = f"busiest channel {busiest[0]} ({busiest[1]}/255)" if busiest else ""
-            recorder.step_end(step, RunStep.Status.DONE, detail)
+            scanned = client.energy_scan(interface_id)
+            channel_health = replace(
+                channel_health,
+                energy_by_channel=dict(scanned.energy),
+                mean_energy_by_channel=dict(scanned.mean_energy),
+                energy_samples=scanned.samples,
+                tx_power_dbm=scanned.tx_power_dbm,
+            )
+            recorder.step_end(step, RunStep.Status.DONE, _energy_detail(scanned))
         except GatewayError as error:
             recorder.step_end(step, RunStep.Status.FAILED, error.message)
-        recorder.interface(reported, energy, device_count=found if shared else None)
-        observations.interfaces.append(
-            diagnosis.InterfaceObservation(
-                identifier=interface_id,
-                channel=reported.channel,
-                energy_by_channel=energy,
-            )
+        # The record keeps each channel's peak: the sample that shows a burst.
+        recorder.interface(
+            reported,
+            dict(channel_health.energy_by_channel),
+            device_count=found if shared else None,
         )
+        observations.interfaces.append(channel_health)
     recorder.progress(82, "Checking devices act on utility messages")
     _operational_checks(recorder, client)
     return observations
+
+
+def _energy_detail(scanned: EnergyScanResult) -> str:
+    """The energy step's line: the busiest channel at its peak, and its mean when sampled."""
+    if not scanned.energy:
+        return ""
+    channel, peak = max(scanned.energy.items(), key=lambda item: item[1])
+    if scanned.samples == 1 or channel not in scanned.mean_energy:
+        return f"busiest channel {channel} ({peak}/255)"
+    mean = scanned.mean_energy[channel]
+    return f"busiest channel {channel} (peak {peak}/255, mean {mean}, {scanned.samples} samples)"
 
 
 def _scan_interface(
@@ -224,8 +261,10 @@ def _scan_interface(
     attribution: InterfaceAttribution,
     base: float,
     share: float,
+    join_log: list[JoinDecision],
 ) -> int:
-    """Record the devices of this premise the scan finds; returns how many."""
+    """Record the devices of this premise the scan finds; returns how many. The gateway's join
+    log, which the scan's summary carries, is added to `join_log`."""
     seen = 0
     planned = max(recorder.planned_devices, 1)
     timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
@@ -245,6 +284,8 @@ def _scan_interface(
             done = min(seen / planned, 1.0)
             found = len(attribution.kept())
             recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
+        elif isinstance(event, ScanFinishedEvent):
+            join_log.extend(event.summary.join_decisions)
         elif isinstance(event, ScanErrorEvent):
             if event.code == "scan_timeout":
                 # The gateway stopped at the time it was given: what was left of the run's limit.
@@ -356,6 +397,7 @@ def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, 
         capacity=expected.capacity,
         thresholds=diagnosis.Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS),
         subject_eui64=run.case.subject_eui64,
+        join_decisions=tuple(observations.join_decisions),
     )
     findings = diagnosis.diagnose(data)
     with transaction.atomic():

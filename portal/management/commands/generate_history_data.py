@@ -321,6 +321,8 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.JOINED_ELSEWHERE: RuleShape(2, True),
     RuleId.MESSAGE_NOT_DELIVERED: RuleShape(3, True),
     RuleId.DEVICE_ASLEEP: RuleShape(3, True),
+    RuleId.INSTALL_CODE_MISMATCH: RuleShape(3, True),
+    RuleId.DEFAULT_KEY_POLICY: RuleShape(1, False),
     # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
     RuleId.EMPTY_HAN: RuleShape(0, False),
 }
@@ -337,10 +339,12 @@ MISSING_DEVICE_PROBLEMS = (
     RuleId.REGISTERED_DEVICE_MISSING,
     RuleId.JOIN_WINDOW_EXPIRED,
     RuleId.JOINED_ELSEWHERE,
+    RuleId.INSTALL_CODE_MISMATCH,
 )
 # Where the history says a device that joined another meter was found (it plants no run there).
 NEIGHBOURS_METER = "a neighbouring meter"
 INTERFACE = "han0"
+DEFAULT_KEY_ALLOWED = "default_key_allowed"  # the join policy of a default_key_policy case
 GATEWAY_SILENT = "The gateway did not answer within 30 s."
 
 PROBLEMS_REPORTED = Weighted(
@@ -473,7 +477,27 @@ def missing_device_finding(rule: RuleId, kind: DeviceKind) -> diagnosis.Finding:
         registration_status=DeviceRegistration.Status.EXPIRED if expired else "",
         seen_elsewhere=NEIGHBOURS_METER if rule == RuleId.JOINED_ELSEWHERE else "",
     )
-    return _only_finding(rule, diagnosis.DiagnosisInput(expected=(expected,)))
+    return _only_finding(
+        rule,
+        diagnosis.DiagnosisInput(expected=(expected,), join_decisions=planted_refusals(rule)),
+    )
+
+
+def planted_refusals(rule: str, eui64: str = EUI64_SLOT) -> tuple[diagnosis.JoinDecision, ...]:
+    """The join log the history assumes: the Trust Center refused the device of an
+    install-code mismatch for its key (the history stores no join log)."""
+    if rule != RuleId.INSTALL_CODE_MISMATCH:
+        return ()
+    return (diagnosis.JoinDecision(eui64, "refused_key_mismatch", interface=INTERFACE),)
+
+
+@cache
+def default_key_policy_finding() -> diagnosis.Finding:
+    """An interface whose Trust Center accepts the default key."""
+    interface = diagnosis.InterfaceObservation(INTERFACE, None, join_policy=DEFAULT_KEY_ALLOWED)
+    return _only_finding(
+        RuleId.DEFAULT_KEY_POLICY, diagnosis.DiagnosisInput(interfaces=(interface,))
+    )
 
 
 def _devices_without_problems(count: int) -> tuple[diagnosis.DeviceObservation, ...]:
@@ -1396,6 +1420,8 @@ class HistoryGenerator:
             return over_capacity_finding(sum(entry[0].utility for entry in observed)), ""
         if rule == RuleId.EMPTY_HAN:
             return empty_han_finding(channel), ""
+        if rule == RuleId.DEFAULT_KEY_POLICY:
+            return default_key_policy_finding(), ""
         if rule in MISSING_DEVICE_PROBLEMS:
             kind = DEVICE_KINDS[world.device_kind[target]]
             return missing_device_finding(rule, kind), world.device_eui(target)

@@ -195,7 +195,7 @@ def test_busy_channel_recommends_a_quieter_channel():
     interface = InterfaceObservation("han0", channel=15, energy_by_channel=energy)
     findings = diagnose(DiagnosisInput(interfaces=(interface,), devices=(THERMOSTAT,)))
     assert _rules(findings) == [("channel_interference", Action.CHANGE_CHANNEL)]
-    assert "quietest: 20 (12)" in findings[0].evidence
+    assert "preferred channels: 20 (between Wi-Fi 6 and 11, peak 12)" in findings[0].evidence
 
 
 def test_unacknowledged_operational_check_means_device_not_acting_on_messages():
@@ -301,6 +301,8 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "joined_elsewhere",
         "message_not_delivered",
         "device_asleep",
+        "install_code_mismatch",
+        "default_key_policy",
         "healthy",
     ]
 
@@ -362,3 +364,87 @@ def test_a_message_not_delivered_is_a_radio_matter_not_a_set_up_one():
         Action.CHECK_DEVICE_PROGRAMS,
     )
     assert "reached it" in unconfirmed.evidence and "not the radio" in unconfirmed.evidence
+
+
+POOL_PUMP = ExpectedDevice(
+    "00:0d:6f:00:05:3c:51:08",
+    "Load control switch",
+    "Eaton",
+    "Yukon LCR-6601S",
+    registration_status="join_window_open",
+)
+
+
+def _refused(decision, at="2025-05-01T10:00:00+00:00", eui64=POOL_PUMP.eui64):
+    from portal.diagnosis.rules import JoinDecision
+
+    return JoinDecision(eui64, decision, at=at, interface="han0")
+
+
+def test_a_key_mismatch_refusal_says_the_install_code_does_not_match_not_check_power():
+    data = DiagnosisInput(expected=(POOL_PUMP,), join_decisions=(_refused("refused_key_mismatch"),))
+    (finding,) = diagnose(data)
+    assert (finding.rule, finding.severity, finding.action) == (
+        RuleId.INSTALL_CODE_MISMATCH,
+        Severity.CRITICAL,
+        Action.RECHECK_INSTALL_CODE,
+    )
+    assert "install code does not match" in finding.title
+    assert "re-check the label or QR code" in finding.title
+    assert "on han0 at 2025-05-01T10:00:00+00:00" in finding.evidence
+    assert "label" in finding.action_label and "QR code" in finding.action_label
+    assert "power" not in finding.customer_text
+
+
+def test_an_expired_window_after_a_key_mismatch_is_still_the_install_code():
+    expired = replace(POOL_PUMP, registration_status="expired")
+    data = DiagnosisInput(expected=(expired,), join_decisions=(_refused("refused_key_mismatch"),))
+    assert [finding.rule for finding in diagnose(data)] == [RuleId.INSTALL_CODE_MISMATCH]
+
+
+def test_only_the_latest_refusal_counts():
+    decisions = (
+        _refused("refused_no_window", at="2025-05-01T11:00:00+00:00"),
+        _refused("refused_key_mismatch", at="2025-05-01T10:00:00+00:00"),
+    )
+    (finding,) = diagnose(DiagnosisInput(expected=(POOL_PUMP,), join_decisions=decisions))
+    assert finding.rule == RuleId.REGISTERED_DEVICE_MISSING
+    assert "no join window was open for it" in finding.evidence
+
+
+def test_a_device_found_after_a_refusal_is_not_a_mismatch():
+    found = _with(eui64=POOL_PUMP.eui64)
+    data = DiagnosisInput(
+        devices=(found,),
+        expected=(POOL_PUMP,),
+        join_decisions=(_refused("refused_key_mismatch"),),
+    )
+    assert [finding.rule for finding in diagnose(data)] == [RuleId.HEALTHY]
+
+
+def test_a_refusal_of_another_device_changes_nothing():
+    data = DiagnosisInput(
+        expected=(POOL_PUMP,),
+        join_decisions=(_refused("refused_key_mismatch", eui64="00:0d:6f:00:00:00:00:09"),),
+    )
+    (finding,) = diagnose(data)
+    assert finding.rule == RuleId.REGISTERED_DEVICE_MISSING
+    assert "refused" not in finding.evidence
+
+
+def test_an_interface_that_accepts_the_default_key_is_critical():
+    open_interface = InterfaceObservation("han0", 15, join_policy="default_key_allowed")
+    closed = InterfaceObservation("han1", 25, join_policy="install_code_only")
+    unknown = InterfaceObservation("han2", 20)
+    findings = diagnose(
+        DiagnosisInput(devices=(THERMOSTAT,), interfaces=(open_interface, closed, unknown))
+    )
+    assert _rules(findings) == [(RuleId.DEFAULT_KEY_POLICY, Action.CHANGE_SECURITY_SETTINGS)]
+    assert findings[0].severity == Severity.CRITICAL
+    assert "han0" in findings[0].title and "default key" in findings[0].title
+    assert "ZigBeeAlliance09" in findings[0].evidence
+
+
+def test_an_unknown_join_is_never_called_insecure_or_install_code():
+    findings = diagnose(DiagnosisInput(devices=(_with(join_method="unknown"),)))
+    assert _rules(findings) == [("healthy", Action.NONE)]

@@ -153,8 +153,10 @@ def test_the_command_knows_every_diagnosis_rule():
 
 # The facts the history plants but does not store: the approved firmware is each device kind's
 # current one, the capacity is one short for over_capacity, the join window expired for
-# join_window_expired, the device was found at a neighbour's meter for joined_elsewhere, and
-# the gateway was not reached for gateway_unreachable.
+# join_window_expired, the device was found at a neighbour's meter for joined_elsewhere, the
+# Trust Center refused the device for its key for install_code_mismatch, the interface accepts
+# the default key for default_key_policy, and the gateway was not reached for
+# gateway_unreachable.
 APPROVED = tuple(command.approved_model(kind) for kind in command.DEVICE_KINDS)
 
 
@@ -171,6 +173,9 @@ def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
                 interface.identifier,
                 interface.channel,
                 {int(channel): energy for channel, energy in interface.energy_by_channel.items()},
+                join_policy=(
+                    command.DEFAULT_KEY_ALLOWED if rule == RuleId.DEFAULT_KEY_POLICY else "unknown"
+                ),
             )
             for interface in run.interfaces.all()
         ),
@@ -187,6 +192,7 @@ def diagnosis_of(run: HanTestRun, rule: str, eui64: str) -> DiagnosisInput:
             for device in expected.utility_devices
         ),
         approved=APPROVED,
+        join_decisions=command.planted_refusals(rule, eui64),
         capacity=(
             sum(not device.customer_owned for device in devices) - 1
             if rule == RuleId.OVER_CAPACITY
