@@ -330,6 +330,8 @@ class DeviceReport(Answer):
     profile_id: Uint16 | None
     endpoints: list[EndpointReport]
     parent: Eui64 | None
+    """From this scan's neighbour tables; when its parent did not answer, from the topology
+    the coordinator stored at its last scan."""
     depth: Uint8 | None
     lqi: Lqi | None
     rssi: Rssi | None

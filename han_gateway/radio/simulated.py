@@ -180,6 +180,9 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
         coordinator = self.add_device(self._coordinator.eui64, COORDINATOR_NWK)
         coordinator.add_endpoint(1)
         coordinator.schedule_initialize()
+        # The topology stored from the coordinator's last scan, as zigpy loads it from its
+        # database at start-up: where each device sat when every router answered.
+        self.topology.neighbors.update(self.han.formed_neighbour_tables())
 
     async def send_packet(self, packet: t.ZigbeePacket) -> None:
         async with self._limit_concurrency(priority=packet.priority):

@@ -84,8 +84,10 @@ class JoinAttempt:
 class VirtualNode:
     spec: DeviceSpec
     nwk: t.NWK
-    parent_nwk: t.NWK
+    parent_nwk: t.NWK  # its parent as the network stands (an alternate when its own is down)
     depth: int
+    formed_parent_nwk: t.NWK = COORDINATOR_NWK  # its parent when the network formed
+    cut_off: bool = False  # every route to it runs through a router that does not answer
 
 
 def channel_mask(channels: Iterable[int]) -> t.Channels:
@@ -126,6 +128,7 @@ class VirtualHan:
             [spec for spec in scenario.devices if not spec.pending_join]
         ):
             self._attach(spec)
+        self._reroute()
 
     # -- network membership -------------------------------------------------------------
 
@@ -153,17 +156,74 @@ class VirtualHan:
         else:
             parent = self.nodes[spec.parent]
             parent_nwk, depth = parent.nwk, parent.depth + 1
-        node = VirtualNode(spec=spec, nwk=t.NWK(spec.nwk), parent_nwk=parent_nwk, depth=depth)
+        node = VirtualNode(
+            spec=spec,
+            nwk=t.NWK(spec.nwk),
+            parent_nwk=parent_nwk,
+            depth=depth,
+            formed_parent_nwk=parent_nwk,
+            cut_off=spec.parent is not None
+            and (self.nodes[spec.parent].cut_off or not self.nodes[spec.parent].spec.reachable),
+        )
         self.nodes[spec.eui64] = node
         self._by_nwk[int(node.nwk)] = node
         return node
+
+    def _reroute(self) -> None:
+        """Each device's parent as the network stands: its own while that parent answers and
+        has a route, else the first of its alternates that does; with none, it is cut off
+        (its frames have no route) and keeps its parent."""
+        route_up: dict[t.EUI64, bool] = {}
+
+        def has_route(node: VirtualNode, visiting: set[t.EUI64]) -> bool:
+            if node.spec.eui64 in route_up:
+                return route_up[node.spec.eui64]
+            visiting.add(node.spec.eui64)
+            parent_nwk: t.NWK | None = None
+            for parent in (node.spec.parent, *node.spec.alternate_parents):
+                if parent is None:
+                    parent_nwk = COORDINATOR_NWK
+                    break
+                other = self.nodes.get(parent)
+                if (
+                    other is not None
+                    and other.spec.reachable
+                    and parent not in visiting
+                    and has_route(other, visiting)
+                ):
+                    parent_nwk = other.nwk
+                    break
+            visiting.discard(node.spec.eui64)
+            node.cut_off = parent_nwk is None
+            node.parent_nwk = node.formed_parent_nwk if parent_nwk is None else parent_nwk
+            route_up[node.spec.eui64] = not node.cut_off
+            return not node.cut_off
+
+        for node in self.nodes.values():
+            has_route(node, set())
+        for node in self.nodes.values():
+            node.depth = self._depth(node)
+
+    def _depth(self, node: VirtualNode) -> int:
+        depth, current = 1, node
+        while current.parent_nwk != COORDINATOR_NWK and depth <= len(self.nodes):
+            parent = self.node_by_nwk(current.parent_nwk)
+            if parent is None:
+                break
+            depth, current = depth + 1, parent
+        return depth
 
     def link_keys(self) -> dict[t.EUI64, t.KeyData]:
         """The trust center's key table: each joined device's link key."""
         return {eui64: node.spec.link_key for eui64, node in self.nodes.items()}
 
-    def children_of(self, nwk: t.NWK) -> list[VirtualNode]:
-        return [node for node in self.nodes.values() if node.parent_nwk == nwk]
+    def children_of(self, nwk: t.NWK, *, formed: bool = False) -> list[VirtualNode]:
+        """The node's children as the network stands, or as it formed."""
+        return [
+            node
+            for node in self.nodes.values()
+            if (node.formed_parent_nwk if formed else node.parent_nwk) == nwk
+        ]
 
     def node_by_nwk(self, nwk: int) -> VirtualNode | None:
         return self._by_nwk.get(int(nwk))
@@ -304,6 +364,10 @@ class VirtualHan:
         if not node.spec.reachable:
             raise zigpy.exceptions.DeliveryError(
                 f"Device 0x{node.nwk:04X} did not acknowledge", status=t.MACStatus.MAC_NO_ACK
+            )
+        if node.cut_off:
+            raise zigpy.exceptions.DeliveryError(
+                f"No route to device 0x{node.nwk:04X}", status=t.MACStatus.MAC_NO_ACK
             )
         if node.spec.silent:
             return
@@ -460,8 +524,26 @@ class VirtualHan:
             output_clusters=[],
         )
 
-    def _neighbours(self, node: VirtualNode | None) -> list[zdo_t.Neighbor]:
-        """Neighbour table of a node: parent, children and extra router links."""
+    def formed_neighbour_tables(self) -> dict[t.EUI64, list[zdo_t.Neighbor]]:
+        """The coordinator's and the routers' neighbour tables as they were when the network
+        formed, every router answering: what a coordinator's stored topology holds from its
+        last topology scan (zigpy keeps the tables it read in its database)."""
+        owners: list[VirtualNode | None] = [
+            None,
+            *(node for node in self.nodes.values() if node.spec.is_router),
+        ]
+        return {
+            self.coordinator.eui64 if owner is None else owner.spec.eui64: self._neighbours(
+                owner, formed=True
+            )
+            for owner in owners
+        }
+
+    def _neighbours(
+        self, node: VirtualNode | None, *, formed: bool = False
+    ) -> list[zdo_t.Neighbor]:
+        """Neighbour table of a node: parent, children and extra router links, as the network
+        stands or as it formed."""
         own_nwk = COORDINATOR_NWK if node is None else node.nwk
         own_eui = self.coordinator.eui64 if node is None else node.spec.eui64
         entries: list[zdo_t.Neighbor] = []
@@ -504,9 +586,9 @@ class VirtualHan:
             )
 
         if node is not None:
-            parent = self.node_by_nwk(node.parent_nwk)
+            parent = self.node_by_nwk(node.formed_parent_nwk if formed else node.parent_nwk)
             entry(parent, zdo_t.Neighbor.Relationship.Parent, node.spec.link.reverse_link_quality)
-        for child in self.children_of(own_nwk):
+        for child in self.children_of(own_nwk, formed=formed):
             entry(child, zdo_t.Neighbor.Relationship.Child, child.spec.link.link_quality)
         for link in self.scenario.extra_links:
             if link.first == own_eui and link.second in self.nodes:

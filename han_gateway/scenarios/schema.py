@@ -302,6 +302,7 @@ class DeviceSpec:
     acknowledges: frozenset[str]
     pending_join: bool
     join_logged: bool = True  # false: it joined before the gateway's join log began
+    alternate_parents: tuple[zigpy_types.EUI64 | None, ...] = ()  # None: the coordinator
 
     @property
     def logged_join_method(self) -> KnownJoinMethod | None:
@@ -477,6 +478,10 @@ class DeviceDocument(Document):
         default=COORDINATOR, validate_default=True
     )
     """coordinator, or the EUI-64 of a router in this scenario."""
+    alternate_parents: tuple[Annotated[zigpy_types.EUI64 | None, _Parent()], ...] = ()
+    """Where the device turns, in order, when its parent's route is down (a router switched off
+    on the way): coordinator or routers of this scenario, reached with the same link. Without
+    one, a device whose parent's route is down is cut off."""
     link_quality: _ByteField = 220
     """LQI the parent measures for frames from this device."""
     reverse_link_quality: _ByteField | None = None
@@ -553,6 +558,7 @@ class DeviceDocument(Document):
             registered=self.han == networks.UTILITY if self.registered is None else self.registered,
             device_type=device_type,
             parent=self.parent,
+            alternate_parents=self.alternate_parents,
             link=LinkSpec(
                 link_quality=_weakened(self.link_quality, weaker_by_db),
                 reverse_link_quality=_weakened(reverse, weaker_by_db),
@@ -732,18 +738,25 @@ def _consistency_problems(document: ScenarioDocument) -> list[tuple[Location, st
         by_eui.setdefault(device.eui64, index)
 
     for index, device in enumerate(devices):
-        if device.parent is None:
-            continue
-        where: Location = ("devices", index, "parent")
-        parent_index = by_eui.get(device.parent)
-        if parent_index is None:
-            problems.append((where, f"no device has EUI-64 {device.parent}"))
-        elif devices[parent_index].effective_device_type != "router":
-            problems.append(
-                (where, f"devices[{parent_index}] is an end device; only routers have children")
-            )
-        elif device.parent == device.eui64:
-            problems.append((where, "a device cannot be its own parent"))
+        parents: list[tuple[Location, zigpy_types.EUI64 | None]] = [
+            (("devices", index, "parent"), device.parent),
+            *(
+                (("devices", index, "alternate_parents", position), alternate)
+                for position, alternate in enumerate(device.alternate_parents)
+            ),
+        ]
+        for where, parent in parents:
+            if parent is None:
+                continue
+            parent_index = by_eui.get(parent)
+            if parent_index is None:
+                problems.append((where, f"no device has EUI-64 {parent}"))
+            elif devices[parent_index].effective_device_type != "router":
+                problems.append(
+                    (where, f"devices[{parent_index}] is an end device; only routers have children")
+                )
+            elif parent == device.eui64:
+                problems.append((where, "a device cannot be its own parent"))
     # A parent chain that loops would make the device unreachable from the coordinator.
     for index, device in enumerate(devices):
         seen: set[zigpy_types.EUI64] = set()

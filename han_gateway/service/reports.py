@@ -158,11 +158,26 @@ def links_report(
     return [LinkReport.model_validate(record) for record in links.values()], parent, depth
 
 
+def stored_parent(
+    eui64: t.EUI64, stored_tables: dict[t.EUI64, list[zdo_t.Neighbor]]
+) -> t.EUI64 | None:
+    """The device's parent in the topology the coordinator stored at its last scan."""
+    for owner, table in stored_tables.items():
+        for entry in table:
+            if entry.ieee == eui64 and entry.relationship == zdo_t.Neighbor.Relationship.Child:
+                return owner
+    for entry in stored_tables.get(eui64, []):
+        if entry.relationship == zdo_t.Neighbor.Relationship.Parent:
+            return entry.ieee
+    return None
+
+
 def device_report(
     app: zigpy.application.ControllerApplication,
     device: ZigbeeDevice,
     *,
     neighbour_tables: dict[t.EUI64, list[zdo_t.Neighbor]],
+    stored_tables: dict[t.EUI64, list[zdo_t.Neighbor]] | None = None,
     join_method: JoinMethod,
     device_type_hint: DeviceType | None,
     reachable: bool,
@@ -173,6 +188,10 @@ def device_report(
     links, parent, depth = links_report(
         device.ieee, neighbour_tables, last_hop_rssi=device.rssi, coordinator=coordinator
     )
+    if parent is None and not is_coordinator and stored_tables:
+        # No table read now places it (its parent did not answer): where the coordinator's
+        # stored topology last saw it.
+        parent = stored_parent(device.ieee, stored_tables)
     endpoints = endpoints_report(device)
     interview: Interview
     if device.is_initialized:

@@ -106,6 +106,7 @@ class HanScan:
         self.reports: dict[t.EUI64, DeviceReport] = {}
         self._found: dict[t.EUI64, _Found] = {}
         self._tables_read = 0
+        self._stored_tables: dict[t.EUI64, list[zdo_t.Neighbor]] = {}
 
     @property
     def coordinator_eui64(self) -> t.EUI64:
@@ -142,7 +143,12 @@ class HanScan:
                 device.cancel_initialization()
             device.on_remove()
             self.app.devices.pop(eui64, None)
-        self.app.topology.neighbors.clear()
+        # The tables the coordinator stored at its last scan stay until this scan reads them
+        # again: a router that does not answer keeps its earlier table, which tells whose
+        # parent it was.
+        self._stored_tables = {
+            owner: list(table) for owner, table in self.app.topology.neighbors.items()
+        }
         self.app.topology.routes.clear()
 
     async def _interview(self, device: ZigbeeDevice) -> None:
@@ -213,6 +219,7 @@ class HanScan:
             self.app,
             device,
             neighbour_tables=self.neighbour_tables,
+            stored_tables=self._stored_tables,
             join_method=self._join_log.join_method(device.ieee),
             device_type_hint=hint,
             reachable=reachable,
@@ -312,6 +319,7 @@ class HanScan:
             router = pending_routers.pop(0)
             scanned.add(router.ieee)
             before = set(self.app.devices)
+            self.app.topology.neighbors.pop(router.ieee, None)  # this scan's table, or none
             # zigpy's scanner: sequential table pages, each followed by REQUEST_DELAY, then
             # an IEEE address broadcast (and another REQUEST_DELAY) per unknown neighbour.
             await self.app.topology.scan(devices=[router])

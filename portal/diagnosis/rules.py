@@ -46,6 +46,8 @@ class RuleId(enum.StrEnum):
     DEVICE_ASLEEP = "device_asleep"
     INSTALL_CODE_MISMATCH = "install_code_mismatch"
     DEFAULT_KEY_POLICY = "default_key_policy"
+    ROUTER_DOWN = "router_down"
+    CUSTOMER_ROUTER_DEPENDENCY = "customer_router_dependency"
     HEALTHY = "healthy"  # the verdict when no rule found a problem
 
 
@@ -56,6 +58,7 @@ ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.GATEWAY_UNREACHABLE,
     RuleId.INSECURE_JOIN,
     RuleId.DEFAULT_KEY_POLICY,
+    RuleId.ROUTER_DOWN,
     RuleId.BEYOND_REACH,
     RuleId.JOINED_ELSEWHERE,
     RuleId.INSTALL_CODE_MISMATCH,
@@ -70,6 +73,7 @@ ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.OPERATIONAL_CHECK_FAILED,
     RuleId.UNKNOWN_DEVICE,
     RuleId.OUTDATED_FIRMWARE,
+    RuleId.CUSTOMER_ROUTER_DEPENDENCY,
 )
 
 
@@ -90,6 +94,7 @@ class Action(enum.StrEnum):
     REJOIN_DEVICE = "rejoin_device"
     WAKE_DEVICE = "wake_device"
     RECHECK_INSTALL_CODE = "recheck_install_code"
+    RESTORE_ROUTER = "restore_router"
     NONE = "none"
 
 
@@ -111,6 +116,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.WAKE_DEVICE: "Wake the device (press a button) or change its batteries, then retest",
     Action.RECHECK_INSTALL_CODE: (
         "Re-check the install code on the device's label or QR code, then register it again"
+    ),
+    Action.RESTORE_ROUTER: (
+        "Switch the router the devices depend on back on; if it is on, fit a utility range extender"
     ),
     Action.REJOIN_DEVICE: (
         "Make the device leave the network it joined, then reopen its join window on its own"
@@ -134,6 +142,10 @@ GROUPED_WORDS: dict[str, str] = {
     RuleId.DEVICE_ASLEEP: "{count} battery devices were asleep during the test",
     RuleId.INSTALL_CODE_MISMATCH: "{count} registered devices' install codes do not match them",
     RuleId.DEFAULT_KEY_POLICY: "{count} interfaces accept the default key",
+    RuleId.ROUTER_DOWN: "{count} routers that other devices depend on do not answer",
+    RuleId.CUSTOMER_ROUTER_DEPENDENCY: (
+        "{count} utility devices reach the meter only through customer-owned routers"
+    ),
 }
 
 
@@ -203,6 +215,8 @@ class DeviceObservation:
     customer_owned: bool = False
     sleepy: bool = False  # its receiver is off when idle: it hears frames only when it polls
     last_heard: str = ""  # ISO 8601: when the coordinator last heard it, if it did
+    # Its parent's EUI-64 as the scan placed it (the meter's, or a router's); "" unknown
+    parent: str = ""
     # acknowledged | not_acknowledged (delivered, no confirmation) | not_delivered | "" not run
     operational_check: str = ""
 
@@ -210,6 +224,19 @@ class DeviceObservation:
     def label(self) -> str:
         what = self.name or self.category_label or "Device"
         return f"{what} ({self.eui64})"
+
+    @property
+    def what(self) -> str:
+        """Its kind in lower case, for sentences."""
+        return self.category_label.lower() or "device"
+
+    @property
+    def named(self) -> str:
+        """How findings name it: a customer's device by kind and masked address, as lists
+        show it to staff without the customer's consent."""
+        if self.customer_owned:
+            return f"the customer's {self.what} ({mask_eui64(self.eui64)})"
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -355,10 +382,138 @@ def _found_devices(data: DiagnosisInput) -> tuple[DeviceObservation, ...]:
     )
 
 
+def _route(data: DiagnosisInput, device: DeviceObservation) -> list[DeviceObservation]:
+    """The routers between the device and the meter, its parent first, as the scan placed
+    them (a parent the run did not see is the meter, or unknown: the route ends there)."""
+    by_eui64 = {each.eui64: each for each in data.devices}
+    route: list[DeviceObservation] = []
+    current = by_eui64.get(device.parent)
+    while current is not None and current is not device and current not in route:
+        route.append(current)
+        current = by_eui64.get(current.parent)
+    return route
+
+
+def _cut_off(data: DiagnosisInput) -> dict[str, list[DeviceObservation]]:
+    """Routers that do not answer, each with the devices that do not answer either and whose
+    route runs through it: the router nearest the meter on a route is the cause."""
+    if not data.gateway_reached:
+        return {}
+    routers: dict[str, list[DeviceObservation]] = {}
+    for device in data.devices:
+        if device.reachable:
+            continue
+        silent = [router for router in _route(data, device) if not router.reachable]
+        if silent:
+            routers.setdefault(silent[-1].eui64, []).append(device)
+    return routers
+
+
+def _outage(data: DiagnosisInput) -> dict[str, list[DeviceObservation]]:
+    """The cut-off routers the utility must act on: the router or a device it cut off is one
+    of the utility's (a customer's router with only customer devices behind it is theirs)."""
+    utility = {device.eui64 for device in _found_devices(data)}
+    return {
+        router: devices
+        for router, devices in _cut_off(data).items()
+        if router in utility or any(device.eui64 in utility for device in devices)
+    }
+
+
+def _explained_by_outage(data: DiagnosisInput) -> set[str]:
+    """Devices another finding already explains: the silent routers and what they cut off."""
+    outage = _outage(data)
+    return set(outage) | {device.eui64 for devices in outage.values() for device in devices}
+
+
+@rule(RuleId.ROUTER_DOWN, Severity.CRITICAL, Action.RESTORE_ROUTER)
+def router_down(data: DiagnosisInput) -> list[Problem]:
+    """A router that does not answer (switched off, unplugged, or itself out of range) and the
+    devices whose only route runs through it, which cannot answer either: one finding names
+    the router, the hop at fault, and lists the devices it cut off."""
+    by_eui64 = {device.eui64: device for device in data.devices}
+    problems = []
+    for eui64, devices in _outage(data).items():
+        router = by_eui64[eui64]
+        behind = ", ".join(device.named for device in devices)
+        owner = "the customer's" if router.customer_owned else "the utility's"
+        one = len(devices) == 1
+        cut = (
+            f"{devices[0].named} is cut off: its only route"
+            if one
+            else f"{len(devices)} devices cut off: their only route"
+        )
+        problems.append(
+            Problem(
+                title=f"{cut} to the meter is through {router.named}, which does not answer",
+                evidence=(
+                    f"{router.named} does not answer (switched off, unplugged, or out of "
+                    f"range itself); {behind} {'reaches' if one else 'reach'} the meter only "
+                    f"through it ({'its' if one else 'their'} parent when the meter last mapped "
+                    f"the network) and {'does' if one else 'do'} not answer either. Switch it "
+                    "back on; "
+                    f"if it is on, fit a utility range extender so the devices do not depend "
+                    f"on {owner} {router.what}"
+                ),
+                customer_text=(
+                    f"Your {router.what} seems to be switched off or unplugged, and "
+                    + (
+                        f"your {devices[0].what} connects to the meter through it. "
+                        if one
+                        else f"{len(devices)} of your devices connect to the meter through it. "
+                    )
+                    + "Please switch it back on and leave it on; if it is on, we will fit a "
+                    "range extender so they no longer depend on it."
+                ),
+                eui64=mask_eui64(eui64) if router.customer_owned else eui64,
+            )
+        )
+    return problems
+
+
+@rule(RuleId.CUSTOMER_ROUTER_DEPENDENCY, Severity.INFO, Action.INSTALL_ADDITIONAL_DEVICE)
+def customer_router_dependency(data: DiagnosisInput) -> list[Problem]:
+    """A utility device that answers, but only through a customer-owned router: it works
+    today and fails the day the customer unplugs it."""
+    problems = []
+    for device in _found_devices(data):
+        if not device.reachable:
+            continue
+        customers = [router for router in _route(data, device) if router.customer_owned]
+        if not customers:
+            continue
+        router = customers[0]
+        problems.append(
+            Problem(
+                title=(f"{device.label} reaches the meter only through {router.named}"),
+                evidence=(
+                    f"its route to the meter runs through {router.named}, which the customer "
+                    "may switch off or unplug at any time; a utility range extender keeps the "
+                    "device on the network whatever the customer does"
+                ),
+                customer_text=(
+                    f"Your {device.what} connects to the meter through your {router.what}. "
+                    f"Please keep your {router.what} plugged in and switched on; we can fit a "
+                    "range extender so it no longer depends on it."
+                ),
+                eui64=device.eui64,
+            )
+        )
+    return problems
+
+
+def _parent_of(data: DiagnosisInput, device: DeviceObservation) -> DeviceObservation | None:
+    """Its parent when that is a router the run saw; None when it is the meter."""
+    route = _route(data, device)
+    return route[0] if route else None
+
+
 @rule(RuleId.BEYOND_REACH, Severity.CRITICAL, Action.INSTALL_ADDITIONAL_DEVICE)
 def beyond_reach(data: DiagnosisInput) -> list[Problem]:
-    """Listed by the network but not answering, or barely heard: a router must bridge the gap."""
+    """Listed by the network but not answering, or barely heard on its own hop: a router must
+    bridge the gap (to its parent, for a device that reaches the meter through a router)."""
     limit = data.thresholds.unreachable_link_quality
+    explained = _explained_by_outage(data)
     problems = []
     for device in _found_devices(data):
         too_weak = device.link_quality is not None and device.link_quality < limit
@@ -366,6 +521,8 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
             continue
         if not device.reachable and device.sleepy:
             continue  # asleep, not out of reach: the asleep rule speaks
+        if device.eui64 in explained:
+            continue  # a router on its route does not answer: the router finding speaks
         heard = f"link quality {device.link_quality}" if device.link_quality is not None else ""
         rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
         evidence = ", ".join(
@@ -377,14 +534,21 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
             )
             if part
         )
+        parent = _parent_of(data, device)
+        if parent is not None:
+            evidence += f"; on its hop to its parent, {parent.named}"
+        towards = f"the {parent.what} it connects through" if parent is not None else "the meter"
         problems.append(
             Problem(
-                title=f"{device.label} is beyond the gateway's reach",
+                title=(
+                    f"{device.label} is beyond the gateway's reach"
+                    if parent is None
+                    else f"{device.label} is beyond the reach of its parent, {parent.named}"
+                ),
                 evidence=evidence,
                 customer_text=(
-                    f"Your {device.category_label.lower() or 'device'} is too far from the "
-                    "meter to stay connected. A range extender placed between them will fix "
-                    "this."
+                    f"Your {device.what} is too far from {towards} to stay connected. A range "
+                    "extender placed between them will fix this."
                 ),
                 eui64=device.eui64,
             )
@@ -405,13 +569,21 @@ def weak_link(data: DiagnosisInput) -> list[Problem]:
         if device.interface in short_of_power:
             continue  # the channel's power cut, not distance: channel_interference says so once
         rssi = f", RSSI {device.rssi} dBm" if device.rssi is not None else ""
+        parent = _parent_of(data, device)
+        if parent is None:
+            title = f"{device.label} has a weak link to the gateway"
+            hop = ""
+            closer = "Move it closer to the meter (within about 75 feet)"
+        else:
+            title = f"{device.label} has a weak link to its parent, {parent.named}"
+            hop = f" on its hop to its parent, {parent.named}"
+            closer = f"Move it closer to the {parent.what} it connects through"
         problems.append(
             Problem(
-                title=f"{device.label} has a weak link to the gateway",
-                evidence=f"link quality {quality} (weak below {weak}){rssi}",
+                title=title,
+                evidence=f"link quality {quality} (weak below {weak}){rssi}{hop}",
                 customer_text=(
-                    f"Your {device.category_label.lower() or 'device'} has a weak signal. "
-                    "Move it closer to the meter (within about 75 feet), away from metal and "
+                    f"Your {device.what} has a weak signal. {closer}, away from metal and "
                     "appliances."
                 ),
                 eui64=device.eui64,
@@ -926,10 +1098,11 @@ def device_asleep(data: DiagnosisInput) -> list[Problem]:
     asked: its parent holds a frame for it only 7.68 s (IEEE 802.15.4 transaction persistence),
     so a device that polls less often, or whose batteries are flat, does not answer. Not a
     radio or gateway fault, but not checked either: the run does not pass on it."""
+    explained = _explained_by_outage(data)
     problems = []
     for device in _found_devices(data):
-        if device.reachable or not device.sleepy:
-            continue
+        if device.reachable or not device.sleepy or device.eui64 in explained:
+            continue  # awake, or its parent is silent: the router finding speaks
         heard = (
             f"last heard at {device.last_heard}"
             if device.last_heard

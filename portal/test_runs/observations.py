@@ -232,4 +232,5 @@ def _from_details(details: DeviceDetails) -> dict[str, Any]:
         "registered_elsewhere": details.registered_elsewhere,
         "sleepy": bool(details.sleepy),
         "last_heard": details.last_heard or "",
+        "parent": str(details.parent or ""),
     }

@@ -323,6 +323,9 @@ RULE_SHAPES: dict[RuleId, RuleShape] = {
     RuleId.DEVICE_ASLEEP: RuleShape(3, True),
     RuleId.INSTALL_CODE_MISMATCH: RuleShape(3, True),
     RuleId.DEFAULT_KEY_POLICY: RuleShape(1, False),
+    RuleId.ROUTER_DOWN: RuleShape(3, True),
+    # Never drawn: a flag beside a pass, never the problem a case is opened for.
+    RuleId.CUSTOMER_ROUTER_DEPENDENCY: RuleShape(0, True),
     # Never drawn: every case at a premise whose HAN is empty is about that (see ``history``).
     RuleId.EMPTY_HAN: RuleShape(0, False),
 }
@@ -405,6 +408,7 @@ def _rssi(link_quality: int | None) -> int | None:
 # EUI-64 filled in. The planted faults are chosen against the default thresholds.
 
 EUI64_SLOT = "<eui64>"
+ROUTER_SLOT = -3  # in a run's observed devices: the router a router_down case's device needs
 
 
 def _only_finding(rule: RuleId, data: diagnosis.DiagnosisInput) -> diagnosis.Finding:
@@ -489,6 +493,26 @@ def planted_refusals(rule: str, eui64: str = EUI64_SLOT) -> tuple[diagnosis.Join
     if rule != RuleId.INSTALL_CODE_MISMATCH:
         return ()
     return (diagnosis.JoinDecision(eui64, "refused_key_mismatch", interface=INTERFACE),)
+
+
+def router_down_finding(
+    kind: DeviceKind, eui64: str, router: DeviceKind, router_eui64: str
+) -> diagnosis.Finding:
+    """A utility device cut off behind the customer's router, which does not answer."""
+    silent: dict[str, Any] = {"interface": INTERFACE, "reachable": False}
+    devices = (
+        diagnosis.DeviceObservation(
+            eui64,
+            category_label=kind.category_label,
+            registered=True,
+            parent=router_eui64,
+            **silent,
+        ),
+        diagnosis.DeviceObservation(
+            router_eui64, category_label=router.category_label, customer_owned=True, **silent
+        ),
+    )
+    return _only_finding(RuleId.ROUTER_DOWN, diagnosis.DiagnosisInput(devices=devices))
 
 
 @cache
@@ -821,6 +845,19 @@ class HistoryGenerator:
             depth=1, interview="failed", sleepy=True
         ).model_dump_json()
 
+    def _details(
+        self, rule: RuleId, device: int, is_target: bool, router_eui64: str, sequence: int
+    ) -> str:
+        """A device's details: the case's device asleep, or cut off behind the router; the
+        router, switched off; any other device in place."""
+        if rule == RuleId.DEVICE_ASLEEP and is_target:
+            return self.asleep_details
+        if rule == RuleId.ROUTER_DOWN and (is_target or device == ROUTER_SLOT):
+            return DeviceDetails(
+                parent=router_eui64 if is_target else None, interview="failed"
+            ).model_dump_json()
+        return self.details[sequence % 2]
+
     def next_id(self, model: type[models.Model]) -> int:
         self.sink.flush()
         return next_id(model)
@@ -1045,6 +1082,8 @@ class HistoryGenerator:
                 if DEVICE_KINDS[world.device_kind[device]].utility
             ]
             rule = problems.pick(rng)
+            if RULES_BY_ID[rule].severity == diagnosis.Severity.INFO:
+                rule = DEVICELESS_PROBLEMS.pick(rng)  # a flag beside a pass opens no case
             target = -1
             if rule == RuleId.OVER_CAPACITY and len(utility_devices) < 3:
                 rule = DEVICELESS_PROBLEMS.pick(rng)
@@ -1280,9 +1319,18 @@ class HistoryGenerator:
                     check = "not_acknowledged"
                 elif rule == RuleId.MESSAGE_NOT_DELIVERED:
                     check = "not_delivered"
-                elif rule == RuleId.DEVICE_ASLEEP:
+                elif rule in (RuleId.DEVICE_ASLEEP, RuleId.ROUTER_DOWN):
                     reachable, quality, check = False, None, ""
             observed.append((kind, eui64, device, firmware, join, reachable, quality, check))
+        router_eui64 = ""
+        if rule == RuleId.ROUTER_DOWN:
+            # The customer's plug the device joined through, switched off.
+            kind = UNRECORDED_DEVICES[0]
+            ids["extra_device"] += 1
+            router_eui64 = _eui64_text((kind.oui << 40) | _spread(ids["extra_device"]))
+            observed.append(
+                (kind, router_eui64, ROUTER_SLOT, kind.firmware, "unknown", False, None, "")
+            )
         if rule == RuleId.UNKNOWN_DEVICE:
             kind = UTILITY_DEVICES.pick(rng)
             ids["extra_device"] += 1
@@ -1344,9 +1392,7 @@ class HistoryGenerator:
                     join,
                     on_record and kind.utility,
                     check,
-                    self.asleep_details
-                    if rule == RuleId.DEVICE_ASLEEP and device == target
-                    else self.details[sequence % 2],
+                    self._details(rule, device, device == target, router_eui64, sequence),
                 )
             )
             ids["observed_device"] += 1
@@ -1425,6 +1471,11 @@ class HistoryGenerator:
         if rule in MISSING_DEVICE_PROBLEMS:
             kind = DEVICE_KINDS[world.device_kind[target]]
             return missing_device_finding(rule, kind), world.device_eui(target)
+        if rule == RuleId.ROUTER_DOWN:
+            cut_off = next(entry for entry in observed if entry[2] == target)
+            router = next(entry for entry in observed if entry[2] == ROUTER_SLOT)
+            finding = router_down_finding(cut_off[0], cut_off[1], router[0], router[1])
+            return finding, finding.eui64
         # The unknown device is the one the scan found beyond those on record.
         subject = -1 if rule == RuleId.UNKNOWN_DEVICE else target
         for kind, eui64, device, firmware, join, reachable, quality, check in observed:

@@ -36,6 +36,16 @@ THERMOSTAT = DeviceObservation(
 )
 
 
+METER = "00:13:50:ff:fe:00:00:01"  # the coordinator: a parent the run does not list
+PLUG = DeviceObservation(
+    eui64="28:2c:02:bf:ff:e6:0a:12",
+    interface="han0",
+    category_label="Smart plug",
+    customer_owned=True,
+    parent=METER,
+)
+
+
 def _with(**changes):
     return replace(THERMOSTAT, **changes)
 
@@ -123,13 +133,7 @@ def test_default_key_join_recommends_changing_security_settings():
 
 
 def test_a_customer_owned_device_on_the_default_key_is_critical_and_named_masked():
-    plug = _with(
-        eui64="28:2c:02:bf:ff:e6:0a:12",
-        category_label="Smart plug",
-        join_method="default_key",
-        customer_owned=True,
-        registered=False,
-    )
+    plug = replace(PLUG, join_method="default_key")
     (finding,) = diagnose(DiagnosisInput(devices=(plug,)))
     assert (finding.rule, finding.severity) == ("insecure_join", Severity.CRITICAL)
     # The network key travelled under a public key: the remedy is the whole network's.
@@ -303,12 +307,16 @@ def test_stored_rule_ids_stay_as_runs_recorded_them():
         "device_asleep",
         "install_code_mismatch",
         "default_key_policy",
+        "router_down",
+        "customer_router_dependency",
         "healthy",
     ]
 
 
 def test_every_rule_id_but_healthy_has_exactly_one_rule():
-    assert [each.id for each in RULES] == [each for each in RuleId if each != RuleId.HEALTHY]
+    assert sorted(each.id for each in RULES) == sorted(
+        each for each in RuleId if each != RuleId.HEALTHY
+    )
 
 
 def test_a_rule_cannot_take_an_id_already_in_use():
@@ -448,3 +456,68 @@ def test_an_interface_that_accepts_the_default_key_is_critical():
 def test_an_unknown_join_is_never_called_insecure_or_install_code():
     findings = diagnose(DiagnosisInput(devices=(_with(join_method="unknown"),)))
     assert _rules(findings) == [("healthy", Action.NONE)]
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+EXTENDER = _with(eui64="00:0d:6f:00:0b:00:00:01", category_label="Range extender", parent=METER)
+
+
+def test_a_silent_router_is_one_finding_for_everything_behind_it():
+    extender = replace(EXTENDER, reachable=False)
+    relay = _with(eui64="00:0d:6f:00:0b:00:00:02", reachable=False, parent=extender.eui64)
+    display = _with(eui64="00:1b:c5:0c:00:21:7f:10", reachable=False, parent=relay.eui64)
+    asleep = _with(
+        eui64="00:0d:6f:00:0b:00:00:03", reachable=False, sleepy=True, parent=relay.eui64
+    )
+    near = _with(link_quality=210, parent=METER)
+    findings = diagnose(DiagnosisInput(devices=(extender, relay, display, asleep, near)))
+    assert [(finding.rule, finding.eui64) for finding in findings] == [
+        ("router_down", extender.eui64)
+    ]
+    (finding,) = findings
+    assert finding.title == (
+        f"3 devices cut off: their only route to the meter is through {extender.label}, "
+        "which does not answer"
+    )
+    for device in (relay, display, asleep):
+        assert device.eui64 in finding.evidence
+    assert "the utility's range extender" in finding.evidence
+
+
+def test_a_customer_router_with_only_its_owners_devices_behind_it_is_theirs():
+    plug = replace(PLUG, reachable=False)
+    sensor = replace(PLUG, eui64="00:15:bc:00:1a:00:74:02", sleepy=True, parent=plug.eui64)
+    findings = diagnose(
+        DiagnosisInput(devices=(THERMOSTAT, plug, replace(sensor, reachable=False)))
+    )
+    assert [finding.rule for finding in findings] == ["healthy"]
+
+
+def test_one_utility_device_behind_a_silent_customer_plug_is_named_in_the_singular():
+    plug = replace(PLUG, reachable=False)
+    thermostat = _with(reachable=False, parent=plug.eui64)
+    (finding,) = diagnose(DiagnosisInput(devices=(plug, thermostat)))
+    assert finding.rule == "router_down" and finding.severity == Severity.CRITICAL
+    assert finding.title.startswith(f"{thermostat.label} is cut off: its only route")
+    assert "••:0a:12" in finding.title and PLUG.eui64 not in finding.title
+    assert "reaches the meter only through it (its parent" in finding.evidence
+    assert "your programmable communicating thermostat connects" in finding.customer_text
+
+
+def test_a_device_that_answers_through_a_customer_plug_is_flagged_without_failing():
+    findings = diagnose(DiagnosisInput(devices=(PLUG, _with(parent=PLUG.eui64))))
+    assert [(finding.rule, finding.severity) for finding in findings] == [
+        ("healthy", Severity.PASS),
+        ("customer_router_dependency", Severity.INFO),
+    ]
+    assert passed(findings)
+
+
+def test_a_device_whose_parent_answers_but_it_does_not_is_beyond_its_parents_reach():
+    (finding,) = diagnose(
+        DiagnosisInput(devices=(EXTENDER, _with(reachable=False, parent=EXTENDER.eui64)))
+    )
+    assert finding.rule == "beyond_reach"
+    assert finding.title.endswith(f"is beyond the reach of its parent, {EXTENDER.label}")
+    assert "too far from the range extender it connects through" in finding.customer_text

@@ -47,7 +47,7 @@ EXPECTED_RULES = {
     "MTR-100008": {"channel_interference"},
     "MTR-100009": {"healthy"},
     "MTR-100010": {"empty_han"},
-    "MTR-100011": {"over_capacity", "outdated_firmware"},
+    "MTR-100011": {"over_capacity", "outdated_firmware", "customer_router_dependency"},
 }
 
 
