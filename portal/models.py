@@ -215,6 +215,8 @@ class ObservedInterface(models.Model):
     security_level = models.PositiveSmallIntegerField(null=True, blank=True)
     device_count = models.PositiveIntegerField(null=True, blank=True)
     energy_by_channel = models.JSONField(default=dict, blank=True)
+    # The gateway's radio type (ezsp, znp, deconz, simulated): the LQI scale of its links
+    radio = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["run", "identifier"]

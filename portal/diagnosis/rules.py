@@ -9,7 +9,7 @@ Thresholds are documented in ``docs/DIAGNOSIS.md`` and configurable through the
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import astuple, dataclass, field, fields, replace
 from typing import Any
 
 from han_gateway.eui64 import mask_eui64
@@ -150,6 +150,24 @@ GROUPED_WORDS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class LinkLimits:
+    """Link quality limits on one radio's LQI scale: below ``weak`` a link is unreliable,
+    below ``unreachable`` (or not answering) beyond reach."""
+
+    weak: int
+    unreachable: int
+
+
+# Radio chip families scale LQI differently (802.15.4 leaves the scale to the vendor): links a
+# few metres long read 240-255 on Silicon Labs EFR32 (EZSP) coordinators and 80-195 on TI
+# CC26xx/CC13xx (Z-Stack) ones. Limits for a radio not listed are the general ones.
+DEFAULT_LINK_LIMITS_BY_RADIO: Mapping[str, LinkLimits] = {
+    "ezsp": LinkLimits(weak=150, unreachable=60),
+    "znp": LinkLimits(weak=50, unreachable=20),
+}
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Limits the rules use. Link quality is the Zigbee LQI, 0-255."""
 
@@ -160,14 +178,46 @@ class Thresholds:
     low_tx_power_dbm: int = 0  # below: the radio reports a reduced transmit power
     uniformly_weak_share: float = 0.75  # this share of links weak on a power-cut channel
     capacity_warning_ratio: float = 1.0  # device count / capacity above which to warn
+    # The link limits of each radio (the gateway's ``radio``: ezsp, znp, deconz, simulated)
+    # whose chip family scales LQI its own way; others take the two limits above.
+    link_quality_by_radio: Mapping[str, LinkLimits] = field(
+        default_factory=lambda: dict(DEFAULT_LINK_LIMITS_BY_RADIO)
+    )
+
+    def link_limits(self, radio: str = "") -> LinkLimits:
+        """The link limits on the LQI scale of ``radio`` (the general ones when unknown)."""
+        general = LinkLimits(self.weak_link_quality, self.unreachable_link_quality)
+        return self.link_quality_by_radio.get(radio, general)
 
     @classmethod
     def from_settings(cls, overrides: Mapping[str, Any] | None) -> "Thresholds":
+        """Thresholds with ``overrides`` (the ``HAN_DIAGNOSIS_THRESHOLDS`` setting); a radio's
+        link limits are given as ``{"znp": {"weak": 50, "unreachable": 20}}`` and replace the
+        default ones of that radio only."""
+        overrides = dict(overrides or {})
         known = {item.name for item in fields(cls)}
-        unknown = set(overrides or {}) - known
+        unknown = set(overrides) - known
         if unknown:
             raise ValueError(f"unknown diagnosis thresholds: {', '.join(sorted(unknown))}")
-        return replace(cls(), **dict(overrides or {}))
+        by_radio = overrides.pop("link_quality_by_radio", {})
+        if not isinstance(by_radio, Mapping):
+            raise ValueError("link_quality_by_radio: give an object of radios")
+        limits = dict(DEFAULT_LINK_LIMITS_BY_RADIO)
+        for radio, given in by_radio.items():
+            limits[radio] = _link_limits_from(radio, given)
+        return replace(cls(), **overrides, link_quality_by_radio=limits)
+
+
+def _link_limits_from(radio: str, given: Any) -> LinkLimits:
+    try:
+        weak, unreachable = int(given["weak"]), int(given["unreachable"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"link_quality_by_radio.{radio}: give whole numbers weak and unreachable"
+        ) from None
+    if not 0 <= unreachable <= weak <= 255:
+        raise ValueError(f"link_quality_by_radio.{radio}: need 0 <= unreachable <= weak <= 255")
+    return LinkLimits(weak, unreachable)
 
 
 @dataclass(frozen=True)
@@ -181,6 +231,7 @@ class InterfaceObservation:
     # The Trust Center's join policy the gateway reports: install_code_only |
     # default_key_allowed | unknown
     join_policy: str = "unknown"
+    radio: str = ""  # the gateway's radio type (ezsp, znp, ...): its LQI scale
 
 
 @dataclass(frozen=True)
@@ -435,6 +486,7 @@ def router_down(data: DiagnosisInput) -> list[Problem]:
     problems = []
     for eui64, devices in _outage(data).items():
         router = by_eui64[eui64]
+        devices = sorted(devices, key=lambda device: device.customer_owned)  # the utility's first
         behind = ", ".join(device.named for device in devices)
         owner = "the customer's" if router.customer_owned else "the utility's"
         one = len(devices) == 1
@@ -502,6 +554,12 @@ def customer_router_dependency(data: DiagnosisInput) -> list[Problem]:
     return problems
 
 
+def _link_limits(data: DiagnosisInput, interface: str) -> LinkLimits:
+    """The link limits on the LQI scale of the radio behind ``interface``."""
+    radio = next((each.radio for each in data.interfaces if each.identifier == interface), "")
+    return data.thresholds.link_limits(radio)
+
+
 def _parent_of(data: DiagnosisInput, device: DeviceObservation) -> DeviceObservation | None:
     """Its parent when that is a router the run saw; None when it is the meter."""
     route = _route(data, device)
@@ -512,10 +570,10 @@ def _parent_of(data: DiagnosisInput, device: DeviceObservation) -> DeviceObserva
 def beyond_reach(data: DiagnosisInput) -> list[Problem]:
     """Listed by the network but not answering, or barely heard on its own hop: a router must
     bridge the gap (to its parent, for a device that reaches the meter through a router)."""
-    limit = data.thresholds.unreachable_link_quality
     explained = _explained_by_outage(data)
     problems = []
     for device in _found_devices(data):
+        limit = _link_limits(data, device.interface).unreachable
         too_weak = device.link_quality is not None and device.link_quality < limit
         if device.reachable and not too_weak:
             continue
@@ -558,11 +616,10 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
 
 @rule(RuleId.WEAK_LINK, Severity.WARNING, Action.CHANGE_RANGE)
 def weak_link(data: DiagnosisInput) -> list[Problem]:
-    weak = data.thresholds.weak_link_quality
-    unreachable = data.thresholds.unreachable_link_quality
     short_of_power = _links_short_of_power(data)
     problems = []
     for device in _found_devices(data):
+        weak, unreachable = astuple(_link_limits(data, device.interface))
         quality = device.link_quality
         if not device.reachable or quality is None or not unreachable <= quality < weak:
             continue
@@ -868,8 +925,9 @@ def _links_short_of_power(data: DiagnosisInput) -> dict[str, list[int]]:
             and device.reachable
             and device.link_quality is not None
         ]
+        weak = thresholds.link_limits(interface.radio).weak
         if channel_health.uniformly_weak(
-            qualities, weak=thresholds.weak_link_quality, share=thresholds.uniformly_weak_share
+            qualities, weak=weak, share=thresholds.uniformly_weak_share
         ):
             explained[interface.identifier] = qualities
     return explained
@@ -881,7 +939,6 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
     count), or its radios must cut their power and links are uniformly weak: move it to a quiet
     Smart Energy preferred channel, named with the Wi-Fi channels around it."""
     busy = data.thresholds.channel_energy
-    weak = data.thresholds.weak_link_quality
     short_of_power = _links_short_of_power(data)
     problems = []
     for interface in data.interfaces:
@@ -906,6 +963,7 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
         if crowded:
             reasons[-1] += f" (busy above {busy})"
         if qualities is not None:
+            weak = data.thresholds.link_limits(interface.radio).weak
             power = interface.tx_power_dbm
             reasons.append(
                 f"channel {channel}: North American radios must cut transmit power"

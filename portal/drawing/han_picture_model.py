@@ -48,6 +48,7 @@ class HanPicture:
     nodes: tuple[PictureNode, ...]
     links: tuple[PictureLink, ...]
     pan_id: int | None = None
+    radio: str = ""  # the gateway's radio type: the LQI scale of the links
 
     @property
     def device_count(self) -> int:

@@ -162,9 +162,11 @@ def han_picture_svg(picture: HanPicture, *, dom_id: str | None = None) -> SafeSt
     bounds = _Bounds()
     node_parts = []
     for node_id in [GATEWAY_NODE_ID, *device_ids]:
-        node_parts.append(_node_svg(nodes[node_id], placed[node_id], prefix, links, nodes, bounds))
+        node_parts.append(
+            _node_svg(nodes[node_id], placed[node_id], prefix, links, nodes, bounds, picture.radio)
+        )
     link_parts = [
-        _link_svg(link, placed, nodes)
+        _link_svg(link, placed, nodes, picture.radio)
         for link in sorted(links, key=lambda link: link.relationship == TREE_RELATIONSHIP)
     ]
     legend_parts, legend_height = _legend_svg(bounds)
@@ -434,13 +436,14 @@ def _node_svg(
     links: list[PictureLink],
     nodes: Mapping[str, PictureNode],
     bounds: _Bounds,
+    radio: str,
 ) -> str:
     x, y = place.x, place.y
     parts = [
         f'<g id="{_attr(prefix)}-{_attr(node.id)}" data-node="{_attr(node.id)}"'
         f' data-kind="{_attr(node.kind)}" data-reachable="{"true" if node.reachable else "false"}"'
         f"{MASKED_ATTRIBUTE if node.masked else ''}>",
-        f"<title>{_text(_node_title(node, links, nodes))}</title>",
+        f"<title>{_text(_node_title(node, links, nodes, radio))}</title>",
     ]
     for corners in label_outlines(node, place):
         bounds.add(corners)
@@ -501,9 +504,12 @@ def _label_svg(label: _Label, place: _Placed) -> str:
 
 
 def _link_svg(
-    link: PictureLink, placed: Mapping[str, _Placed], nodes: Mapping[str, PictureNode]
+    link: PictureLink,
+    placed: Mapping[str, _Placed],
+    nodes: Mapping[str, PictureNode],
+    radio: str,
 ) -> str:
-    quality = link_quality_label(link.link_quality)
+    quality = link_quality_label(link.link_quality, radio)
     style = LINK_STYLES.get(quality, LINK_STYLES["unknown"])
     tree = link.relationship == TREE_RELATIONSHIP
     width = style.width if tree else NEIGHBOUR_WIDTH
@@ -512,7 +518,7 @@ def _link_svg(
     opacity = "" if tree else f' stroke-opacity="{NEIGHBOUR_OPACITY}"'
     title = (
         f"{_node_name(nodes[link.source])} to {_node_name(nodes[link.target])}"
-        f"{'' if tree else f' ({link.relationship})'}: {_quality_words(link.link_quality)}"
+        f"{'' if tree else f' ({link.relationship})'}: {_quality_words(link.link_quality, radio)}"
     )
     return (
         f'<line x1="{_n(source.x)}" y1="{_n(source.y)}" x2="{_n(target.x)}" y2="{_n(target.y)}"'
@@ -596,7 +602,7 @@ def _description(
     weak = sum(
         1
         for link in parent_links.values()
-        if link_quality_label(link.link_quality) in WEAK_LINK_LABELS
+        if link_quality_label(link.link_quality, picture.radio) in WEAK_LINK_LABELS
     )
     channel = f"channel {picture.channel}" if picture.channel is not None else "channel unknown"
     sentences = [
@@ -610,7 +616,7 @@ def _description(
         else:
             connection = (
                 f"connected to {_node_name(nodes[link.target])}, "
-                f"{_quality_words(link.link_quality)}"
+                f"{_quality_words(link.link_quality, picture.radio)}"
             )
         state = "" if node.reachable else "; unreachable"
         sentences.append(f"{_node_name(node)}: {connection}{state}.")
@@ -618,7 +624,7 @@ def _description(
 
 
 def _node_title(
-    node: PictureNode, links: Iterable[PictureLink], nodes: Mapping[str, PictureNode]
+    node: PictureNode, links: Iterable[PictureLink], nodes: Mapping[str, PictureNode], radio: str
 ) -> str:
     if node.kind == "gateway":
         return node.detail or node.label
@@ -636,10 +642,11 @@ def _node_title(
     )
     if parent is not None:
         words.append(
-            f"parent {_node_name(nodes[parent.target])}, {_quality_words(parent.link_quality)}"
+            f"parent {_node_name(nodes[parent.target])}, "
+            f"{_quality_words(parent.link_quality, radio)}"
         )
     elif node.link_quality is not None:
-        words.append(_quality_words(node.link_quality))
+        words.append(_quality_words(node.link_quality, radio))
     if not node.reachable:
         words.append("unreachable")
     return "; ".join(words)
@@ -651,8 +658,8 @@ def _node_name(node: PictureNode) -> str:
     return f"{node.label} {node.sublabel}".strip()
 
 
-def _quality_words(link_quality: int | None) -> str:
-    label = link_quality_label(link_quality)
+def _quality_words(link_quality: int | None, radio: str) -> str:
+    label = link_quality_label(link_quality, radio)
     if link_quality is None:
         return "link quality unknown"
     return f"link quality {label} ({link_quality})"

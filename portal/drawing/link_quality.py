@@ -11,15 +11,17 @@ GOOD_LINK_QUALITY = 192
 LINK_QUALITY_LABELS = ("good", "fair", "poor", "bad", "unknown")
 
 
-def link_quality_label(link_quality: int | None) -> str:
-    """Words for a link quality, on the same limits the diagnosis uses."""
+def link_quality_label(link_quality: int | None, radio: str = "") -> str:
+    """Words for a link quality, on the same limits the diagnosis uses for the LQI scale of
+    ``radio`` (the gateway's radio type; the general limits when unknown)."""
     if link_quality is None:
         return "unknown"
-    thresholds = Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS)
-    if link_quality < thresholds.unreachable_link_quality:
+    limits = Thresholds.from_settings(settings.HAN_DIAGNOSIS_THRESHOLDS).link_limits(radio)
+    if link_quality < limits.unreachable:
         return "bad"
-    if link_quality < thresholds.weak_link_quality:
+    if link_quality < limits.weak:
         return "poor"
-    if link_quality < GOOD_LINK_QUALITY:
+    # "Good" sits as far above the weak limit, on the radio's scale, as it does on the general.
+    if link_quality < limits.weak + (GOOD_LINK_QUALITY - Thresholds().weak_link_quality):
         return "fair"
     return "good"

@@ -216,7 +216,7 @@ def _scan_everything(
         recorder.checkpoint()
         step = recorder.step_start(f"energy:{interface_id}", f"Energy scan on {interface_id}")
         channel_health = diagnosis.InterfaceObservation(
-            interface_id, reported.channel, join_policy=reported.join_policy
+            interface_id, reported.channel, join_policy=reported.join_policy, radio=reported.radio
         )
         try:
             scanned = client.energy_scan(interface_id)
@@ -354,9 +354,8 @@ def _operational_checks(recorder: RunRecorder, client: GatewayClient) -> None:
         with transaction.atomic():
             device.operational_check = result
             device.save(update_fields=["operational_check"])
-            publish_run_event(
-                recorder.run.pk, {"kind": "device", "device": observed_device_payload(device)}
-            )
+            shown = observed_device_payload(device, recorder.radios.get(device.interface, ""))
+            publish_run_event(recorder.run.pk, {"kind": "device", "device": shown})
     recorder.step_end(step, RunStep.Status.DONE, f"{acknowledged} of {len(devices)} acknowledged")
 
 

@@ -138,6 +138,7 @@ def _picture_for_interface(
         interface=identifier,
         channel=interface.channel if interface is not None else None,
         pan_id=interface.pan_id if interface is not None else None,
+        radio=interface.radio if interface is not None else "",
         nodes=tuple(nodes),
         links=(*parent_links, *other_links),
     )

@@ -33,7 +33,9 @@ def step_payload(step: RunStep) -> Payload:
     }
 
 
-def observed_device_payload(device: ObservedDevice) -> Payload:
+def observed_device_payload(device: ObservedDevice, radio: str = "") -> Payload:
+    """A device as pages and live events show it; its signal words on the LQI scale of the
+    ``radio`` of its interface."""
     return {
         "key": f"{device.interface}/{device.eui64}",
         "sequence": device.sequence,
@@ -52,13 +54,18 @@ def observed_device_payload(device: ObservedDevice) -> Payload:
         "power_source": device.power_source,
         "reachable": device.reachable,
         "link_quality": device.link_quality,
-        "link_quality_label": link_quality_label(device.link_quality),
+        "link_quality_label": link_quality_label(device.link_quality, radio),
         "rssi": device.rssi,
         "join_method": device.join_method,
         "join_method_label": JOIN_METHOD_LABELS.get(device.join_method, device.join_method),
         "registered": device.registered,
         "operational_check": device.operational_check,
     }
+
+
+def interface_radios(run: HanTestRun) -> dict[str, str]:
+    """Each interface of a run with its radio type (the LQI scale of its links)."""
+    return {interface.identifier: interface.radio for interface in run.interfaces.all()}
 
 
 def finding_payload(finding: Finding) -> Payload:
@@ -147,23 +154,22 @@ def run_comparison(run: HanTestRun) -> Payload | None:
         return None
     before = {(d.interface, d.eui64): d for d in previous.devices.all()}
     after = {(d.interface, d.eui64): d for d in run.devices.all()}
+    radios = {**interface_radios(previous), **interface_radios(run)}
+
+    def shown(device: ObservedDevice) -> Payload:
+        return observed_device_payload(device, radios.get(device.interface, ""))
+
     link_changes = []
     for key in sorted(before.keys() & after.keys()):
         old, new = before[key].link_quality, after[key].link_quality
         if old is not None and new is not None and abs(new - old) >= 10:
-            link_changes.append(
-                {"device": observed_device_payload(after[key]), "before": old, "after": new}
-            )
+            link_changes.append({"device": shown(after[key]), "before": old, "after": new})
     old_findings = {(f.rule, f.eui64): f for f in previous.findings.all()}
     new_findings = {(f.rule, f.eui64): f for f in run.findings.all()}
     return {
         "previous_run": {"id": previous.pk, "number": previous.number, "status": previous.status},
-        "devices_found": [
-            observed_device_payload(after[k]) for k in sorted(after.keys() - before.keys())
-        ],
-        "devices_lost": [
-            observed_device_payload(before[k]) for k in sorted(before.keys() - after.keys())
-        ],
+        "devices_found": [shown(after[k]) for k in sorted(after.keys() - before.keys())],
+        "devices_lost": [shown(before[k]) for k in sorted(before.keys() - after.keys())],
         "link_quality_changes": link_changes,
         "findings_resolved": [
             finding_payload(old_findings[k])
@@ -234,6 +240,7 @@ def recorded_action_payload(action: RecordedAction) -> Payload:
 
 def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
     """The full state of a run, as a late or reconnecting viewer needs it."""
+    radios = interface_radios(run)
     return {
         "kind": "snapshot",
         "run": run_state(run),
@@ -249,7 +256,9 @@ def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
             for interface in run.interfaces.all()
         ],
         "devices": [
-            device_for_viewer(observed_device_payload(device), viewer=viewer)
+            device_for_viewer(
+                observed_device_payload(device, radios.get(device.interface, "")), viewer=viewer
+            )
             for device in run.devices.all()
         ],
         "findings": [

@@ -111,6 +111,7 @@ class RunRecorder:
     planned_devices: int = 0
     found_devices: int = 0
     started: float = field(default_factory=time.monotonic)
+    radios: dict[str, str] = field(default_factory=dict)  # each interface's radio type
 
     def remaining_s(self) -> float:
         return self.deadline - time.monotonic()
@@ -169,6 +170,7 @@ class RunRecorder:
         """Record an interface; ``device_count`` replaces the gateway's count when given."""
         defaults: dict[str, Any] = {
             "technology": reported.technology,
+            "radio": reported.radio,
             "channel": reported.channel,
             "pan_id": short_address_value(reported.pan_id),
             "extended_pan_id": reported.extended_pan_id or "",
@@ -177,6 +179,7 @@ class RunRecorder:
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
+        self.radios[reported.id] = reported.radio
         with transaction.atomic():
             observed, _ = ObservedInterface.objects.update_or_create(
                 run=self.run, identifier=reported.id, defaults=defaults
@@ -217,6 +220,10 @@ class RunRecorder:
                 existing.save(update_fields=list(fields))
                 observed = existing
             publish_run_event(
-                self.run.pk, {"kind": "device", "device": observed_device_payload(observed)}
+                self.run.pk,
+                {
+                    "kind": "device",
+                    "device": observed_device_payload(observed, self.radios.get(interface_id, "")),
+                },
             )
         self.found_devices += 1

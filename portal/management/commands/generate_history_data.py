@@ -640,7 +640,7 @@ TABLES = {
     "observed_interface": Table(
         ObservedInterface,
         "id run_id identifier technology channel pan_id extended_pan_id security_level "
-        "device_count energy_by_channel",
+        "device_count energy_by_channel radio",
     ),
     "observed_device": Table(
         ObservedDevice,
@@ -1361,6 +1361,7 @@ class HistoryGenerator:
                 5,
                 len(observed),
                 pool[scan],
+                "",  # the radio type: not known to the history, so the general link limits
             )
         )
         for sequence, (kind, eui64, device, firmware, join, reachable, quality, check) in enumerate(

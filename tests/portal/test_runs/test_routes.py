@@ -47,6 +47,7 @@ def test_the_switched_off_plug_is_named_and_the_thermostat_is_not_beyond_reach(
     assert "Please switch it back on" in finding.customer_text
     thermostat = run.devices.get(eui64=THERMOSTAT)
     assert thermostat.reachable is False and thermostat.details["parent"] == PLUG
+    assert run.interfaces.get().radio == "simulated"  # the LQI scale its links are judged on
 
 
 def test_with_the_plug_on_the_run_passes_and_flags_the_dependency(
