@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import zigpy.exceptions
 import zigpy.types as t
@@ -88,6 +88,12 @@ class VirtualNode:
     depth: int
     formed_parent_nwk: t.NWK = COORDINATOR_NWK  # its parent when the network formed
     cut_off: bool = False  # every route to it runs through a router that does not answer
+
+
+# The clusters that carry the meter's utility messages to a device.
+_UTILITY_MESSAGE_CLUSTERS: Final = frozenset(
+    {zigbee_ids.MESSAGING_CLUSTER_ID, zigbee_ids.DRLC_CLUSTER_ID}
+)
 
 
 def channel_mask(channels: Iterable[int]) -> t.Channels:
@@ -368,6 +374,10 @@ class VirtualHan:
         if node.cut_off:
             raise zigpy.exceptions.DeliveryError(
                 f"No route to device 0x{node.nwk:04X}", status=t.MACStatus.MAC_NO_ACK
+            )
+        if node.spec.loses_messages and packet.cluster_id in _UTILITY_MESSAGE_CLUSTERS:
+            raise zigpy.exceptions.DeliveryError(
+                f"Device 0x{node.nwk:04X} did not acknowledge", status=t.MACStatus.MAC_NO_ACK
             )
         if node.spec.silent:
             return

@@ -303,6 +303,7 @@ class DeviceSpec:
     pending_join: bool
     join_logged: bool = True  # false: it joined before the gateway's join log began
     alternate_parents: tuple[zigpy_types.EUI64 | None, ...] = ()  # None: the coordinator
+    loses_messages: bool = False  # utility messages to it are never acknowledged
 
     @property
     def logged_join_method(self) -> KnownJoinMethod | None:
@@ -522,6 +523,9 @@ class DeviceDocument(Document):
     """true: frames are acknowledged but never answered."""
     sleepy: Annotated[bool, Flag()] = False
     """true: answers only when it polls, poll_interval_ms after the request."""
+    loses_messages: Annotated[bool, Flag()] = False
+    """true: answers the scan, but frames carrying the meter's utility messages (Messaging,
+    Demand Response and Load Control) are never acknowledged, whatever the retries."""
     poll_interval_ms: Annotated[int, Integer(0, 60_000)] = 250
     acknowledges: tuple[Annotated[str, Choice(CHECKS)], ...] | None = None
     """Operational checks it answers; by default those its category supports."""
@@ -576,6 +580,7 @@ class DeviceDocument(Document):
             reachable=self.reachable,
             silent=self.silent,
             sleepy=self.sleepy,
+            loses_messages=self.loses_messages,
             poll_interval_ms=self.poll_interval_ms,
             acknowledges=(
                 _DEFAULT_ACKNOWLEDGES[category]
