@@ -91,6 +91,13 @@ class DeviceRegistration(models.Model):
     category = models.CharField(max_length=32, choices=HanDevice.Category.choices)
     manufacturer = models.CharField(max_length=64, blank=True)
     model = models.CharField(max_length=64, blank=True)
+    interface = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The gateway's HAN interface the device is to join; empty: its first.",
+    )
     han_device = models.ForeignKey(
         HanDevice,
         on_delete=models.SET_NULL,

@@ -259,9 +259,11 @@ def device_registration_create(
     category: str,
     manufacturer: str = "",
     model: str = "",
+    interface: str = "",
     registered_by: AbstractBaseUser | None = None,
 ) -> DeviceRegistration:
-    """Register a Utility HAN device at a gateway by EUI-64 and install code (typed or QR).
+    """Register a Utility HAN device at a gateway by EUI-64 and install code (typed or QR),
+    to join the gateway's HAN ``interface`` (its first when empty).
 
     With QR text the EUI-64 may be left empty; when both are given they must agree, as must
     a typed install code and the QR code's. Raises ``RegistrationError`` naming the field.
@@ -326,6 +328,7 @@ def device_registration_create(
                 category=category,
                 manufacturer=manufacturer,
                 model=model,
+                interface=interface,
                 han_device=HanDevice.objects.filter(
                     premises_gateway=gateway, eui64=device_eui64
                 ).first(),

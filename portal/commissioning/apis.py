@@ -28,6 +28,7 @@ class _RegistrationSerializer(serializers.Serializer[Any]):
     category = serializers.CharField()
     manufacturer = serializers.CharField()
     model = serializers.CharField()
+    interface = serializers.CharField(help_text="Its HAN interface; empty: the meter's first.")
     status = serializers.CharField()
     status_label = serializers.CharField(source="get_status_display")
     status_reason = serializers.CharField()
@@ -49,6 +50,12 @@ class RegistrationListApi(APIView):
         )
         manufacturer = serializers.CharField(max_length=64, required=False, allow_blank=True)
         model = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        interface = serializers.CharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            help_text="The meter's HAN interface the device is to join; its first when left out.",
+        )
 
     def _premise(self, request: Request, premise_id: int) -> Premise:
         premise = premise_get_for_user(user=request.user, premise_id=premise_id)

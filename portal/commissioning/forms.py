@@ -1,4 +1,5 @@
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -97,6 +98,18 @@ class DeviceRegistrationForm(forms.Form):
     )
     manufacturer = forms.CharField(required=False, max_length=64)
     model = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, *args: Any, interfaces: Sequence[str] = (), **kwargs: Any) -> None:
+        """``interfaces``: the meter's HAN interfaces; with more than one, the device's is
+        asked for (with one, it is that one)."""
+        super().__init__(*args, **kwargs)
+        if len(interfaces) > 1:
+            self.fields["interface"] = forms.ChoiceField(
+                label="HAN interface",
+                choices=[(name, name) for name in interfaces],
+                help_text="The meter's HAN the device is to join (the Utility HAN is the first).",
+                error_messages={"invalid_choice": "Choose one of the meter's HAN interfaces."},
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -40,8 +40,10 @@ def device_register(
     category: str,
     manufacturer: str = "",
     model: str = "",
+    interface: str = "",
 ) -> DeviceRegistration:
-    """Register a device by EUI-64 and install code (or QR text), then open its join window.
+    """Register a device by EUI-64 and install code (or QR text), then open its join window
+    on ``interface`` (one of the gateway's HAN interfaces; its first when empty).
 
     Raises ``trust_center.services.RegistrationError`` naming the field at fault.
     """
@@ -49,6 +51,15 @@ def device_register(
     if gateway is None:
         raise trust_services.RegistrationError(
             field=None, message="This premise has no premises gateway to register a device with."
+        )
+    interfaces = gateway_interfaces(gateway_id=gateway.pk)
+    if interface and interface not in interfaces:
+        raise trust_services.RegistrationError(
+            field="interface",
+            message=(
+                f"This meter has no HAN interface {interface[:32]}: choose one of "
+                f"{', '.join(interfaces) or 'its interfaces once a test has listed them'}."
+            ),
         )
     with transaction.atomic():
         registration = trust_services.device_registration_create(
@@ -60,6 +71,7 @@ def device_register(
             category=category,
             manufacturer=manufacturer,
             model=model,
+            interface=interface,
             registered_by=user,
         )
         transaction.on_commit(lambda: _enqueue_join_window(registration.pk))
@@ -80,9 +92,20 @@ def join_window_reopen(*, registration: DeviceRegistration, user: User) -> None:
     transaction.on_commit(lambda: _enqueue_join_window(registration.pk))
 
 
+def gateway_interfaces(*, gateway_id: int) -> list[str]:
+    """The HAN interfaces a gateway's tests have listed, in order."""
+    return list(
+        NetworkInterface.objects.filter(premises_gateway_id=gateway_id)
+        .order_by("identifier")
+        .values_list("identifier", flat=True)
+    )
+
+
 def _interface_for(registration: DeviceRegistration) -> str:
-    """The HAN interface the device belongs on: the one its record names, else the gateway's
-    first (a meter's Utility HAN)."""
+    """The HAN interface the device belongs on: the one its registration or its record names,
+    else the gateway's first (a meter's Utility HAN)."""
+    if registration.interface:
+        return registration.interface
     on_record = (
         HanDevice.objects.filter(
             premises_gateway_id=registration.premises_gateway_id,
@@ -92,13 +115,8 @@ def _interface_for(registration: DeviceRegistration) -> str:
         .values_list("network_interface__identifier", flat=True)
         .first()
     )
-    first = (
-        NetworkInterface.objects.filter(premises_gateway_id=registration.premises_gateway_id)
-        .order_by("identifier")
-        .values_list("identifier", flat=True)
-        .first()
-    )
-    return on_record or first or "han0"
+    interfaces = gateway_interfaces(gateway_id=registration.premises_gateway_id)
+    return on_record or (interfaces[0] if interfaces else "han0")
 
 
 def join_window_open(registration_id: int) -> None:

@@ -26,8 +26,13 @@ def _registration_or_404(
 
 def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
     premise = premise_or_404(user=request.user, premise_id=premise_id)
+    interfaces = (
+        commissioning.gateway_interfaces(gateway_id=premise.premises_gateway_id)
+        if premise.premises_gateway_id
+        else []
+    )
     if request.method == "POST":
-        form = DeviceRegistrationForm(request.POST)
+        form = DeviceRegistrationForm(request.POST, interfaces=interfaces)
         if form.is_valid():
             try:
                 commissioning.device_register(
@@ -46,7 +51,7 @@ def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
                 )
                 return redirect("premise_detail", premise_id=premise.pk)
     elif request.method == "GET":
-        form = DeviceRegistrationForm()
+        form = DeviceRegistrationForm(interfaces=interfaces)
     else:
         return HttpResponseNotAllowed(["GET", "POST"])
     return render(
