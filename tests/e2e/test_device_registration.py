@@ -61,3 +61,22 @@ def test_customer_registers_a_device_that_joins_and_is_verified(
         WRONG_CRC.replace(" ", "").lower(),
     ):
         assert secret not in everything
+
+
+def test_at_a_meter_with_two_hans_the_customer_picks_the_interface_on_a_phone(
+    browser, portal_url, demo_world
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        sign_in(page, portal_url, "alice", demo_world["alice"])
+        page.get_by_role("link", name=re.compile("12 Lakeshore Cabin Road")).first.click()
+        page.get_by_role("link", name="Register a device").click()
+        interface = page.get_by_label("HAN interface")
+        expect(interface.locator("option")).to_have_text(["han0", "han1"])
+        interface.select_option("han1")
+        expect(interface).to_have_value("han1")
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.screenshot(path=str(ARTIFACTS / "register-interface-phone.png"), full_page=True)
+    finally:
+        context.close()
