@@ -216,8 +216,11 @@ def scenario_switch(gateway_service):
         ) as client:
             client.replace_scenario(interface, scenario)
 
-    def switch(meter_number: str, scenario: str | dict, interface: str = "han0") -> None:
-        replace(meter_number, scenario, interface)
+    def switch(meter_number: str, scenario: str | dict | None, interface: str = "han0") -> None:
+        """``scenario`` None leaves the HAN as it is but still puts it back afterwards, for a
+        test that opens join windows there."""
+        if scenario is not None:
+            replace(meter_number, scenario, interface)
         changed.append((meter_number, interface))
 
     yield switch

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from han_gateway.firmware import OtaVersionScheme, ota_version_from_text
+
 _PRODUCTS: dict[str, list[tuple[str, str]]] = {
     "pct": [("Honeywell", "UtilityPRO UP8000"), ("Radio Thermostat", "CT-50 RTZB-01")],
     "in_home_display": [("Rainforest Automation", "EMU-2"), ("Ambient Devices", "Energy Joule SE")],
@@ -39,6 +41,8 @@ def generated_scenario_document(
         if not is_router and routers and rng.random() < 0.5:
             parent = rng.choice(routers)
         link_quality = rng.randint(150, 250)
+        reverse_link_quality = max(0, link_quality - rng.randint(0, 20))
+        build_id = f"{rng.randint(2, 4)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}"
         device: dict[str, Any] = {
             "eui64": eui64,
             "name": f"{category.replace('_', ' ')} {index + 1}",
@@ -47,11 +51,12 @@ def generated_scenario_document(
             "device_type": "router" if is_router else "end_device",
             "parent": parent,
             "link_quality": link_quality,
-            "reverse_link_quality": max(0, link_quality - rng.randint(0, 20)),
+            "reverse_link_quality": reverse_link_quality,
             "manufacturer": manufacturer,
             "model": model,
-            "sw_build_id": f"{rng.randint(2, 4)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
-            "ota_file_version": rng.randint(0x0200_0000, 0x0400_0000),
+            "sw_build_id": build_id,
+            # The OTA file version of that release, as makers number it (one byte a part).
+            "ota_file_version": ota_version_from_text(build_id, OtaVersionScheme.BYTES),
         }
         devices.append(device)
         if is_router:
