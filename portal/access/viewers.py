@@ -6,8 +6,10 @@ and export that shows the data. Nothing re-derives it under another name.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from portal.access.roles import user_works_for_utility
 from portal.models import (
@@ -35,6 +37,9 @@ class Viewer:
         return not self.sees_customer_han
 
 
+# Views of the same data by the same person within this time are one entry of the audit.
+AUDIT_REPEAT_WINDOW = timedelta(minutes=10)
+
 CUSTOMER = Viewer(staff=False, sees_customer_han=True)
 
 
@@ -53,11 +58,16 @@ def han_data_view_open(
     """
     viewer = han_viewer(user=user, customer=customer)
     if viewer.staff and isinstance(user, User):
-        HanDataAccess.objects.create(
-            user=user,
-            customer=customer,
-            premise=premise,
-            what=what[:120],
-            customer_han_shown=viewer.sees_customer_han,
-        )
+        entry = {
+            "user": user,
+            "customer": customer,
+            "premise": premise,
+            "what": what[:120],
+            "customer_han_shown": viewer.sees_customer_han,
+        }
+        # One view is one entry: the parts a page loads after it (its live stream, its
+        # picture, a reconnect) and a reload soon after add nothing the entry does not say.
+        since = timezone.now() - AUDIT_REPEAT_WINDOW
+        if not HanDataAccess.objects.filter(**entry, at__gte=since).exists():
+            HanDataAccess.objects.create(**entry)
     return viewer

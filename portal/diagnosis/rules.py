@@ -126,6 +126,15 @@ ACTION_LABELS: dict[Action, str] = {
     Action.NONE: "No action needed",
 }
 
+# What customers can do themselves, in their own words: the "What did you do?" list they see.
+CUSTOMER_ACTION_LABELS: dict[Action, str] = {
+    Action.CHANGE_RANGE: "I moved the device closer to the meter",
+    Action.RESTORE_ROUTER: "I switched a plug or range extender back on",
+    Action.WAKE_DEVICE: "I pressed a button on the device or changed its batteries",
+    Action.INSTALL_ADDITIONAL_DEVICE: "I added a range extender",
+    Action.UPGRADE_DEVICE: "I updated the device's software",
+}
+
 
 # Several findings of one rule, said once: "{count}" is how many (rules not listed do not group).
 GROUPED_WORDS: dict[str, str] = {

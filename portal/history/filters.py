@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.http import QueryDict
 from django.utils import timezone
 
 from portal.diagnosis.rules import ACTION_LABELS, RuleId
@@ -160,8 +161,11 @@ def start_of(day: dt.date) -> dt.datetime:
 
 
 def history_filter(data: Any, *, runs: QuerySet[HanTestRun]) -> HistoryFilter:
-    # Always bound: no filters is a valid request for everything.
-    return HistoryFilter(data if data is not None else {}, queryset=runs)
+    # Always bound: no filters is a valid request for everything, shown with the defaults
+    # in force (a bound form would otherwise show its first choices).
+    bound = data.copy() if data is not None else QueryDict(mutable=True)
+    bound.setdefault("per_page", str(DEFAULT_PAGE_SIZE))
+    return HistoryFilter(bound, queryset=runs)
 
 
 def filter_suggestions() -> dict[str, list[str]]:

@@ -52,7 +52,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             user=user,
             customer=run.premise.customer,
             premise=run.premise,
-            what=f"live HAN test run {run.pk}",
+            what=f"HAN test run {run.pk}",
         )
         return True
 

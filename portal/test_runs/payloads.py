@@ -10,7 +10,13 @@ from typing import Any
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
 from portal.access.viewers import Viewer
-from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId, many_words
+from portal.diagnosis.rules import (
+    ACTION_LABELS,
+    CUSTOMER_ACTION_LABELS,
+    Action,
+    RuleId,
+    many_words,
+)
 from portal.drawing.link_quality import link_quality_label
 from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
 
@@ -223,11 +229,16 @@ def run_state(run: HanTestRun) -> Payload:
     }
 
 
-def recorded_action_payload(action: RecordedAction) -> Payload:
+def recorded_action_payload(action: RecordedAction, *, customer_words: bool = False) -> Payload:
+    """An action as the case shows it; ``customer_words``: as a customer would say it."""
     try:
-        label = ACTION_LABELS[Action(action.action)]
+        chosen = Action(action.action)
     except ValueError:
-        label = "Other"
+        label = "Something else" if customer_words else "Other"
+    else:
+        label = ACTION_LABELS[chosen]
+        if customer_words:
+            label = CUSTOMER_ACTION_LABELS.get(chosen, label)
     who = action.recorded_by
     return {
         "action": action.action,
@@ -265,6 +276,9 @@ def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
             finding_for_viewer(finding_payload(finding), viewer=viewer)
             for finding in run.findings.all()
         ],
-        "actions": [recorded_action_payload(action) for action in run.actions.all()],
+        "actions": [
+            recorded_action_payload(action, customer_words=not viewer.staff)
+            for action in run.actions.all()
+        ],
         "comparison": comparison_for_viewer(run_comparison(run), viewer=viewer),
     }

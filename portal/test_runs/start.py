@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from portal import task_names
+from portal.access.roles import user_works_for_utility
 from portal.celery import app
-from portal.diagnosis.rules import Action
+from portal.diagnosis.rules import CUSTOMER_ACTION_LABELS, Action
 from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, User
 from portal.test_runs.events import publish_run_event
 from portal.test_runs.expectations import premise_expectations
@@ -233,8 +234,11 @@ def recorded_action_create(
     note = note.strip()
     if run.is_active:
         raise HanTestError("Wait for the run to finish before recording an action.")
-    valid = {choice.value for choice in Action} | {OTHER_ACTION}
-    if action not in valid:
+    if not user_works_for_utility(user):
+        # A customer says what they did themselves; the utility's actions are the staff's.
+        if action not in {*CUSTOMER_ACTION_LABELS, OTHER_ACTION}:
+            raise HanTestError("Pick one of the things listed, or 'Something else' with a note.")
+    elif action not in {*Action, OTHER_ACTION}:
         raise HanTestError("Pick one of the recommended actions, or 'Other' with a note.")
     if action == OTHER_ACTION and not note:
         raise HanTestError("Describe the action you took.")

@@ -10,7 +10,7 @@ from portal.access.attribution import gateway_premise_count
 from portal.access.roles import signed_in_user, user_is_administrator
 from portal.access.viewers import Viewer, han_data_view_open
 from portal.access.visibility import premise_or_404
-from portal.diagnosis.rules import ACTION_LABELS
+from portal.diagnosis.rules import ACTION_LABELS, CUSTOMER_ACTION_LABELS
 from portal.models import HanTestRun, Premise
 from portal.test_runs import start
 from portal.test_runs.han_picture import han_pictures_context
@@ -94,7 +94,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "staff": staff,
             "gateway_premises": gateway_premise_count(premise=run.premise) if staff else 0,
             "administrator": administrator,
-            "action_choices": [(action.value, label) for action, label in ACTION_LABELS.items()],
+            "action_choices": [
+                (action.value, label)
+                for action, label in (ACTION_LABELS if staff else CUSTOMER_ACTION_LABELS).items()
+            ],
             "han_pictures": han_pictures_context(run, viewer=viewer),
             "timeline": case_timeline(case=run.case) if staff else [],
             "findings_for_review": run_findings_for_review(run=run)
@@ -108,7 +111,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_picture(request: HttpRequest, run_id: int) -> HttpResponse:
     """The HAN picture alone, for the live page to redraw once a run has finished."""
     run = run_or_404(user=request.user, run_id=run_id)
-    viewer = _run_viewed(request, run, what=f"HAN picture of run {run.pk}")
+    viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
     return render(
         request,
         "portal/_han_picture.html",

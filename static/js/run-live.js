@@ -32,7 +32,7 @@
     status.className = "status status--" + run.status;
     $("#run-progress").value = run.progress;
     $("#run-progress").textContent = run.progress + "%";
-    $("[data-run-phase]").textContent = run.phase || "";
+    $("[data-run-phase]").textContent = run.active ? run.phase || "" : "";
     $("[data-run-estimate]").textContent =
       run.active && run.estimated_seconds ? "— about " + run.estimated_seconds + " s left" : "";
     const error = $("[data-run-error]");
@@ -49,11 +49,52 @@
     const listed = $("[data-current-run-status]");
     if (listed) listed.textContent = run.status_label;
     if (run.status === "passed") {
-      const caseStatus = $("[data-case-status]");
-      if (caseStatus) caseStatus.textContent = "resolved";
+      // A passing run resolves its case.
+      $("[data-case-status]").textContent = "resolved";
+      $("[data-case-state]").className = "case-state case-state--resolved";
+      $("[data-case-resolved-note]").hidden = false;
     }
     $("[data-findings-pending]").hidden = !run.active || state.findings.length > 0;
+    renderVerdict();
     if (!run.active) redrawPicture();
+  }
+
+  // The run's one-line answer, first on the page: what is wrong, what to do, and (for staff)
+  // the customer's own words, so the rep can read them out.
+  function renderVerdict() {
+    const holder = $("[data-verdict]");
+    const run = state.run;
+    const groups = findingGroups(state.findings);
+    holder.hidden = !run || run.active || groups.length === 0;
+    if (holder.hidden) return;
+    const top = groups[0];
+    const first = top[0];
+    holder.className = "verdict__body verdict__body--" + first.severity;
+    const list = document.createElement("dl");
+    const add = (term, words, className) => {
+      list.append(text("dt", term), text("dd", words, className));
+    };
+    const wrong = top.length > 1 && first.group_words
+      ? first.group_words.replace("{count}", String(top.length))
+      : first.title;
+    if (!staff) {
+      add("What we found", first.customer_text);
+    } else if (first.severity === "pass") {
+      add("Verdict", first.title);
+      add("Tell the customer", first.customer_text, "verdict__quote");
+    } else {
+      add("What is wrong", wrong);
+      if (first.action !== "none") add("What to do", first.action_label);
+      add("Tell the customer", first.customer_text, "verdict__quote");
+    }
+    holder.replaceChildren(list);
+    const more = groups.length - 1;
+    if (more > 0) {
+      const words = staff
+        ? more + (more === 1 ? " more finding" : " more findings") + " in the diagnosis below."
+        : (more === 1 ? "One more thing" : more + " more things") + " below.";
+      holder.append(text("p", words, "muted"));
+    }
   }
 
   // The HAN picture is drawn by the server; a page opened mid-run redraws it once the run ends.
@@ -168,6 +209,7 @@
       item.append(text("strong", finding.title));
       if (finding.evidence) item.append(text("p", finding.evidence, "finding__evidence"));
       if (finding.action !== "none") item.append(text("p", "Recommended: " + finding.action_label, "finding__action"));
+      if (finding.customer_text) item.append(text("p", "Tell the customer: “" + finding.customer_text + "”", "finding__customer"));
     } else {
       item.append(text("p", finding.customer_text));
     }
@@ -202,6 +244,9 @@
     item.dataset.count = String(group.length);
     item.append(text("strong", first.group_words.replace("{count}", String(group.length))));
     if (first.action !== "none") item.append(text("p", "Recommended: " + first.action_label, "finding__action"));
+    new Set(group.map((finding) => finding.customer_text)).forEach((words) => {
+      if (words) item.append(text("p", "Tell the customer: “" + words + "”", "finding__customer"));
+    });
     const details = document.createElement("details");
     details.append(text("summary", "The " + group.length + " devices"));
     const members = document.createElement("ul");
@@ -217,7 +262,11 @@
   }
 
   function renderFindings() {
-    $("[data-findings]").replaceChildren(...findingGroups(state.findings).flatMap(groupItem));
+    const groups = findingGroups(state.findings);
+    $("[data-findings]").replaceChildren(...groups.flatMap(groupItem));
+    // A customer told one thing in the verdict is not told it again below.
+    $("[data-findings-section]").hidden = !staff && groups.length === 1;
+    renderVerdict();
     $("[data-findings-pending]").hidden = state.findings.length > 0 || !(state.run && state.run.active);
     // Recommended actions first in the action picker, the first one chosen.
     const select = $("[data-action-select]");

@@ -42,6 +42,12 @@ def _count_live_device_events(page) -> None:
     )
 
 
+def _top(locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None, "not on the page"
+    return float(box["y"])
+
+
 def _rep_opens_bernard_okafor(page, portal_url: str, demo_world: dict[str, str]) -> None:
     """A rep signs in and finds the customer on the phone (the demo's MTR-100002)."""
     sign_in(page, portal_url, "rep", demo_world["rep"])
@@ -71,8 +77,24 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(pictures).to_have_attribute("data-drawn", "final")
     expect(pictures.locator("svg g[data-node]")).to_have_count(7)
 
+    # The verdict leads the page: what is wrong, what to do and the customer's own words.
+    verdict = page.locator("[data-verdict]")
+    expect(verdict).to_contain_text("What is wrong")
+    expect(verdict).to_contain_text("has a weak link to the gateway")
+    expect(verdict).to_contain_text("Move the device closer to the meter (change range)")
+    expect(verdict).to_contain_text("Tell the customer")
+    expect(verdict).to_contain_text("has a weak signal. Move it closer to the meter")
+    assert _top(verdict) < _top(page.locator(".finding").first) < _top(devices.first)
+    assert _top(page.get_by_role("button", name="Record action")) < _top(
+        page.get_by_role("button", name="Retest")
+    )
+    # "Problems found" is said once: the phase line is for a run in progress.
+    expect(page.locator("#run")).to_contain_text("Problems found")
+    assert page.locator("#run").inner_text().count("Problems found") == 1
+
     finding = page.locator(".finding").first
     expect(finding).to_contain_text("weak link")
+    expect(finding).to_contain_text("Tell the customer:")
     expect(finding).to_contain_text("Move the device closer to the meter (change range)")
     expect(page.locator("tr", has_text="00:1b:c5:0c:00:21:7f:10")).to_contain_text("LQI")
     # The customer's own smart plug is shown to the rep by category only.
@@ -93,7 +115,14 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(page.locator("[data-comparison]")).to_contain_text("Resolved:")
     expect(page.locator("[data-comparison]")).to_contain_text("Signal better")
     expect(page.locator("[data-case-status]")).to_have_text("resolved")
+    case_state = page.locator("[data-case-state]")
+    expect(case_state).to_have_class(re.compile("case-state--resolved"))
+    expect(case_state).to_contain_text("nothing more to do")
+    expect(page.locator("[data-verdict]")).to_contain_text("Verdict")
     page.screenshot(path=str(ARTIFACTS / "run-resolved.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "run-resolved-phone.png"))
 
 
 def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_url, demo_world):
@@ -103,11 +132,24 @@ def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_u
     expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
     findings = page.locator("[data-findings]")
     expect(findings).to_contain_text("closer to the meter")
-    expect(page.get_by_role("heading", name="What we found")).to_be_visible()
     body = page.locator("main").inner_text()
     for technical in ("LQI", "EUI", "00:1b:c5", "install-code", "Zigbee"):
         assert technical not in body
+    verdict = page.locator("[data-verdict]")
+    expect(verdict).to_contain_text("What we found")
+    expect(verdict).to_contain_text("has a weak signal")
+    expect(verdict).not_to_contain_text("Tell the customer")
+    expect(page.locator("[data-findings-section]")).to_be_hidden()  # said once, in the verdict
+    # What a customer can do themselves, in their words: no staff actions.
+    offered = page.get_by_label("What you did").locator("option").all_inner_texts()
+    assert "I moved the device closer to the meter" in offered
+    assert not [choice for choice in offered if "AMI" in choice or "Escalate" in choice]
+    page.get_by_label("What you did").select_option("change_range")
+    page.get_by_role("button", name="Record action").click()
+    expect(page.locator("[data-actions]")).to_contain_text("I moved the device closer to the meter")
     page.screenshot(path=str(ARTIFACTS / "run-customer.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "run-customer-phone.png"))
 
 
 def test_rep_sees_one_line_for_devices_that_share_a_finding(

@@ -247,7 +247,8 @@ def test_the_answers_of_a_whole_han_test_match_the_schema(
     customer_sees = api("get", RUN, 200, **second)
     assert customer_sees["comparison"]
     assert not any("interface" in device for device in customer_sees["devices"])
-    api("post", ACTIONS, 201, {"action": "none"}, **second)
+    api("post", ACTIONS, 400, {"action": "escalate_to_ami_network"}, **second)
+    api("post", ACTIONS, 201, {"action": "other", "note": "Nothing: it works now"}, **second)
     third = {"run_id": api("post", RETEST, 201, **second)["run"]["id"]}
     api("post", RETEST, 409, **second)
     api("post", CANCEL, 200, **third)

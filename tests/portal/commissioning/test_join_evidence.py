@@ -80,6 +80,14 @@ def test_a_wrong_install_code_is_named_not_a_power_check(
     assert "re-check the label or QR code" in finding.title
     assert "the Trust Center refused its join on han0 at" in finding.evidence
     assert "power" not in finding.customer_text.lower()
+    # The customer is told to check the code; the rep is offered re-registering with it.
+    (told,) = client.get(f"/runs/{run.pk}/").context["snapshot"]["findings"]
+    assert told == {
+        "rule": "install_code_mismatch",
+        "severity": "critical",
+        "customer_text": finding.customer_text,
+    }
+    client.force_login(User.objects.get(username="rep"))
     assert "Re-check the install code" in client.get(f"/runs/{run.pk}/").content.decode()
     assert run.status == "failed"
 

@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -367,3 +368,15 @@ def test_history_rows_escape_what_people_and_gateways_typed(client, administrato
     assert "<img src=x" not in page and "<b>E350" not in page
     assert f'href="/runs/{run.pk}/"' in page
     assert f'href="/customers/{premise.customer_id}/"' in page
+
+
+@pytest.mark.parametrize(("asked", "shown"), [({}, 50), ({"per_page": "25"}, 25)])
+def test_the_per_page_choice_shown_is_the_number_of_rows_on_the_page(
+    client, administrator, asked, shown
+):
+    _runs_a_minute_apart(60)
+    client.force_login(administrator)
+    response = client.get(reverse("history"), asked)
+    assert len(_ids(response)) == shown
+    chosen = re.search(r'<option value="(\d+)" selected>', response.text)
+    assert chosen is not None and chosen.group(1) == str(shown)

@@ -140,3 +140,63 @@ def test_a_worker_runs_the_test_started_from_the_page(client, demo_world, celery
     assert run.status == HanTestRun.Status.PASSED, run.error_message
     assert run.devices.count() == 6
     assert run.case.status == HanTestCase.Status.RESOLVED
+
+
+def _finished_run(client, username: str) -> HanTestRun:
+    from portal.test_runs.execute import han_test_run_execute
+
+    client.force_login(User.objects.get(username=username))
+    client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
+    run = HanTestRun.objects.get()
+    han_test_run_execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == HanTestRun.Status.FAILED
+    return run
+
+
+@pytest.mark.parametrize("username", ["rep", "bernard"])
+def test_the_run_page_leads_with_the_verdict_and_retest_follows_the_action(
+    client, demo_world, no_enqueue, username
+):
+    run = _finished_run(client, username)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    order = [
+        'id="run"',  # the verdict: status, case state, what is wrong and what to do
+        "data-verdict",
+        'id="findings-title"',
+        'id="next-title"',
+        "Record action",
+        ">Retest<",
+        'id="devices-title"',
+        'id="picture-title"',
+        'id="steps-title"',
+    ]
+    places = [page.index(marker) for marker in order]
+    assert places == sorted(places), dict(zip(order, places, strict=True))
+    assert "data-case-state" in page[: page.index("data-verdict")]
+
+
+def test_a_customer_is_offered_what_they_can_do_and_may_record_only_that(
+    client, demo_world, no_enqueue
+):
+    run = _finished_run(client, "bernard")
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "I moved the device closer to the meter" in page
+    assert "Escalate to the AMI network team" not in page
+    assert "Move the HAN to a quieter channel" not in page
+
+    refused = client.post(
+        f"/runs/{run.pk}/actions/", {"action": "escalate_to_ami_network"}, follow=True
+    )
+    assert "Pick one of the things listed" in refused.content.decode()
+    api = client.post(f"/api/v1/runs/{run.pk}/actions/", {"action": "change_channel"})
+    assert api.status_code == 400
+    assert run.actions.count() == 0
+
+    client.post(f"/runs/{run.pk}/actions/", {"action": "change_range"})
+    assert run.actions.get().action == "change_range"
+    snapshot = client.get(f"/runs/{run.pk}/").context["snapshot"]
+    assert snapshot["actions"][0]["action_label"] == "I moved the device closer to the meter"
+    client.force_login(User.objects.get(username="rep"))
+    staff_snapshot = client.get(f"/runs/{run.pk}/").context["snapshot"]
+    assert staff_snapshot["actions"][0]["action_label"].startswith("Move the device closer")
