@@ -74,9 +74,7 @@
     const add = (term, words, className) => {
       list.append(text("dt", term), text("dd", words, className));
     };
-    const wrong = top.length > 1 && first.group_words
-      ? first.group_words.replace("{count}", String(top.length))
-      : first.title;
+    const wrong = groupTitle(top) || first.title;
     if (!staff) {
       add("What we found", first.customer_text);
     } else if (first.severity === "pass") {
@@ -227,6 +225,12 @@
     return groups;
   }
 
+  // Several findings of one rule in the rule's own words ("22 devices run …"); "" for one.
+  function groupTitle(group) {
+    const words = group[0].group_words;
+    return group.length > 1 && words ? words.replace("{count}", String(group.length)) : "";
+  }
+
   function groupItem(group) {
     const first = group[0];
     if (!staff) {
@@ -237,12 +241,13 @@
       item.replaceChildren(...Array.from(said, (words) => text("p", words)));
       return item;
     }
-    if (group.length < 2 || !first.group_words) return group.map(findingItem);
+    const title = groupTitle(group);
+    if (!title) return group.map(findingItem);
     const item = document.createElement("li");
     item.className = "finding finding--" + first.severity;
     item.dataset.rule = first.rule;
     item.dataset.count = String(group.length);
-    item.append(text("strong", first.group_words.replace("{count}", String(group.length))));
+    item.append(text("strong", title));
     if (first.action !== "none") item.append(text("p", "Recommended: " + first.action_label, "finding__action"));
     new Set(group.map((finding) => finding.customer_text)).forEach((words) => {
       if (words) item.append(text("p", "Tell the customer: “" + words + "”", "finding__customer"));
