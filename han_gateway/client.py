@@ -9,7 +9,7 @@ them becomes a ``GatewayProtocolError`` naming the field.
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -206,7 +206,7 @@ class GatewayClient:
             body,
         )
 
-    def scan(self, interface_id: str, *, timeout_s: float) -> Iterator[ScanEvent]:
+    def scan(self, interface_id: str, *, timeout_s: float) -> Generator[ScanEvent]:
         """Yield the scan's events as the gateway streams them; the last is finished or error."""
         path = self._interface_path(interface_id, "/scan")
         body = _checked(lambda: ScanRequest(timeout_s=timeout_s))

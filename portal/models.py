@@ -6,7 +6,7 @@ from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
 from han_gateway.models import HanDevice, PremisesGateway
-from portal.diagnosis.rules import ACTION_LABELS, Action
+from portal.diagnosis.rules import ACTION_LABELS, Action, rule_label
 
 
 class User(AbstractUser):
@@ -297,6 +297,10 @@ class Finding(models.Model):
     def __str__(self) -> str:
         return f"{self.severity}: {self.title}"
 
+    @property
+    def rule_label(self) -> str:
+        return rule_label(self.rule)
+
 
 class RecordedAction(models.Model):
     """What the rep (or customer) did about a run's findings before retesting."""
@@ -355,6 +359,10 @@ class DiagnosisReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()}: {self.rule} (finding {self.finding_id})"
+
+    @property
+    def rule_label(self) -> str:
+        return rule_label(self.rule)
 
 
 class HanDataAccess(models.Model):

@@ -3,6 +3,7 @@ import json
 import os
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -202,19 +203,28 @@ def demo_world(gateway_service):
 @pytest.fixture
 def scenario_switch(gateway_service):
     """Change a simulated meter's HAN for one test, and put it back afterwards."""
-    from han_gateway.client import GatewayClient
+    from han_gateway.client import GatewayClient, GatewayError
     from han_gateway.service.config import load_service_config
     from portal.demo.premises import DEMO_GATEWAYS_CONFIG, demo_gateway_secret
 
     changed: list[tuple[str, str]] = []
 
     def replace(meter_number: str, scenario: str | dict, interface: str) -> None:
+        # A test that cancelled a run may leave the gateway finishing its scan for a moment.
+        deadline = time.monotonic() + 30
         with GatewayClient(
             base_url=gateway_service,
             gateway_id=meter_number,
             secret=demo_gateway_secret(meter_number),
         ) as client:
-            client.replace_scenario(interface, scenario)
+            while True:
+                try:
+                    client.replace_scenario(interface, scenario)
+                    return
+                except GatewayError as error:
+                    if error.code != "scan_in_progress" or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
     def switch(meter_number: str, scenario: str | dict | None, interface: str = "han0") -> None:
         """``scenario`` None leaves the HAN as it is but still puts it back afterwards, for a

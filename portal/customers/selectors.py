@@ -1,10 +1,13 @@
 """Reads, and the one access rule for each object every view, API and consumer goes through."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Value
+from django.db.models.functions import Replace
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice, NetworkInterface
@@ -28,8 +31,25 @@ SEARCH_RESULTS_LIMIT = 50
 SEARCH_CANDIDATES_PER_FIELD = 500
 
 
+# What a phone number is written with besides its digits; PHONE_DIGITS takes them out, and
+# the index customer_phone_digits_idx (migration 0014) is on the very same expression.
+PHONE_PUNCTUATION = ("-", " ", "(", ")", ".", "+")
+PHONE_LIKE = re.compile(r"[\d\s().+-]+")
+# Fewer digits than this match too many numbers to be worth a look.
+MIN_PHONE_DIGITS = 7
+MIN_METER_DIGITS = 4
+
+
+def phone_digits(expression: Any) -> Any:
+    """The phone number with its punctuation taken out, as SQL."""
+    for mark in PHONE_PUNCTUATION:
+        expression = Replace(expression, Value(mark), Value(""))
+    return expression
+
+
 def customer_search(*, user: User | AnonymousUser, query: str) -> QuerySet[Customer]:
-    """Customers matching a name, account number, address, service point or meter number.
+    """Customers matching a name, account number, address, service point, meter number (whole,
+    its start, or digits from it), phone number (however it is punctuated) or email address.
 
     One query per field, each answered by that field's index (trigram or prefix, on
     PostgreSQL) and stopped after ``SEARCH_CANDIDATES_PER_FIELD`` matches; then the candidates
@@ -52,6 +72,24 @@ def customer_search(*, user: User | AnonymousUser, query: str) -> QuerySet[Custo
             "customer_id", flat=True
         ),
     ]
+    digits = re.sub(r"\D", "", query)
+    if "@" in query:
+        by_field.append(customers.filter(email__istartswith=query).values_list("pk", flat=True))
+    if query.isdigit() and len(query) >= MIN_METER_DIGITS:
+        # Meters are read out by their digits: "100002" for MTR-100002.
+        by_field.append(
+            premises.filter(premises_gateway__meter_number__icontains=query).values_list(
+                "customer_id", flat=True
+            )
+        )
+    if PHONE_LIKE.fullmatch(query) and len(digits) >= MIN_PHONE_DIGITS:
+        # "(217) 555-0102", "217.555.0102" and "+1 217 555 0102" are one number.
+        national = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+        numbers = customers.annotate(phone_digits=phone_digits(F("phone")))
+        for prefix in (national, "1" + national):
+            by_field.append(
+                numbers.filter(phone_digits__startswith=prefix).values_list("pk", flat=True)
+            )
     candidates: set[int] = set()
     for matches in by_field:
         candidates.update(matches[:SEARCH_CANDIDATES_PER_FIELD])

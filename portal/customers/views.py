@@ -13,7 +13,7 @@ from portal.commissioning.selectors import premise_registrations
 from portal.customers import selectors
 from portal.customers.selectors import SEARCH_RESULTS_LIMIT, customer_premises, premise_han_devices
 from portal.customers.services import customer_han_consent_set
-from portal.test_runs.selectors import premise_active_run, premise_recent_runs
+from portal.test_runs.selectors import premise_active_run, premise_recent_runs, rep_worklist
 
 
 @require_GET
@@ -35,6 +35,8 @@ def customer_search(request: HttpRequest) -> HttpResponse:
             "query": query,
             "customers": customers,
             "limit": SEARCH_RESULTS_LIMIT,
+            # The start page: what the rep was working on.
+            "worklist": None if query else rep_worklist(user=signed_in_user(request)),
         },
     )
 

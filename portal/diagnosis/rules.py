@@ -126,6 +126,39 @@ ACTION_LABELS: dict[Action, str] = {
     Action.NONE: "No action needed",
 }
 
+# Each rule's name as people read it: pages, charts, filters and reports show these, never ids.
+RULE_LABELS: dict[RuleId, str] = {
+    RuleId.GATEWAY_UNREACHABLE: "Meter's HAN interface unreachable",
+    RuleId.BEYOND_REACH: "Device beyond reach",
+    RuleId.WEAK_LINK: "Weak link",
+    RuleId.OUTDATED_FIRMWARE: "Outdated firmware",
+    RuleId.INSECURE_JOIN: "Insecure join",
+    RuleId.REGISTERED_DEVICE_MISSING: "Registered device not found",
+    RuleId.JOIN_WINDOW_EXPIRED: "Join window expired",
+    RuleId.UNKNOWN_DEVICE: "Device not on record",
+    RuleId.CHANNEL_INTERFERENCE: "Channel interference",
+    RuleId.OPERATIONAL_CHECK_FAILED: "Utility message not acknowledged",
+    RuleId.OVER_CAPACITY: "Meter over its HAN capacity",
+    RuleId.EMPTY_HAN: "No devices on the HAN",
+    RuleId.JOINED_ELSEWHERE: "Joined another network",
+    RuleId.MESSAGE_NOT_DELIVERED: "Utility message not delivered",
+    RuleId.DEVICE_ASLEEP: "Battery device asleep",
+    RuleId.INSTALL_CODE_MISMATCH: "Install code does not match",
+    RuleId.DEFAULT_KEY_POLICY: "Default key accepted",
+    RuleId.ROUTER_DOWN: "Router down",
+    RuleId.CUSTOMER_ROUTER_DEPENDENCY: "Depends on a customer-owned router",
+    RuleId.HEALTHY: "Healthy",
+}
+
+
+def rule_label(rule: str) -> str:
+    """A stored rule id as people read it; an id no longer known, in words all the same."""
+    try:
+        return RULE_LABELS[RuleId(rule)]
+    except ValueError:
+        return rule.replace("_", " ").capitalize()
+
+
 # What customers can do themselves, in their own words: the "What did you do?" list they see.
 CUSTOMER_ACTION_LABELS: dict[Action, str] = {
     Action.CHANGE_RANGE: "I moved the device closer to the meter",

@@ -51,7 +51,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId
+from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId, rule_label
 from portal.drawing import charts
 from portal.models import Finding, HanTestCase, HanTestRun, User
 
@@ -189,16 +189,11 @@ def duration_text(duration: datetime.timedelta | None) -> str:
     return f"{day_text} {hours} h" if hours else day_text
 
 
-def rule_label(rule: str) -> str:
-    """``registered_device_missing`` → "Registered device missing"."""
-    return rule.replace("_", " ").capitalize()
-
-
 def action_label(action: str) -> str:
     try:
         return ACTION_LABELS[Action(action)]
     except ValueError:
-        return rule_label(action)
+        return action.replace("_", " ").capitalize()
 
 
 # --- Queries ----------------------------------------------------------------------------------
@@ -281,7 +276,8 @@ def _findings(base: QuerySet[HanTestRun]) -> tuple[FindingCount, ...]:
     top = list(
         findings.values("rule")
         .annotate(findings=Count("pk"), runs=Count("run", distinct=True))
-        .order_by("-findings", "rule")[:TOP_FINDINGS]
+        # Ranked by the runs that had it: ten weak devices at one premise are one case.
+        .order_by("-runs", "-findings", "rule")[:TOP_FINDINGS]
     )
     if not top:
         return ()
@@ -455,26 +451,26 @@ def _runs_per_day_chart(report: DashboardReport) -> SafeString:
 
 def _findings_chart(report: DashboardReport) -> SafeString:
     findings = report.findings
-    description = "Findings by rule, most common first; healthy runs are left out."
+    description = "Runs with each finding, most common first; healthy runs are left out."
     if findings:
-        description += " " + "; ".join(f"{item.label}: {item.findings}" for item in findings) + "."
+        description += " " + "; ".join(f"{item.label}: {item.runs} runs" for item in findings) + "."
     return charts.bar_chart_svg(
         chart_id="common-findings",
         title="Most common findings",
         description=description,
         categories=[item.label for item in findings],
         category_titles=[
-            f"{item.label} ({item.runs} runs; usual action: {item.action_label})"
+            f"{item.label} ({item.findings} findings; usual action: {item.action_label})"
             for item in findings
         ],
         series=[
             charts.Series(
-                label="Findings",
-                values=tuple(item.findings for item in findings),
+                label="Runs with it",
+                values=tuple(item.runs for item in findings),
                 colour="#0b4f8a",
             )
         ],
         horizontal=True,
-        value_axis_label="Findings",
+        value_axis_label="Runs",
         empty_message="No findings in this range",
     )

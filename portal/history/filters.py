@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 
-from portal.diagnosis.rules import ACTION_LABELS, RuleId
+from portal.diagnosis.rules import ACTION_LABELS, RULE_LABELS, RuleId
 from portal.history.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZES
 from portal.history.queries import Runs
 from portal.models import (
@@ -25,7 +25,7 @@ from portal.models import (
 
 
 def rule_choices() -> list[tuple[str, str]]:
-    return [(rule.value, rule.value.replace("_", " ").capitalize()) for rule in RuleId]
+    return [(rule.value, RULE_LABELS[rule]) for rule in RuleId]
 
 
 def action_choices() -> list[tuple[str, str]]:

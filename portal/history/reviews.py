@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from portal.diagnosis.rules import rule_label
 from portal.models import DiagnosisReview, Finding, HanTestRun, User
 
 COMMENT_MAX_LENGTH = 2000
@@ -55,6 +56,10 @@ class RuleAgreement:
     reviewed: int
     right: int
     wrong: int
+
+    @property
+    def label(self) -> str:
+        return rule_label(self.rule)
 
     @property
     def disagreement_rate(self) -> float | None:

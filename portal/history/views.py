@@ -26,6 +26,7 @@ from portal.history.filters import HistoryFilter, filter_suggestions, history_fi
 from portal.history.pagination import Cursor, InvalidCursor, KeysetPage, keyset_page
 from portal.history.table import history_table_rows
 from portal.models import HanDataAccess, User
+from portal.test_runs.review_drafts import review_draft_keep
 from portal.test_runs.selectors import run_get_for_user, runs_visible_to
 from trust_center.models import KeyAuditEvent
 
@@ -209,7 +210,14 @@ def finding_review(request: HttpRequest, run_id: int, finding_id: int) -> HttpRe
             comment=request.POST.get("comment", ""),
         )
     except reviews.ReviewError as error:
-        messages.error(request, str(error))
+        # Shown at the form itself, with what was chosen and written kept.
+        review_draft_keep(
+            request,
+            finding,
+            verdict=request.POST.get("verdict", ""),
+            comment=request.POST.get("comment", ""),
+            error=str(error),
+        )
     else:
         messages.success(request, f"Review of “{finding.title}” recorded.")
     return redirect(f"{reverse('run_detail', args=[run.pk])}#finding-{finding.pk}")

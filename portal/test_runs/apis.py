@@ -76,6 +76,9 @@ class _RunStateSerializer(serializers.Serializer[Any]):
     status = _RunStatusField()
     status_label = serializers.CharField()
     active = serializers.BooleanField(help_text="Queued or running.")
+    cancel_requested = serializers.BooleanField(
+        help_text="Asked to cancel and still running: it stops at its next step."
+    )
     progress = serializers.IntegerField(help_text="Percent done, 0-100.")
     phase = serializers.CharField()
     estimated_seconds = serializers.IntegerField(
@@ -173,6 +176,15 @@ class _RecordedActionSerializer(serializers.Serializer[Any]):
     note = serializers.CharField()
     recorded_by = serializers.CharField(help_text="Blank when that user has been removed.")
     recorded_at = serializers.DateTimeField()
+    recorded_at_text = serializers.CharField(help_text="In the utility's time zone, named.")
+
+
+class _TimelineEventSerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    at_text = serializers.CharField(help_text="In the utility's time zone, named.")
+    who = serializers.CharField()
+    what = serializers.CharField()
+    run_id = serializers.IntegerField(allow_null=True)
 
 
 class _RunReferenceSerializer(serializers.Serializer[Any]):
@@ -216,6 +228,9 @@ class _RunSerializer(serializers.Serializer[Any]):
     actions = _RecordedActionSerializer(many=True)
     comparison = _RunComparisonSerializer(
         allow_null=True, help_text="Null for a case's first run, and while the run is active."
+    )
+    timeline = _TimelineEventSerializer(
+        many=True, help_text="Who did what in the case, oldest first; empty for customers."
     )
     case = _CaseReferenceSerializer()
     premise_id = serializers.IntegerField()

@@ -6,6 +6,7 @@ queued to running does anything, and every row it writes is keyed so that nothin
 twice.
 """
 
+import contextlib
 import logging
 import secrets
 import time
@@ -269,28 +270,37 @@ def _scan_interface(
     planned = max(recorder.planned_devices, 1)
     timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
     reports: dict[str, DeviceReport] = {}
-    for event in client.scan(interface_id, timeout_s=timeout_s):
-        recorder.checkpoint()
-        if isinstance(event, ScanDeviceEvent):
-            reported = event.device
-            eui64 = reported.eui64
-            if reported.device_type == "coordinator":
-                attribution.coordinator = eui64  # the gateway itself, not a device on its HAN
-                continue
-            reports[eui64] = reported
-            seen += 1
-            if attribution.arrive(eui64, reported.parent) is Placement.HERE:
-                recorder.device(interface_id, attribution.without_other_premises(reported), known)
-            done = min(seen / planned, 1.0)
-            found = len(attribution.kept())
-            recorder.progress(int(base + share * done), f"Scanning {interface_id}: {found} found")
-        elif isinstance(event, ScanFinishedEvent):
-            join_log.extend(event.summary.join_decisions)
-        elif isinstance(event, ScanErrorEvent):
-            if event.code == "scan_timeout":
-                # The gateway stopped at the time it was given: what was left of the run's limit.
-                raise RunTimedOut
-            raise GatewayError(event.code, event.message[:300] or "The scan failed.")
+    # Closed the moment the loop is left, a cancel included: the gateway then ends its scan
+    # and the interface is free for the retest, instead of when the run's objects are freed.
+    with contextlib.closing(client.scan(interface_id, timeout_s=timeout_s)) as events:
+        for event in events:
+            recorder.checkpoint()
+            if isinstance(event, ScanDeviceEvent):
+                reported = event.device
+                eui64 = reported.eui64
+                if reported.device_type == "coordinator":
+                    # The gateway itself, not a device on its HAN.
+                    attribution.coordinator = eui64
+                    continue
+                reports[eui64] = reported
+                seen += 1
+                if attribution.arrive(eui64, reported.parent) is Placement.HERE:
+                    recorder.device(
+                        interface_id, attribution.without_other_premises(reported), known
+                    )
+                done = min(seen / planned, 1.0)
+                found = len(attribution.kept())
+                recorder.progress(
+                    int(base + share * done), f"Scanning {interface_id}: {found} found"
+                )
+            elif isinstance(event, ScanFinishedEvent):
+                join_log.extend(event.summary.join_decisions)
+            elif isinstance(event, ScanErrorEvent):
+                if event.code == "scan_timeout":
+                    # The gateway stopped at the time it was given: what was left of the
+                    # run's limit.
+                    raise RunTimedOut
+                raise GatewayError(event.code, event.message[:300] or "The scan failed.")
     _record_settled(recorder, interface_id, known, attribution, reports)
     return sum(1 for eui64 in reports if attribution.placed.get(eui64) is Placement.HERE)
 

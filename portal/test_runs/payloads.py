@@ -18,7 +18,16 @@ from portal.diagnosis.rules import (
     many_words,
 )
 from portal.drawing.link_quality import link_quality_label
-from portal.models import Finding, HanTestRun, ObservedDevice, RecordedAction, RunStep
+from portal.models import (
+    Finding,
+    HanTestCase,
+    HanTestRun,
+    ObservedDevice,
+    RecordedAction,
+    RunStep,
+)
+from portal.runtime.local_time import moment_text
+from portal.test_runs.selectors import case_timeline
 
 Payload = dict[str, Any]
 
@@ -220,6 +229,7 @@ def run_state(run: HanTestRun) -> Payload:
         "status": run.status,
         "status_label": run.get_status_display(),
         "active": run.is_active,
+        "cancel_requested": run.cancel_requested and run.is_active,
         "progress": run.progress,
         "phase": run.phase,
         "estimated_seconds": run.estimated_seconds,
@@ -246,7 +256,22 @@ def recorded_action_payload(action: RecordedAction, *, customer_words: bool = Fa
         "note": action.note,
         "recorded_by": (who.get_full_name() or who.username) if who else "",
         "recorded_at": action.recorded_at.isoformat(),
+        "recorded_at_text": moment_text(action.recorded_at),
     }
+
+
+def timeline_payload(case: HanTestCase) -> list[Payload]:
+    """Who did what in the case, oldest first: staff only (it names the people)."""
+    return [
+        {
+            "at": event.at.isoformat(),
+            "at_text": moment_text(event.at),
+            "who": event.who,
+            "what": event.what,
+            "run_id": event.run_id,
+        }
+        for event in case_timeline(case=case)
+    ]
 
 
 def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
@@ -281,4 +306,5 @@ def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
             for action in run.actions.all()
         ],
         "comparison": comparison_for_viewer(run_comparison(run), viewer=viewer),
+        "timeline": timeline_payload(run.case) if viewer.staff else [],
     }

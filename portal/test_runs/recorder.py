@@ -27,6 +27,7 @@ from portal.test_runs.payloads import observed_device_payload, run_state, step_p
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 2.0
+CANCEL_CHECK_EVERY_S = 0.5
 
 
 class RunCancelled(Exception):
@@ -107,6 +108,7 @@ class RunRecorder:
     run: HanTestRun
     deadline: float
     last_heartbeat: float = 0.0
+    last_cancel_check: float = 0.0
     device_sequence: int = 0
     planned_devices: int = 0
     found_devices: int = 0
@@ -117,18 +119,23 @@ class RunRecorder:
         return self.deadline - time.monotonic()
 
     def checkpoint(self) -> None:
-        """Heartbeat, and stop if the run was cancelled, ran out of time or was ended elsewhere."""
+        """Heartbeat, and stop if the run was cancelled, ran out of time or was ended elsewhere.
+
+        A cancel is looked for more often than the heartbeat is written: the person who asked
+        is watching the page."""
         now = time.monotonic()
         if now > self.deadline:
             raise RunTimedOut
+        active = HanTestRun.objects.filter(pk=self.run.pk, status__in=HanTestRun.ACTIVE)
+        if now - self.last_cancel_check >= CANCEL_CHECK_EVERY_S:
+            self.last_cancel_check = now
+            if active.filter(cancel_requested=True).exists():
+                raise RunCancelled
         if now - self.last_heartbeat < HEARTBEAT_EVERY_S:
             return
         self.last_heartbeat = now
-        active = HanTestRun.objects.filter(pk=self.run.pk, status__in=HanTestRun.ACTIVE)
         if not active.update(heartbeat_at=timezone.now()):
             raise RunEnded
-        if active.filter(cancel_requested=True).exists():
-            raise RunCancelled
 
     def progress(self, percent: int, phase: str) -> None:
         percent = max(self.run.progress, min(percent, 100))

@@ -3,9 +3,10 @@ timeline, the findings an administrator reviews."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from portal.access.visibility import visible_to
@@ -120,3 +121,37 @@ def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
 
 def run_findings_for_review(*, run: HanTestRun) -> list[Finding]:
     return list(run.findings.select_related("review__reviewed_by").order_by("position"))
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """A rep's start page: the open cases they work, and the runs they started last."""
+
+    open_cases: list[HanTestCase]
+    recent_runs: list[HanTestRun]
+
+
+def rep_worklist(*, user: User, limit: int = 10) -> Worklist:
+    """The open cases the user opened or ran a test in, the most recently tested first, each
+    with its last run (``last_run_id``, ``last_run_number``, ``last_run_status``); and the
+    runs the user started last."""
+    mine = HanTestRun.objects.filter(started_by=user)
+    last_run = HanTestRun.objects.filter(case=OuterRef("pk")).order_by("-number")
+    open_cases = (
+        HanTestCase.objects.filter(status=HanTestCase.Status.OPEN)
+        .filter(Q(opened_by=user) | Q(pk__in=mine.values("case_id")))
+        .select_related("premise__customer")
+        .annotate(
+            last_run_id=Subquery(last_run.values("pk")[:1]),
+            last_run_number=Subquery(last_run.values("number")[:1]),
+            last_run_status=Subquery(last_run.values("status")[:1]),
+            last_run_at=Subquery(last_run.values("created_at")[:1]),
+        )
+        .order_by(F("last_run_at").desc(nulls_last=True), "-opened_at")[:limit]
+    )
+    recent_runs = mine.select_related("case", "premise__customer").order_by("-created_at")[:limit]
+    cases: list[Any] = list(open_cases)
+    for case in cases:
+        status = case.last_run_status
+        case.last_run_label = HanTestRun.Status(status).label if status else ""
+    return Worklist(open_cases=cases, recent_runs=list(recent_runs))

@@ -15,9 +15,9 @@ from portal.models import HanTestRun, Premise
 from portal.test_runs import start
 from portal.test_runs.han_picture import han_pictures_context
 from portal.test_runs.payloads import run_snapshot
+from portal.test_runs.review_drafts import review_drafts_take
 from portal.test_runs.selectors import (
     case_runs,
-    case_timeline,
     run_findings_for_review,
     run_get_for_user,
     run_or_404,
@@ -99,8 +99,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
                 for action, label in (ACTION_LABELS if staff else CUSTOMER_ACTION_LABELS).items()
             ],
             "han_pictures": han_pictures_context(run, viewer=viewer),
-            "timeline": case_timeline(case=run.case) if staff else [],
-            "findings_for_review": run_findings_for_review(run=run)
+            "findings_for_review": review_drafts_take(request, run_findings_for_review(run=run))
             if administrator and not run.is_active
             else [],
         },

@@ -11,7 +11,11 @@
   const $ = (selector) => document.querySelector(selector);
   const TERMINAL = new Set(["passed", "failed", "error", "cancelled"]);
 
-  const state = { run: null, steps: new Map(), interfaces: new Map(), devices: new Map(), findings: [] };
+  const state = {
+    run: null, steps: new Map(), interfaces: new Map(), devices: new Map(), findings: [],
+    cancelling: false,
+  };
+  const CANCELLING = "Cancelling… the test stops at its next step.";
 
   function text(tag, value, className) {
     const node = document.createElement(tag);
@@ -32,9 +36,18 @@
     status.className = "status status--" + run.status;
     $("#run-progress").value = run.progress;
     $("#run-progress").textContent = run.progress + "%";
-    $("[data-run-phase]").textContent = run.active ? run.phase || "" : "";
+    // Once asked to cancel, the page says so until the run ends, whatever the worker is at.
+    state.cancelling = run.active && (state.cancelling || run.cancel_requested);
+    $("[data-run-phase]").textContent = !run.active ? "" : state.cancelling ? CANCELLING : run.phase || "";
     $("[data-run-estimate]").textContent =
-      run.active && run.estimated_seconds ? "— about " + run.estimated_seconds + " s left" : "";
+      run.active && run.estimated_seconds && !state.cancelling
+        ? "— about " + run.estimated_seconds + " s left"
+        : "";
+    const cancel = $("[data-cancel-form] button");
+    if (cancel) {
+      cancel.disabled = state.cancelling;
+      cancel.textContent = state.cancelling ? "Cancelling…" : "Cancel test";
+    }
     const error = $("[data-run-error]");
     error.textContent = run.error || "";
     error.hidden = !run.error;
@@ -289,7 +302,7 @@
     if (!list) return;
     list.replaceChildren(
       ...actions.map((action) => {
-        const when = new Date(action.recorded_at).toLocaleString();
+        const when = action.recorded_at_text;
         const item = text("li", action.action_label + (action.note ? ": " + action.note : ""));
         item.append(text("span", " — " + action.recorded_by + ", " + when, "muted"));
         return item;
@@ -326,6 +339,68 @@
     holder.append(list);
   }
 
+  // Cancel at once on the page, then through the API; the form still works without script.
+  const cancelForm = $("[data-cancel-form]");
+  if (cancelForm) {
+    cancelForm.addEventListener("submit", (submitted) => {
+      submitted.preventDefault();
+      state.cancelling = true;
+      if (state.run) applyRun(state.run);
+      const token = cancelForm.querySelector("[name=csrfmiddlewaretoken]").value;
+      fetch("/api/v1/runs/" + runId + "/cancel/", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": token },
+      })
+        .then((response) =>
+          response.json().then((body) => {
+            if (!response.ok) throw new Error(body.detail || "The test could not be cancelled.");
+            applyRun(body.run);
+          })
+        )
+        .catch((error) => {
+          state.cancelling = false;
+          if (state.run) applyRun(state.run);
+          const message = $("[data-run-error]");
+          message.textContent = error.message || "The test could not be cancelled.";
+          message.hidden = false;
+        });
+    });
+  }
+
+  // A "wrong" verdict needs a comment: the browser says so at the comment, keeping the choice.
+  document.querySelectorAll("[data-review-form]").forEach((form) => {
+    const comment = form.querySelector("textarea");
+    const wrong = form.querySelector('input[value="wrong"]');
+    const sync = () => {
+      comment.required = wrong.checked;
+    };
+    form.addEventListener("change", sync);
+    sync();
+  });
+
+  // Staff only: the case's timeline, redrawn from every snapshot (the server sends a fresh
+  // one when a run finishes), in the utility's time zone as the server wrote it.
+  function renderTimeline(timeline) {
+    const list = $("[data-timeline]");
+    if (!list || !timeline) return;
+    list.replaceChildren(
+      ...timeline.map((event) => {
+        const item = document.createElement("li");
+        const when = text("time", event.at_text);
+        when.setAttribute("datetime", event.at);
+        item.append(when, " ", text("strong", event.who), " " + event.what);
+        if (event.run_id && String(event.run_id) !== runId) {
+          const link = text("a", "open");
+          link.href = "/runs/" + event.run_id + "/";
+          item.append(" · ", link);
+        }
+        return item;
+      })
+    );
+    $("[data-timeline-section]").hidden = timeline.length === 0;
+  }
+
   function applySnapshot(snapshot) {
     state.run = null;
     applyRun(snapshot.run);
@@ -339,6 +414,7 @@
     renderFindings();
     renderActions(snapshot.actions);
     renderComparison(snapshot.comparison);
+    renderTimeline(snapshot.timeline);
   }
 
   function applyEvent(event) {

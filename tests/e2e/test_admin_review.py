@@ -59,16 +59,19 @@ def test_admin_filters_the_history_opens_a_run_and_judges_its_diagnosis(
 
     review = page.locator(".review-form").first
     review.get_by_role("radio", name="Wrong").check()
-    review.get_by_role("textbox", name=re.compile("Comment")).fill(
-        "The display sits behind a steel door: interference"
-    )
+    comment = review.get_by_role("textbox", name=re.compile("Comment"))
+    # "Wrong" with no comment is stopped at the comment, the choice kept.
+    review.get_by_role("button", name="Record review").click()
+    assert comment.evaluate("node => !node.validity.valid && node === document.activeElement")
+    expect(review.get_by_role("radio", name="Wrong")).to_be_checked()
+    comment.fill("The display sits behind a steel door: interference")
     review.get_by_role("button", name="Record review").click()
     expect(page.get_by_text("review of", exact=False).first).to_be_visible()
     expect(page.locator("[data-review-verdict]").first).to_contain_text("judged wrong")
     expect(page.locator(".timeline")).to_contain_text("judged")
 
     page.get_by_role("link", name="Reviews").click()
-    expect(page.locator("tr[data-rule]").first).to_contain_text("weak_link")
+    expect(page.locator("tr[data-rule]").first).to_contain_text("Weak link")
     expect(page.get_by_text("steel door")).to_be_visible()
 
     page.get_by_role("link", name="Dashboard").click()

@@ -16,6 +16,16 @@ WRONG_CRC = "83FE D340 7A93 9723 A5C6 39B2 6916 D505 C3B6"
 LINK_KEY = "66b6900981e1ee3ca4206b6b861c02bb"
 
 
+def _fill_registration(page, install_code: str) -> None:
+    """The registration form for the demo's load control switch, sent."""
+    page.get_by_label("EUI-64 (MAC address)").fill(EUI64)
+    page.get_by_label("Install code").fill(install_code)
+    page.get_by_label("Kind of device").select_option("load_control_switch")
+    page.get_by_label("Manufacturer").fill("Eaton")
+    page.get_by_label("Model").fill("Yukon LCR-6601S")
+    page.get_by_role("button", name="Register device").click()
+
+
 def test_customer_registers_a_device_that_joins_and_is_verified(
     page, portal_url, demo_world, scenario_switch
 ):
@@ -28,12 +38,7 @@ def test_customer_registers_a_device_that_joins_and_is_verified(
     page.get_by_role("link", name=re.compile("301 Maple Avenue")).first.click()
     page.get_by_role("link", name="Register a device").click()
 
-    page.get_by_label("EUI-64 (MAC address)").fill(EUI64)
-    page.get_by_label("Install code").fill(WRONG_CRC)
-    page.get_by_label("Kind of device").select_option("load_control_switch")
-    page.get_by_label("Manufacturer").fill("Eaton")
-    page.get_by_label("Model").fill("Yukon LCR-6601S")
-    page.get_by_role("button", name="Register device").click()
+    _fill_registration(page, WRONG_CRC)
     error = page.locator("#id_install_code-error")
     expect(error).to_contain_text("checksum")
     expect(page.get_by_label("Install code")).to_have_value("")
@@ -78,5 +83,11 @@ def test_at_a_meter_with_two_hans_the_customer_picks_the_interface_on_a_phone(
         expect(interface).to_have_value("han1")
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
         page.screenshot(path=str(ARTIFACTS / "register-interface-phone.png"), full_page=True)
+
+        _fill_registration(page, INSTALL_CODE)
+        expect(page.get_by_text("Device registered")).to_be_visible()
+        # The premise page with its new registration still fits the phone.
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.screenshot(path=str(ARTIFACTS / "premise-registered-phone.png"), full_page=True)
     finally:
         context.close()

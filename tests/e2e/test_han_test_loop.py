@@ -51,7 +51,7 @@ def _top(locator) -> float:
 def _rep_opens_bernard_okafor(page, portal_url: str, demo_world: dict[str, str]) -> None:
     """A rep signs in and finds the customer on the phone (the demo's MTR-100002)."""
     sign_in(page, portal_url, "rep", demo_world["rep"])
-    page.get_by_label("Name, account number, address or meter number").fill("Okafor")
+    page.get_by_label("Name, account, address, meter number, phone or email").fill("Okafor")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Bernard Okafor").click()
 
@@ -115,6 +115,11 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(page.locator("[data-comparison]")).to_contain_text("Resolved:")
     expect(page.locator("[data-comparison]")).to_contain_text("Signal better")
     expect(page.locator("[data-case-status]")).to_have_text("resolved")
+    # The case's timeline follows live, on the server's clock, zone named.
+    timeline = page.locator("[data-timeline]")
+    expect(timeline).to_contain_text("finished run 2: passed")
+    expect(timeline).to_contain_text("resolved the case")
+    expect(timeline.locator("time").first).to_have_text(re.compile(r" C[DS]T$"))
     case_state = page.locator("[data-case-state]")
     expect(case_state).to_have_class(re.compile("case-state--resolved"))
     expect(case_state).to_contain_text("nothing more to do")
@@ -123,6 +128,12 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "run-resolved-phone.png"))
+
+    # Back on the start page, the case is among the rep's recent runs, resolved.
+    page.goto(f"{portal_url}/")
+    expect(page.locator("[data-recent-runs]")).to_contain_text("Bernard Okafor — run 2")
+    expect(page.locator("[data-recent-runs]")).to_contain_text("case resolved")
+    expect(page.locator("[data-open-cases]")).not_to_contain_text("Bernard Okafor")
 
 
 def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_url, demo_world):
@@ -201,3 +212,17 @@ def test_customer_can_say_which_device_is_not_working_on_a_phone(page, portal_ur
     expect(choice.locator("option").first).to_have_text("Not sure, or all of them")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "my-home-subject-phone.png"), full_page=True)
+
+
+def test_cancel_says_so_at_once_and_the_run_stops(page, portal_url, demo_world, scenario_switch):
+    scenario_switch("MTR-100002", _slow("weak_link", per_hop_latency_ms=400))
+    _rep_opens_bernard_okafor(page, portal_url, demo_world)
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-devices] tr").first).to_be_visible(timeout=30_000)
+
+    page.get_by_role("button", name="Cancel test").click()
+    # Feedback before any answer from the worker: the button and the phase line say so.
+    expect(page.get_by_role("button", name="Cancelling…")).to_be_disabled(timeout=1_000)
+    expect(page.locator("[data-run-phase]")).to_contain_text("Cancelling", timeout=1_000)
+    expect(page.locator("[data-run-status]")).to_have_text("Cancelled", timeout=15_000)
+    expect(page.locator("[data-timeline]")).to_contain_text("finished run 1: cancelled")

@@ -21,7 +21,7 @@ def test_rep_signs_in_searches_a_customer_and_opens_their_page(page, portal_url,
     sign_in(page, portal_url, "rep", demo_sign_ins["rep"])
     expect(page.get_by_role("heading", name="Find a customer")).to_be_visible()
 
-    page.get_by_label("Name, account number, address or meter number").fill("MTR-100002")
+    page.get_by_label("Name, account, address, meter number, phone or email").fill("MTR-100002")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", name="1 customer found")).to_be_visible()
 

@@ -22,7 +22,7 @@ def test_rep_is_told_which_router_cut_the_thermostat_off(
 ):
     scenario_switch("MTR-100001", "router_switched_off")
     sign_in(page, portal_url, "rep", demo_world["rep"])
-    page.get_by_label("Name, account number, address or meter number").fill("MTR-100001")
+    page.get_by_label("Name, account, address, meter number, phone or email").fill("MTR-100001")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Alice Moreno").click()
     _premise(page).get_by_role("button", name="Test HAN").click()

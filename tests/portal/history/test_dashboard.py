@@ -290,10 +290,28 @@ def test_most_common_findings_leave_out_healthy_and_name_the_usual_action():
     assert findings[0].action_label == "Move the device closer to the meter (change range)"
 
 
+def test_most_common_findings_rank_by_runs_not_by_devices():
+    # One premise with five weak devices is one case; three premises with a default-key join
+    # are three.
+    _, (crowded,) = make_case([Status.FAILED])
+    FindingFactory.create_batch(5, run=crowded, rule="weak_link", action="change_range")
+    for _ in range(3):
+        _, (run,) = make_case([Status.FAILED])
+        FindingFactory(run=run, rule="insecure_join", action="change_security_settings")
+
+    findings = report_for().findings
+
+    assert [(item.label, item.runs, item.findings) for item in findings] == [
+        ("Insecure join", 3, 3),
+        ("Weak link", 1, 5),
+    ]
+
+
 def test_most_common_findings_stop_at_ten():
-    _, (run,) = make_case([Status.FAILED])
     for index in range(12):
-        FindingFactory.create_batch(index + 1, run=run, rule=f"rule_{index:02d}")
+        for _ in range(index + 1):
+            _, (run,) = make_case([Status.FAILED])
+            FindingFactory(run=run, rule=f"rule_{index:02d}")
 
     findings = report_for().findings
 

@@ -181,8 +181,8 @@ def test_run_page_tells_who_did_what(client, rep, administrator):
     )
     client.force_login(administrator)
     page = client.get(reverse("run_detail", args=[run.pk]))
-    timeline = page.context["timeline"]
-    whats = [event.what for event in timeline]
+    timeline = page.context["snapshot"]["timeline"]
+    whats = [event["what"] for event in timeline]
     assert whats[0] == "opened the case"
     assert any(what.startswith("started run") for what in whats)
     assert any("Move the device closer" in what and "moved it" in what for what in whats)

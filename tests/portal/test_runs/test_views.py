@@ -200,3 +200,85 @@ def test_a_customer_is_offered_what_they_can_do_and_may_record_only_that(
     client.force_login(User.objects.get(username="rep"))
     staff_snapshot = client.get(f"/runs/{run.pk}/").context["snapshot"]
     assert staff_snapshot["actions"][0]["action_label"].startswith("Move the device closer")
+
+
+def test_the_timeline_is_in_the_live_snapshot_in_the_utilitys_time_zone(
+    client, demo_world, no_enqueue, settings
+):
+    settings.TIME_ZONE = "America/Chicago"
+    run = _finished_run(client, "rep")
+    client.post(f"/runs/{run.pk}/actions/", {"action": "change_range", "note": "IHD moved"})
+    snapshot = client.get(f"/api/v1/runs/{run.pk}/").json()
+
+    whats = [event["what"] for event in snapshot["timeline"]]
+    assert whats[:2] == ["opened the case", "started run 1"]
+    assert whats[2].startswith("finished run 1")
+    assert whats[3].startswith("recorded after run 1: Move the device closer")
+    # One clock on the page: the server writes every time it shows, zone named.
+    assert all(event["at_text"].endswith((" CST", " CDT")) for event in snapshot["timeline"])
+    assert snapshot["actions"][0]["recorded_at_text"].endswith((" CST", " CDT"))
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert snapshot["timeline"][0]["at_text"] in page
+
+    client.force_login(User.objects.get(username="bernard"))
+    assert client.get(f"/api/v1/runs/{run.pk}/").json()["timeline"] == []
+    assert "data-timeline" not in client.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_cancelling_a_running_test_says_so_at_once_and_the_worker_stops_within_a_second(
+    client, demo_world, no_enqueue
+):
+    from portal.test_runs.recorder import RunCancelled, RunRecorder
+
+    client.force_login(User.objects.get(username="rep"))
+    client.post(f"/premises/{_premise('MTR-100002').pk}/test/")
+    run = HanTestRun.objects.get()
+    HanTestRun.objects.filter(pk=run.pk).update(status=HanTestRun.Status.RUNNING)
+    recorder = RunRecorder(run=HanTestRun.objects.get(pk=run.pk), deadline=time.monotonic() + 60)
+    recorder.checkpoint()  # heartbeat written just now: the next one is seconds away
+
+    answer = client.post(f"/api/v1/runs/{run.pk}/cancel/")
+    assert answer.status_code == 200
+    assert answer.json()["run"]["cancel_requested"] is True
+    assert answer.json()["run"]["phase"] == "Cancelling…"
+    time.sleep(0.6)
+    with pytest.raises(RunCancelled):
+        recorder.checkpoint()
+
+
+def test_a_wrong_verdict_without_a_comment_is_refused_at_its_form_keeping_the_choice(
+    client, demo_world, no_enqueue
+):
+    run = _finished_run(client, "rep")
+    client.force_login(User.objects.get(username="admin"))
+    finding = run.findings.first()
+    response = client.post(
+        f"/runs/{run.pk}/findings/{finding.pk}/review/", {"verdict": "wrong", "comment": "  "}
+    )
+    assert response["Location"].endswith(f"#finding-{finding.pk}")
+    page = client.get(response["Location"]).content.decode()
+    form = page[page.index(f'id="finding-{finding.pk}"') :]
+    form = form[: form.index("</form>")]
+    assert "Say what was wrong, so the rule can be tuned." in form
+    assert 'value="wrong" checked' in form
+    assert 'aria-invalid="true"' in form
+    assert not finding.__class__.objects.filter(pk=finding.pk, review__isnull=False).exists()
+    # Said once: the next view of the page is clean.
+    again = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Say what was wrong, so the rule can be tuned." not in again
+    assert 'value="wrong" checked' not in again
+
+
+def test_rule_names_read_as_words_wherever_they_are_shown(client, demo_world, no_enqueue):
+    run = _finished_run(client, "rep")
+    client.force_login(User.objects.get(username="admin"))
+    finding = run.findings.get(rule="weak_link")
+    client.post(
+        f"/runs/{run.pk}/findings/{finding.pk}/review/", {"verdict": "wrong", "comment": "fine"}
+    )
+    for url in (f"/runs/{run.pk}/", "/reviews/", "/history/", "/dashboard/"):
+        page = client.get(url).content.decode()
+        visible = page.replace('value="weak_link"', "").replace("finding=weak_link", "")
+        visible = visible.replace('data-rule="weak_link"', "").replace('"rule": "weak_link"', "")
+        assert "weak_link" not in visible, url
+    assert "Weak link" in client.get("/reviews/").content.decode()
