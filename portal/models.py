@@ -102,6 +102,11 @@ class HanTestCase(models.Model):
     )
     opened_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set when staff closed the case by hand; a case a passing run resolved has neither.
+    closed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="closed_test_cases"
+    )
+    close_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-opened_at"]
@@ -109,6 +114,64 @@ class HanTestCase(models.Model):
 
     def __str__(self) -> str:
         return f"HAN test case {self.pk} at {self.premise}"
+
+
+class CaseNote(models.Model):
+    """A note staff keep on a case: what the customer said, what was agreed, who to call."""
+
+    case = models.ForeignKey(HanTestCase, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField()
+    written_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="case_notes"
+    )
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "written_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note on case {self.case_id}"
+
+
+class Escalation(models.Model):
+    """Work handed to the AMI network team from a case, followed until the team answers."""
+
+    class Kind(models.TextChoices):
+        CHANNEL_CHANGE = "channel_change", "Move the HAN to another channel"
+        AMI_INVESTIGATION = "ami_investigation", "Investigate the meter's HAN or AMI link"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DECLINED = "declined", "Declined"
+
+    case = models.ForeignKey(HanTestCase, on_delete=models.CASCADE, related_name="escalations")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    raised_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="raised_escalations"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    answer = models.CharField(max_length=300, blank=True)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "raised_at", "pk"]
+        indexes = [models.Index(fields=["status", "raised_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for case {self.case_id} ({self.get_status_display()})"
+
+    @property
+    def kind_in_a_sentence(self) -> str:
+        """ "move the HAN to another channel": the label, its first letter only lowered."""
+        label = str(self.get_kind_display())
+        return label[:1].lower() + label[1:]
 
 
 class HanTestRun(models.Model):

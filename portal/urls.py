@@ -37,6 +37,10 @@ from portal.test_runs.apis import (
     RunStartApi,
 )
 from portal.test_runs.views import (
+    case_close,
+    case_escalate,
+    case_note_create,
+    escalation_update,
     han_test_start,
     run_cancel,
     run_detail,
@@ -126,6 +130,10 @@ urlpatterns = [
         name="finding_review",
     ),
     path("runs/<int:run_id>/picture/", run_picture, name="run_picture"),
+    path("cases/<int:case_id>/notes/", case_note_create, name="case_note_create"),
+    path("cases/<int:case_id>/close/", case_close, name="case_close"),
+    path("cases/<int:case_id>/escalations/", case_escalate, name="case_escalate"),
+    path("escalations/<int:escalation_id>/", escalation_update, name="escalation_update"),
     path("history/", review_views.history_list, name="history"),
     path("history/export.csv", review_views.history_export, name="history_export"),
     path("dashboard/", review_views.dashboard, name="dashboard"),

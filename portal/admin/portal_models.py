@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.api import tokens as api_tokens
-from portal.models import ApiToken, Customer, HanDataAccess, Premise, User
+from portal.models import ApiToken, Customer, Escalation, HanDataAccess, Premise, User
 from trust_center.admin import ReadOnlyAdminMixin
 
 
@@ -83,6 +83,34 @@ class PremiseAdmin(admin.ModelAdmin[Premise]):
     list_select_related = ["customer", "premises_gateway"]
     raw_id_fields = ["customer", "premises_gateway"]
     show_full_result_count = False
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin[Escalation]):
+    """The AMI network team's queue: requests raised from cases, open ones first."""
+
+    list_display = ["raised_at", "kind", "status", "case", "raised_by", "updated_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["case__premise", "raised_by"]
+    ordering = ["status", "-raised_at"]
+    readonly_fields = [
+        "case",
+        "kind",
+        "reason",
+        "raised_by",
+        "raised_at",
+        "updated_by",
+        "updated_at",
+    ]
+    fields = [*readonly_fields[:5], "status", "answer", "updated_by", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Escalation, form: Any, change: bool) -> None:
+        obj.updated_by = request.user if isinstance(request.user, User) else None
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # raised from a case's page, where the case is known
 
 
 @admin.register(HanDataAccess)

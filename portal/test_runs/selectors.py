@@ -11,7 +11,9 @@ from django.http import Http404
 
 from portal.access.visibility import visible_to
 from portal.models import (
+    CaseNote,
     DiagnosisReview,
+    Escalation,
     Finding,
     HanTestCase,
     HanTestRun,
@@ -73,7 +75,8 @@ def _name(user: User | None) -> str:
 
 
 def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
-    """Who did what in a case, oldest first: opened, runs, actions, reviews. Four queries."""
+    """Who did what in a case, oldest first: opened, runs, actions, reviews, notes, requests
+    to the AMI team, closing. Six queries."""
     events = [TimelineEvent(case.opened_at, _name(case.opened_by), "opened the case")]
     runs = list(case.runs.select_related("started_by").order_by("number"))
     for run in runs:
@@ -114,8 +117,42 @@ def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
                 review.finding.run_id,
             )
         )
+    for case_note in CaseNote.objects.filter(case=case).select_related("written_by"):
+        events.append(
+            TimelineEvent(
+                case_note.written_at, _name(case_note.written_by), f"noted: {case_note.text}"
+            )
+        )
+    for escalation in Escalation.objects.filter(case=case).select_related(
+        "raised_by", "updated_by"
+    ):
+        kind = escalation.kind_in_a_sentence
+        events.append(
+            TimelineEvent(
+                escalation.raised_at,
+                _name(escalation.raised_by),
+                f"asked the AMI network team to {kind}: {escalation.reason}",
+            )
+        )
+        if escalation.updated_at is not None:
+            answer = f": {escalation.answer}" if escalation.answer else ""
+            events.append(
+                TimelineEvent(
+                    escalation.updated_at,
+                    _name(escalation.updated_by),
+                    f"marked the AMI team's request ({kind}) "
+                    f"{escalation.get_status_display().lower()}{answer}",
+                )
+            )
     if case.resolved_at is not None:
-        events.append(TimelineEvent(case.resolved_at, "HAN test tool", "resolved the case"))
+        if case.close_reason:
+            events.append(
+                TimelineEvent(
+                    case.resolved_at, _name(case.closed_by), f"closed the case: {case.close_reason}"
+                )
+            )
+        else:
+            events.append(TimelineEvent(case.resolved_at, "HAN test tool", "resolved the case"))
     return sorted(events, key=lambda event: event.at)
 
 

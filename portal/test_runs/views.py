@@ -1,18 +1,22 @@
 """Pages of a test run: start, the live run page, its HAN picture, cancel, record an action,
 retest."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access.attribution import gateway_premise_count
-from portal.access.roles import signed_in_user, user_is_administrator
+from portal.access.roles import signed_in_user, user_is_administrator, utility_staff_required
 from portal.access.viewers import Viewer, han_data_view_open
 from portal.access.visibility import premise_or_404
 from portal.diagnosis.rules import ACTION_LABELS, CUSTOMER_ACTION_LABELS
-from portal.models import HanTestRun, Premise
-from portal.test_runs import start
+from portal.models import Escalation, HanTestCase, HanTestRun, Premise, User
+from portal.test_runs import cases, start
 from portal.test_runs.han_picture import han_pictures_context
 from portal.test_runs.payloads import run_snapshot
 from portal.test_runs.review_drafts import review_drafts_take
@@ -99,6 +103,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
                 for action, label in (ACTION_LABELS if staff else CUSTOMER_ACTION_LABELS).items()
             ],
             "han_pictures": han_pictures_context(run, viewer=viewer),
+            "escalations": list(run.case.escalations.all()) if staff else [],
+            "escalation_kinds": Escalation.Kind.choices,
             "findings_for_review": review_drafts_take(request, run_findings_for_review(run=run))
             if administrator and not run.is_active
             else [],
@@ -170,3 +176,74 @@ def _run_or_404(request: HttpRequest, run_id: int) -> HanTestRun:
     if run is None:
         raise Http404("No such test run.")
     return run
+
+
+def _case_page(case: HanTestCase) -> HttpResponse:
+    """Back to the case on its latest run's page."""
+    last = case.runs.order_by("-number").values_list("pk", flat=True).first()
+    if last is None:
+        return redirect("premise_detail", premise_id=case.premise_id)
+    return redirect(f"{reverse('run_detail', args=[last])}#case")
+
+
+# What one of the case's forms does: given the case, who sent the form and its fields, carry it
+# out through the service (HanTestError says why not) and say what was done.
+CaseWork = Callable[[HanTestCase, User, QueryDict], str]
+
+
+def _case_form(work: CaseWork) -> Callable[..., HttpResponseBase]:
+    """A staff-only form POST on a case, answered by going back to the case with a message."""
+
+    @require_POST
+    @utility_staff_required
+    def view(request: HttpRequest, case_id: int) -> HttpResponse:
+        case = get_object_or_404(HanTestCase, pk=case_id)
+        try:
+            done = work(case, signed_in_user(request), request.POST)
+        except HanTestError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, done)
+        return _case_page(case)
+
+    return view
+
+
+def _add_note(case: HanTestCase, user: User, form: QueryDict) -> str:
+    cases.case_note_add(case=case, user=user, text=form.get("text", ""))
+    return "Note added to the case."
+
+
+def _close(case: HanTestCase, user: User, form: QueryDict) -> str:
+    cases.case_close(case=case, user=user, reason=form.get("reason", ""))
+    return "Case closed."
+
+
+def _escalate(case: HanTestCase, user: User, form: QueryDict) -> str:
+    escalation = cases.escalation_raise(
+        case=case, user=user, kind=form.get("kind", ""), reason=form.get("reason", "")
+    )
+    return f"Sent to the AMI network team: {escalation.kind_in_a_sentence}."
+
+
+case_note_create = _case_form(_add_note)
+case_close = _case_form(_close)
+case_escalate = _case_form(_escalate)
+
+
+@require_POST
+@utility_staff_required
+def escalation_update(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    escalation = get_object_or_404(Escalation.objects.select_related("case"), pk=escalation_id)
+    try:
+        cases.escalation_update(
+            escalation=escalation,
+            user=signed_in_user(request),
+            status=request.POST.get("status", ""),
+            answer=request.POST.get("answer", ""),
+        )
+    except HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Request marked {escalation.get_status_display().lower()}.")
+    return _case_page(escalation.case)

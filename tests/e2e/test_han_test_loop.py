@@ -226,3 +226,41 @@ def test_cancel_says_so_at_once_and_the_run_stops(page, portal_url, demo_world, 
     expect(page.locator("[data-run-phase]")).to_contain_text("Cancelling", timeout=1_000)
     expect(page.locator("[data-run-status]")).to_have_text("Cancelled", timeout=15_000)
     expect(page.locator("[data-timeline]")).to_contain_text("finished run 1: cancelled")
+
+
+def test_rep_keeps_notes_asks_the_ami_team_and_closes_the_case_by_hand(
+    page, portal_url, demo_world
+):
+    _rep_opens_bernard_okafor(page, portal_url, demo_world)
+    page.get_by_role("button", name="Test HAN").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+
+    page.get_by_label("Add a note to the case").fill("Customer works nights; call after 4 pm")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text("Note added to the case.")).to_be_visible()
+    timeline = page.locator("[data-timeline]")
+    expect(timeline).to_contain_text("noted: Customer works nights")
+
+    page.locator("#case summary", has_text="Escalate to the AMI network team").click()
+    page.get_by_label("What the team should do").select_option("channel_change")
+    page.get_by_label("What they need to know").fill("Neighbour's Wi-Fi on channel 6")
+    page.get_by_role("button", name="Send to the AMI team").click()
+    request = page.locator("[data-escalations] li").first
+    expect(request).to_have_attribute("data-escalation-status", "open")
+    page.screenshot(path=str(ARTIFACTS / "case-work.png"), full_page=True)
+    request.get_by_label("The team's answer").select_option("done")
+    request.get_by_label("Note").fill("Moved to channel 20")
+    request.get_by_role("button", name="Update request").click()
+    expect(page.locator("[data-escalations] li").first).to_have_attribute(
+        "data-escalation-status", "done"
+    )
+
+    page.locator("#case summary", has_text="Close the case").click()
+    page.get_by_label("Why").fill("Customer returned the display")
+    page.get_by_role("button", name="Close case").click()
+    expect(page.locator("[data-case-status]")).to_have_text("resolved")
+    expect(page.locator("[data-case-state]")).to_contain_text("Customer returned the display")
+    expect(timeline).to_contain_text("closed the case: Customer returned the display")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "case-closed-phone.png"), full_page=True)

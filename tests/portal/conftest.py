@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils.crypto import get_random_string
 
-from portal.models import User
+from portal.models import Escalation, User
 from tests.factories import FindingFactory, HanTestRunFactory, UserFactory, api_token_for
 from tests.portal.commissioning.pool_pump import pool_pump_registered_at
 
@@ -57,6 +57,10 @@ def world(premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
             "run_id": run.pk,
             "finding_id": finding.pk,
             "registration_id": registration.pk,
+            "case_id": run.case_id,
+            "escalation_id": Escalation.objects.create(
+                case=run.case, kind="ami_investigation", reason="No answer from the HAN"
+            ).pk,
         },
         users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
         api_token=api_token_for(integration),

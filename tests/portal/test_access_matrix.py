@@ -26,7 +26,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.crypto import get_random_string
 
-from portal.models import Customer, DiagnosisReview, HanTestRun, RecordedAction
+from portal.models import (
+    Customer,
+    DiagnosisReview,
+    Escalation,
+    HanTestCase,
+    HanTestRun,
+    RecordedAction,
+)
 from portal.routing import websocket_urlpatterns
 from tests.portal.conftest import ACTORS, TOKEN, World
 from trust_center.models import DeviceRegistration
@@ -91,6 +98,14 @@ MATRIX: list[tuple[str, str, Answer, Answer, Answer, Answer, Answer, Answer]] = 
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "GET",  SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST", SIGN_IN,   403,        403,        403,     RUN,     CSRF),
     ("runs/<int:run_id>/picture/",                        "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
+    ("cases/<int:case_id>/notes/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/notes/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/close/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/close/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/escalations/",                  "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/escalations/",                  "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
+    ("escalations/<int:escalation_id>/",                  "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("escalations/<int:escalation_id>/",                  "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
     ("history/",                                          "GET",    SIGN_IN,   403,        403,        200,     200,     SIGN_IN),
     ("history/export.csv",                                "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
     ("dashboard/",                                        "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
@@ -181,6 +196,10 @@ PAYLOADS: dict[tuple[str, str], dict[str, str]] = {
     ("premises/<int:premise_id>/devices/register/", "POST"): INVALID_REGISTRATION,
     ("runs/<int:run_id>/actions/", "POST"): {"action": "change_range", "note": ""},
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST"): {"verdict": "right"},
+    ("cases/<int:case_id>/notes/", "POST"): {"text": "Customer asked for a call back"},
+    ("cases/<int:case_id>/close/", "POST"): {"reason": "Customer returned the device"},
+    ("cases/<int:case_id>/escalations/", "POST"): {"kind": "channel_change", "reason": "Wi-Fi"},
+    ("escalations/<int:escalation_id>/", "POST"): {"status": "in_progress"},
     ("api/v1/premises/<int:premise_id>/runs/", "POST"): {"problem": "Thermostat offline"},
     ("api/v1/premises/<int:premise_id>/registrations/", "POST"): INVALID_REGISTRATION,
     ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "PUT"): {"verdict": "right"},
@@ -208,12 +227,26 @@ def _actions(world: World) -> int:
     return RecordedAction.objects.filter(run_id=world.ids["run_id"]).count()
 
 
+def _case_work(world: World) -> tuple[Any, ...]:
+    case = HanTestCase.objects.get(pk=world.ids["case_id"])
+    return (
+        case.notes.count(),
+        case.status,
+        case.escalations.count(),
+        Escalation.objects.get(pk=world.ids["escalation_id"]).status,
+    )
+
+
 def _reviewed(world: World) -> bool:
     return DiagnosisReview.objects.filter(finding_id=world.ids["finding_id"]).exists()
 
 
 # What each write changes: it must change for an actor let in, and stay put for the others.
 EFFECTS: dict[tuple[str, str], Callable[[World], Any]] = {
+    ("cases/<int:case_id>/notes/", "POST"): _case_work,
+    ("cases/<int:case_id>/close/", "POST"): _case_work,
+    ("cases/<int:case_id>/escalations/", "POST"): _case_work,
+    ("escalations/<int:escalation_id>/", "POST"): _case_work,
     ("customers/<int:customer_id>/consent/", "POST"): _consent,
     ("premises/<int:premise_id>/test/", "POST"): _premise_runs,
     ("premises/<int:premise_id>/devices/register/", "POST"): _registrations,

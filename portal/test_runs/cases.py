@@ -1,0 +1,90 @@
+"""What staff do to a case besides testing: keep notes, hand work to the AMI network team
+(an escalation with its own status), and close a case by hand with a reason. Each lands on the
+case's timeline; customers do none of it."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.access.roles import user_works_for_utility
+from portal.models import CaseNote, Escalation, HanTestCase, User
+from portal.test_runs.start import HanTestError
+
+NOTE_MAX_LENGTH = 2000
+REASON_MAX_LENGTH = 300
+
+
+def _staff_only(user: User) -> None:
+    if not user_works_for_utility(user):
+        raise PermissionError("Only the utility's staff work a case.")
+
+
+def _words(text: str, *, missing: str, limit: int) -> str:
+    text = text.strip()
+    if not text:
+        raise HanTestError(missing)
+    if len(text) > limit:
+        raise HanTestError(f"Keep it under {limit} characters.")
+    return text
+
+
+def case_note_add(*, case: HanTestCase, user: User, text: str) -> CaseNote:
+    _staff_only(user)
+    text = _words(text, missing="Write the note first.", limit=NOTE_MAX_LENGTH)
+    return CaseNote.objects.create(case=case, text=text, written_by=user)
+
+
+def case_close(*, case: HanTestCase, user: User, reason: str) -> HanTestCase:
+    """Close an open case without a passing run: the reason says why (customer declined, device
+    returned, duplicate…). A run still going must be cancelled or finish first."""
+    _staff_only(user)
+    reason = _words(
+        reason,
+        missing="Say why the case is closed without a passing test.",
+        limit=REASON_MAX_LENGTH,
+    )
+    with transaction.atomic():
+        case = HanTestCase.objects.select_for_update().get(pk=case.pk)
+        if case.status != HanTestCase.Status.OPEN:
+            raise HanTestError("This case is already resolved.")
+        if case.runs.filter(status__in=case.runs.model.ACTIVE).exists():
+            raise HanTestError("A test is running in this case: cancel it or let it finish.")
+        case.status = HanTestCase.Status.RESOLVED
+        case.resolved_at = timezone.now()
+        case.closed_by = user
+        case.close_reason = reason
+        case.save(update_fields=["status", "resolved_at", "closed_by", "close_reason"])
+    return case
+
+
+def escalation_raise(*, case: HanTestCase, user: User, kind: str, reason: str) -> Escalation:
+    _staff_only(user)
+    if kind not in Escalation.Kind.values:
+        raise HanTestError("Choose what the AMI network team should do.")
+    reason = _words(reason, missing="Say what the team needs to know.", limit=NOTE_MAX_LENGTH)
+    if case.status != HanTestCase.Status.OPEN:
+        raise HanTestError("This case is resolved; open a new one by testing again.")
+    if case.escalations.filter(
+        kind=kind, status__in=[Escalation.Status.OPEN, Escalation.Status.IN_PROGRESS]
+    ).exists():
+        raise HanTestError("This case already has that request open with the AMI team.")
+    return Escalation.objects.create(case=case, kind=kind, reason=reason, raised_by=user)
+
+
+def escalation_update(
+    *, escalation: Escalation, user: User, status: str, answer: str = ""
+) -> Escalation:
+    """The AMI team's answer (administrators record it): in progress, done or declined."""
+    _staff_only(user)
+    if status not in Escalation.Status.values or status == Escalation.Status.OPEN:
+        raise HanTestError("Choose in progress, done or declined.")
+    answer = answer.strip()
+    if len(answer) > REASON_MAX_LENGTH:
+        raise HanTestError(f"Keep the answer under {REASON_MAX_LENGTH} characters.")
+    if status == Escalation.Status.DECLINED and not answer:
+        raise HanTestError("Say why the request was declined.")
+    escalation.status = status
+    escalation.answer = answer
+    escalation.updated_by = user
+    escalation.updated_at = timezone.now()
+    escalation.save(update_fields=["status", "answer", "updated_by", "updated_at"])
+    return escalation
