@@ -7,6 +7,7 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.commissioning import tasks as commissioning_tasks  # noqa: F401
+        from portal.demo import responses  # noqa: F401 - the demo premises answer actions
         from portal.diagnosis import checks  # noqa: F401 - registers the system checks
         from portal.runtime import tasks as runtime_tasks  # noqa: F401
         from portal.test_runs import tasks as test_run_tasks  # noqa: F401

@@ -264,6 +264,9 @@ HAN_GATEWAY_REQUIRE_HTTPS = not DEBUG
 HAN_GATEWAY_CA_FILE = os.environ.get("HAN_GATEWAY_CA_FILE", "")
 HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOUT_S", "5"))
 HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))
+# The demo's simulated premises change when the fix is recorded (portal/demo/responses.py);
+# only gateways holding the demo's public secrets are ever touched.
+HAN_DEMO_PREMISES_RESPOND = os.environ.get("HAN_DEMO_PREMISES_RESPOND", "1") == "1"
 # Overrides of portal.diagnosis.Thresholds, as JSON: '{"weak_link_quality": 110}'.
 HAN_DIAGNOSIS_THRESHOLDS = json.loads(os.environ.get("HAN_DIAGNOSIS_THRESHOLDS", "{}"))
 # Runs started in the last hour, counted from the database; 0 turns a limit off. A premise's

@@ -148,6 +148,21 @@ def _close_connections_after_each_use():
 def _fast_password_hashing(settings):
     # Hash strength is Django's concern, not these tests'; PBKDF2 would dominate their time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The demo gateways are shared by the session's tests: only ``demo_responds`` lets a
+    # recorded action change one, and puts it back.
+    settings.HAN_DEMO_PREMISES_RESPOND = False
+
+
+@pytest.fixture
+def demo_responds(settings, scenario_switch):
+    """The demo premises answer the actions recorded at ``meters`` (put back afterwards)."""
+
+    def at(*meters: str) -> None:
+        settings.HAN_DEMO_PREMISES_RESPOND = True
+        for meter in meters:
+            scenario_switch(meter, None)
+
+    return at
 
 
 @pytest.fixture(scope="session")

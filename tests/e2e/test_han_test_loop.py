@@ -57,9 +57,10 @@ def _rep_opens_bernard_okafor(page, portal_url: str, demo_world: dict[str, str])
 
 
 def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
-    page, portal_url, demo_world, scenario_switch
+    page, portal_url, demo_world, scenario_switch, demo_responds
 ):
     scenario_switch("MTR-100002", _slow("weak_link"))
+    demo_responds("MTR-100002")
     _count_live_device_events(page)
     _rep_opens_bernard_okafor(page, portal_url, demo_world)
 
@@ -103,12 +104,12 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     page.screenshot(path=str(ARTIFACTS / "run-weak-link.png"), full_page=True)
 
     expect(page.get_by_label("Action", exact=True)).to_have_value("change_range")
-    page.get_by_label("Note").fill("Customer moved the display to the kitchen")
+    page.get_by_label("Note (required").fill("Customer moved the display to the kitchen")
     page.get_by_role("button", name="Record action").click()
     expect(page.get_by_text("Action recorded.")).to_be_visible()
     expect(page.locator("[data-actions]")).to_contain_text("moved the display to the kitchen")
 
-    scenario_switch("MTR-100002", "weak_link_fixed")
+    # The demo premise answers the action: the display now sits in the kitchen.
     page.get_by_role("button", name="Retest").click()
     expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
     expect(page.get_by_text(re.compile("run 2")).first).to_be_visible()
@@ -264,3 +265,41 @@ def test_rep_keeps_notes_asks_the_ami_team_and_closes_the_case_by_hand(
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "case-closed-phone.png"), full_page=True)
+
+
+def _rep_tests(page, portal_url: str, meter: str) -> None:
+    page.goto(f"{portal_url}/customers/?q={meter}")
+    page.locator(".result__name").first.click()
+    page.get_by_role("button", name="Test HAN").first.click()
+    expect(page.locator("[data-run-status]")).to_have_text("Problems found", timeout=60_000)
+
+
+def test_rep_fixes_outdated_firmware_and_a_busy_channel_from_the_tool(
+    page, portal_url, demo_world, demo_responds
+):
+    demo_responds("MTR-100005", "MTR-100008")
+    sign_in(page, portal_url, "rep", demo_world["rep"])
+
+    _rep_tests(page, portal_url, "MTR-100005")
+    expect(page.locator("[data-findings]")).to_contain_text("Upgrade the device's firmware")
+    page.get_by_label("Action", exact=True).select_option("upgrade_device")
+    page.get_by_label("Note (required").fill("Approved images pushed over the air")
+    page.get_by_role("button", name="Record action").click()
+    page.get_by_role("button", name="Retest").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    expect(page.locator("[data-case-status]")).to_have_text("resolved")
+
+    _rep_tests(page, portal_url, "MTR-100008")
+    expect(page.locator("[data-verdict]")).to_contain_text("quieter channel")
+    page.locator("#case summary", has_text="Escalate to the AMI network team").click()
+    page.get_by_label("What the team should do").select_option("channel_change")
+    page.get_by_label("What they need to know").fill("Channel 17 sits under Wi-Fi channel 6")
+    page.get_by_role("button", name="Send to the AMI team").click()
+    request = page.locator("[data-escalations] li").first
+    request.get_by_label("The team's answer").select_option("done")
+    request.get_by_label("Note").fill("Moved to channel 25")
+    request.get_by_role("button", name="Update request").click()
+    page.get_by_role("button", name="Retest").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    expect(page.locator("[data-timeline]")).to_contain_text("done: Moved to channel 25")
+    page.screenshot(path=str(ARTIFACTS / "channel-fixed.png"), full_page=True)

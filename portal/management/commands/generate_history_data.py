@@ -629,7 +629,8 @@ TABLES = {
     ),
     "case": Table(
         HanTestCase,
-        "id premise_id problem subject_eui64 status opened_by_id opened_at resolved_at",
+        "id premise_id problem subject_eui64 status opened_by_id opened_at resolved_at "
+        "closed_by_id close_reason",
     ),
     "run": Table(
         HanTestRun,
@@ -1209,6 +1210,8 @@ class HistoryGenerator:
                         cases.rep[case],
                         self.at(cases.opened[case]),
                         self.at(resolved) if resolved else None,
+                        None,  # resolved by a passing run, not closed by hand
+                        "",
                     )
                 )
             self.sink.write(TABLES["case"], rows)
