@@ -368,6 +368,10 @@
     });
   }
 
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+
   // A "wrong" verdict needs a comment: the browser says so at the comment, keeping the choice.
   document.querySelectorAll("[data-review-form]").forEach((form) => {
     const comment = form.querySelector("textarea");

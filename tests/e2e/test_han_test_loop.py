@@ -160,6 +160,18 @@ def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_u
     page.get_by_role("button", name="Record action").click()
     expect(page.locator("[data-actions]")).to_contain_text("I moved the device closer to the meter")
     page.screenshot(path=str(ARTIFACTS / "run-customer.png"), full_page=True)
+
+    # Printed, the result is one clean page: what was found, what to do, the devices.
+    expect(page.get_by_role("button", name="Print this result")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("[data-verdict]")).to_be_visible()
+    for gone in (".site-header nav", "main form", ".next-step", "[data-han-pictures]"):
+        expect(page.locator(gone).first).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "run-customer-print.png"), full_page=True)
+    pdf = page.pdf(format="Letter", path=str(ARTIFACTS / "run-customer.pdf"))
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
+    assert len(pages) == 1, f"the printed result runs to {len(pages)} pages"
+    page.emulate_media(media="screen")
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(ARTIFACTS / "run-customer-phone.png"))
 
