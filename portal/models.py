@@ -365,6 +365,24 @@ class Finding(models.Model):
         return rule_label(self.rule)
 
 
+class CustomerMessage(models.Model):
+    """Instructions emailed to the customer from a run: what to do, in their words, and a link
+    back to their result."""
+
+    run = models.ForeignKey(HanTestRun, on_delete=models.CASCADE, related_name="messages")
+    sent_to = models.EmailField()
+    sent_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="customer_messages"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Instructions for run {self.run_id}"
+
+
 class RecordedAction(models.Model):
     """What the rep (or customer) did about a run's findings before retesting."""
 

@@ -264,6 +264,23 @@ HAN_GATEWAY_REQUIRE_HTTPS = not DEBUG
 HAN_GATEWAY_CA_FILE = os.environ.get("HAN_GATEWAY_CA_FILE", "")
 HAN_GATEWAY_CONNECT_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_CONNECT_TIMEOUT_S", "5"))
 HAN_GATEWAY_READ_TIMEOUT_S = float(os.environ.get("HAN_GATEWAY_READ_TIMEOUT_S", "30"))
+# Email to customers (their instructions): SMTP when EMAIL_HOST is set, else the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+EMAIL_TIMEOUT = 10
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "PORTAL_FROM_EMAIL", "Utility HAN Test Tool <no-reply@utility.example>"
+)
+# Where links in email point: the portal as customers reach it.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The demo's simulated premises change when the fix is recorded (portal/demo/responses.py);
 # only gateways holding the demo's public secrets are ever touched.
 HAN_DEMO_PREMISES_RESPOND = os.environ.get("HAN_DEMO_PREMISES_RESPOND", "1") == "1"

@@ -12,6 +12,7 @@ from django.http import Http404
 from portal.access.visibility import visible_to
 from portal.models import (
     CaseNote,
+    CustomerMessage,
     DiagnosisReview,
     Escalation,
     Finding,
@@ -76,7 +77,7 @@ def _name(user: User | None) -> str:
 
 def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
     """Who did what in a case, oldest first: opened, runs, actions, reviews, notes, requests
-    to the AMI team, closing. Six queries."""
+    to the AMI team, instructions emailed, closing. Seven queries."""
     events = [TimelineEvent(case.opened_at, _name(case.opened_by), "opened the case")]
     runs = list(case.runs.select_related("started_by").order_by("number"))
     for run in runs:
@@ -115,6 +116,16 @@ def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
                 _name(review.reviewed_by),
                 f"judged “{review.finding.title}” {review.get_verdict_display().lower()}",
                 review.finding.run_id,
+            )
+        )
+    for message in CustomerMessage.objects.filter(run__case=case).select_related("sent_by", "run"):
+        events.append(
+            TimelineEvent(
+                message.sent_at,
+                _name(message.sent_by),
+                f"emailed the customer what to do after run {message.run.number} "
+                f"({message.sent_to})",
+                message.run_id,
             )
         )
     for case_note in CaseNote.objects.filter(case=case).select_related("written_by"):

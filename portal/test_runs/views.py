@@ -18,6 +18,7 @@ from portal.diagnosis.rules import ACTION_LABELS, CUSTOMER_ACTION_LABELS
 from portal.models import Escalation, HanTestCase, HanTestRun, Premise, User
 from portal.test_runs import cases, start
 from portal.test_runs.han_picture import han_pictures_context
+from portal.test_runs.instructions import customer_instructions_send
 from portal.test_runs.payloads import run_snapshot
 from portal.test_runs.review_drafts import review_drafts_take
 from portal.test_runs.selectors import (
@@ -229,6 +230,19 @@ def _escalate(case: HanTestCase, user: User, form: QueryDict) -> str:
 case_note_create = _case_form(_add_note)
 case_close = _case_form(_close)
 case_escalate = _case_form(_escalate)
+
+
+@require_POST
+@utility_staff_required
+def run_instructions_send(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    try:
+        sent = customer_instructions_send(run=run, user=signed_in_user(request))
+    except HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Instructions emailed to {sent.sent_to}.")
+    return redirect("run_detail", run_id=run.pk)
 
 
 @require_POST

@@ -103,6 +103,11 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "run-weak-link.png"), full_page=True)
 
+    # The customer gets the same words by email, with a link back to this result.
+    page.get_by_role("button", name="Email the customer what to do").click()
+    expect(page.get_by_text(re.compile(r"Instructions emailed to \S+@"))).to_be_visible()
+    expect(page.locator("[data-timeline]")).to_contain_text("emailed the customer what to do")
+
     expect(page.get_by_label("Action", exact=True)).to_have_value("change_range")
     page.get_by_label("Note (required").fill("Customer moved the display to the kitchen")
     page.get_by_role("button", name="Record action").click()

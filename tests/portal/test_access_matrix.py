@@ -28,6 +28,7 @@ from django.utils.crypto import get_random_string
 
 from portal.models import (
     Customer,
+    CustomerMessage,
     DiagnosisReview,
     Escalation,
     HanTestCase,
@@ -98,6 +99,8 @@ MATRIX: list[tuple[str, str, Answer, Answer, Answer, Answer, Answer, Answer]] = 
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "GET",  SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST", SIGN_IN,   403,        403,        403,     RUN,     CSRF),
     ("runs/<int:run_id>/picture/",                        "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
+    ("runs/<int:run_id>/instructions/",                   "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/instructions/",                   "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
     ("cases/<int:case_id>/notes/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
     ("cases/<int:case_id>/notes/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
     ("cases/<int:case_id>/close/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
@@ -227,6 +230,10 @@ def _actions(world: World) -> int:
     return RecordedAction.objects.filter(run_id=world.ids["run_id"]).count()
 
 
+def _messages_sent(world: World) -> int:
+    return CustomerMessage.objects.filter(run_id=world.ids["run_id"]).count()
+
+
 def _case_work(world: World) -> tuple[Any, ...]:
     case = HanTestCase.objects.get(pk=world.ids["case_id"])
     return (
@@ -244,6 +251,7 @@ def _reviewed(world: World) -> bool:
 # What each write changes: it must change for an actor let in, and stay put for the others.
 EFFECTS: dict[tuple[str, str], Callable[[World], Any]] = {
     ("cases/<int:case_id>/notes/", "POST"): _case_work,
+    ("runs/<int:run_id>/instructions/", "POST"): _messages_sent,
     ("cases/<int:case_id>/close/", "POST"): _case_work,
     ("cases/<int:case_id>/escalations/", "POST"): _case_work,
     ("escalations/<int:escalation_id>/", "POST"): _case_work,
