@@ -151,6 +151,13 @@ class DeviceForViewer:
     firmware_version: str
 
 
+# Whose device it is, as the customer says it.
+CUSTOMER_NETWORK_WORDS = {
+    HanDevice.Network.UTILITY: "The utility's",
+    HanDevice.Network.CUSTOMER: "Your own device",
+}
+
+
 def premise_han_devices(*, viewer: Viewer, premise: Premise) -> list[DeviceForViewer]:
     """The devices on the premise's HAN, with customer-owned devices masked for staff.
 
@@ -175,7 +182,11 @@ def premise_han_devices(*, viewer: Viewer, premise: Premise) -> list[DeviceForVi
                 eui64=mask_eui64(device.eui64) if masked else device.eui64,
                 masked=masked,
                 network=device.network,
-                network_label=device.get_network_display(),
+                network_label=(
+                    str(device.get_network_display())
+                    if viewer.staff
+                    else CUSTOMER_NETWORK_WORDS[HanDevice.Network(device.network)]
+                ),
                 category_label=device.get_category_display(),
                 manufacturer=device.manufacturer,
                 model="" if masked else device.model,

@@ -65,7 +65,11 @@ def my_home(request: HttpRequest) -> HttpResponse:
         (
             customer,
             [
-                (premise, premise_han_devices(viewer=CUSTOMER, premise=premise))
+                (
+                    premise,
+                    premise_han_devices(viewer=CUSTOMER, premise=premise),
+                    premise_recent_runs(premise=premise, limit=1).first(),
+                )
                 for premise in customer_premises(customer=customer)
             ],
         )

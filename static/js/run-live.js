@@ -186,7 +186,9 @@
     row.className = "device device--" + device.network;
     const name = text("th", device.category_label);
     name.scope = "row";
-    if (device.network === "customer") name.append(text("span", " Customer HAN", "badge badge--customer"));
+    if (device.network === "customer") {
+      name.append(text("span", staff ? " Customer HAN" : " Your own device", "badge badge--customer"));
+    }
     row.append(name);
     if (staff) {
       const id = document.createElement("td");

@@ -33,7 +33,7 @@ def test_rep_signs_in_searches_a_customer_and_opens_their_page(page, portal_url,
 
 
 def test_customer_signs_in_to_my_home_on_a_phone(browser, portal_url, demo_sign_ins):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True)
     page = context.new_page()
     try:
         sign_in(page, portal_url, "alice", demo_sign_ins["alice"])
@@ -43,6 +43,11 @@ def test_customer_signs_in_to_my_home_on_a_phone(browser, portal_url, demo_sign_
             page.get_by_role("heading", name=re.compile("12 Lakeshore Cabin Road"))
         ).to_be_visible()
         expect(page.get_by_text("Bernard")).to_have_count(0)
+        # Plain words first; the engineer's view one click away.
+        expect(page.locator("[data-last-result]").first).to_contain_text("not tested")
+        expect(page.get_by_text("PAN id").first).to_be_hidden()
+        page.get_by_text("Technical details").first.click()
+        expect(page.get_by_text("PAN id").first).to_be_visible()
         # Nothing wider than the phone's screen.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
