@@ -5,9 +5,20 @@ case's timeline; customers do none of it."""
 from django.db import transaction
 from django.utils import timezone
 
+from han_gateway.client import GatewayError
+from han_gateway.models import HanDevice
 from portal.access.roles import user_works_for_utility
-from portal.models import CaseNote, Escalation, HanTestCase, User
-from portal.test_runs.start import HanTestError
+from portal.gateway_clients import gateway_client_for
+from portal.models import (
+    CaseNote,
+    Escalation,
+    HanTestCase,
+    HanTestRun,
+    ObservedDevice,
+    RecordedAction,
+    User,
+)
+from portal.test_runs.start import OTHER_ACTION, HanTestError
 
 NOTE_MAX_LENGTH = 2000
 REASON_MAX_LENGTH = 300
@@ -88,3 +99,51 @@ def escalation_update(
     escalation.updated_at = timezone.now()
     escalation.save(update_fields=["status", "answer", "updated_by", "updated_at"])
     return escalation
+
+
+def devices_that_may_be_asked_to_leave(
+    *, run: HanTestRun, viewer_sees_customer_han: bool
+) -> list[ObservedDevice]:
+    """The run's devices staff may ask to leave: customer-owned ones only with consent."""
+    devices = run.devices.order_by("sequence")
+    if not viewer_sees_customer_han:
+        devices = devices.exclude(network=HanDevice.Network.CUSTOMER)
+    return list(devices)
+
+
+def device_leave_request(
+    *, run: HanTestRun, user: User, device_id: int, viewer_sees_customer_han: bool
+) -> RecordedAction:
+    """Ask a device the run found to leave the HAN (ZDO Mgmt_Leave, through the gateway
+    service), and record it on the case: who, when, which device, and whether it answered."""
+    _staff_only(user)
+    if run.is_active:
+        raise HanTestError("Wait for the test to finish.")
+    device = next(
+        (
+            found
+            for found in devices_that_may_be_asked_to_leave(
+                run=run, viewer_sees_customer_han=viewer_sees_customer_han
+            )
+            if found.pk == device_id
+        ),
+        None,
+    )
+    if device is None:
+        raise HanTestError("Choose one of the devices this test found.")
+    gateway = run.premise.premises_gateway
+    if gateway is None:
+        raise HanTestError("This premise has no premises gateway.")
+    try:
+        with gateway_client_for(gateway) as client:
+            answer = client.remove_device(device.interface, device.eui64)
+    except GatewayError as error:
+        raise HanTestError(f"The meter could not be asked: {error.message}") from None
+    said = "it acknowledged" if answer.leave_acknowledged else "it did not answer; it was removed"
+    return RecordedAction.objects.create(
+        run=run,
+        action=OTHER_ACTION,
+        note=f"Asked the {device.get_category_display().lower()} {device.eui64} to leave the "
+        f"HAN (Mgmt_Leave): {said}",
+        recorded_by=user,
+    )

@@ -105,6 +105,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             ],
             "han_pictures": han_pictures_context(run, viewer=viewer),
             "escalations": list(run.case.escalations.all()) if staff else [],
+            "leave_candidates": cases.devices_that_may_be_asked_to_leave(
+                run=run, viewer_sees_customer_han=viewer.sees_customer_han
+            )
+            if staff and not run.is_active
+            else [],
             "escalation_kinds": Escalation.Kind.choices,
             "findings_for_review": review_drafts_take(request, run_findings_for_review(run=run))
             if administrator and not run.is_active
@@ -243,6 +248,26 @@ def run_instructions_send(request: HttpRequest, run_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Instructions emailed to {sent.sent_to}.")
     return redirect("run_detail", run_id=run.pk)
+
+
+@require_POST
+@utility_staff_required
+def run_device_leave(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_or_404(user=request.user, run_id=run_id)
+    viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
+    device_id = request.POST.get("device", "")
+    try:
+        cases.device_leave_request(
+            run=run,
+            user=signed_in_user(request),
+            device_id=int(device_id) if device_id.isdigit() else 0,
+            viewer_sees_customer_han=viewer.sees_customer_han,
+        )
+    except HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The device was asked to leave the HAN. Retest to confirm.")
+    return redirect(f"{reverse('run_detail', args=[run.pk])}#case")
 
 
 @require_POST

@@ -69,7 +69,28 @@
     }
     $("[data-findings-pending]").hidden = !run.active || state.findings.length > 0;
     renderVerdict();
-    if (!run.active) redrawPicture();
+    if (!run.active) {
+      redrawPicture();
+      refreshCaseWork();
+    }
+  }
+
+  // Staff: the case card was drawn while the run was going; once it has finished, the
+  // finished run's choices (the devices it found, for one) come from the page drawn afresh.
+  let caseWorkStale = section.dataset.renderedActive === "1";
+  function refreshCaseWork() {
+    const holder = document.getElementById("case");
+    if (!holder || !caseWorkStale) return;
+    caseWorkStale = false;
+    fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("case");
+        if (fresh) holder.replaceWith(document.adoptNode(fresh));
+      })
+      .catch(() => {
+        caseWorkStale = true;
+      });
   }
 
   // The run's one-line answer, first on the page: what is wrong, what to do, and (for staff)

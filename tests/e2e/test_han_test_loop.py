@@ -320,3 +320,23 @@ def test_rep_fixes_outdated_firmware_and_a_busy_channel_from_the_tool(
     expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
     expect(page.locator("[data-timeline]")).to_contain_text("done: Moved to channel 25")
     page.screenshot(path=str(ARTIFACTS / "channel-fixed.png"), full_page=True)
+
+
+def test_rep_makes_an_unknown_device_leave_the_han_and_the_case_resolves(
+    page, portal_url, demo_world, scenario_switch
+):
+    scenario_switch("MTR-100007", None)  # the device leaves the shared demo HAN
+    sign_in(page, portal_url, "rep", demo_world["rep"])
+    _rep_tests(page, portal_url, "MTR-100007")
+    expect(page.locator("[data-findings]")).to_contain_text("Investigate the unknown device")
+
+    page.locator("#case summary", has_text="Ask a device to leave the HAN").click()
+    unknown = page.locator("#leave-device option", has_text="00:1b:c5:0c:00:45:aa:03")
+    page.locator("#leave-device").select_option(unknown.get_attribute("value"))
+    page.get_by_role("button", name="Ask it to leave").click()
+    expect(page.get_by_text("The device was asked to leave the HAN.")).to_be_visible()
+    expect(page.locator("[data-timeline]")).to_contain_text("Mgmt_Leave")
+    page.get_by_role("button", name="Retest").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    expect(page.locator("[data-devices]")).not_to_contain_text("00:1b:c5:0c:00:45:aa:03")
+    expect(page.locator("[data-case-status]")).to_have_text("resolved")

@@ -12,7 +12,13 @@ import pytest
 from django.utils.crypto import get_random_string
 
 from portal.models import Escalation, User
-from tests.factories import FindingFactory, HanTestRunFactory, UserFactory, api_token_for
+from tests.factories import (
+    FindingFactory,
+    HanTestRunFactory,
+    ObservedDeviceFactory,
+    UserFactory,
+    api_token_for,
+)
 from tests.portal.commissioning.pool_pump import pool_pump_registered_at
 
 ANONYMOUS = "anonymous"
@@ -48,6 +54,7 @@ def cache_of_its_own(settings: Any) -> None:
 def world(premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
     run = HanTestRunFactory(premise=premise_a)
     finding = FindingFactory(run=run)
+    ObservedDeviceFactory(run=run)  # one the rep may ask to leave
     registration = pool_pump_registered_at(premise_a, by=rep)
     integration = UserFactory(username="crm-integration", role=User.Role.REPRESENTATIVE)
     return World(

@@ -101,6 +101,8 @@ MATRIX: list[tuple[str, str, Answer, Answer, Answer, Answer, Answer, Answer]] = 
     ("runs/<int:run_id>/picture/",                        "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
     ("runs/<int:run_id>/instructions/",                   "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
     ("runs/<int:run_id>/instructions/",                   "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
+    ("runs/<int:run_id>/leave/",                          "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/leave/",                          "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
     ("cases/<int:case_id>/notes/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
     ("cases/<int:case_id>/notes/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
     ("cases/<int:case_id>/close/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
@@ -199,6 +201,8 @@ PAYLOADS: dict[tuple[str, str], dict[str, str]] = {
     ("premises/<int:premise_id>/devices/register/", "POST"): INVALID_REGISTRATION,
     ("runs/<int:run_id>/actions/", "POST"): {"action": "change_range", "note": ""},
     ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST"): {"verdict": "right"},
+    # No such device: refused by the service, nothing sent to a gateway.
+    ("runs/<int:run_id>/leave/", "POST"): {"device": "0"},
     ("cases/<int:case_id>/notes/", "POST"): {"text": "Customer asked for a call back"},
     ("cases/<int:case_id>/close/", "POST"): {"reason": "Customer returned the device"},
     ("cases/<int:case_id>/escalations/", "POST"): {"kind": "channel_change", "reason": "Wi-Fi"},

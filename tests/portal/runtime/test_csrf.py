@@ -45,6 +45,7 @@ FORM_PAGES: dict[str, tuple[str, str]] = {
     "runs/<int:run_id>/retest/": ("runs/<int:run_id>/", CUSTOMER_A),
     "runs/<int:run_id>/findings/<int:finding_id>/review/": ("runs/<int:run_id>/", ADMIN),
     "runs/<int:run_id>/instructions/": ("runs/<int:run_id>/", REP),
+    "runs/<int:run_id>/leave/": ("runs/<int:run_id>/", REP),
     "cases/<int:case_id>/notes/": ("runs/<int:run_id>/", REP),
     "cases/<int:case_id>/close/": ("runs/<int:run_id>/", REP),
     "cases/<int:case_id>/escalations/": ("runs/<int:run_id>/", REP),

@@ -123,3 +123,36 @@ def test_customers_do_not_work_cases_nor_see_the_notes(client, user_a, premise_a
     assert "customer was rude" not in page
     assert "Close case" not in page
     assert User.objects.filter(case_notes__isnull=False).get() == rep
+
+
+UNKNOWN_DISPLAY = "00:1b:c5:0c:00:45:aa:03"
+
+
+def test_a_rep_asks_the_unknown_device_to_leave_and_the_retest_no_longer_finds_it(
+    client, demo_world, no_enqueue, scenario_switch
+):
+    from portal.test_runs.execute import han_test_run_execute
+    from tests.portal.test_runs.runs import run_at
+
+    scenario_switch("MTR-100007", None)  # the device leaves the shared demo HAN
+    run = run_at("MTR-100007")
+    unknown = run.devices.get(eui64=UNKNOWN_DISPLAY)
+    rep = User.objects.get(username="rep")
+    client.force_login(rep)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Ask it to leave" in page and f'value="{unknown.pk}"' in page
+    customer_plug = run.devices.filter(network="customer").first()
+    assert f'value="{customer_plug.pk}"' not in page  # masked: not without consent
+
+    answer = client.post(f"/runs/{run.pk}/leave/", {"device": unknown.pk}, follow=True)
+    assert "asked to leave the HAN" in answer.content.decode()
+    whats = _timeline(client, run)
+    assert any("Mgmt_Leave" in what and UNKNOWN_DISPLAY in what for what in whats)
+
+    refused = client.post(f"/runs/{run.pk}/leave/", {"device": customer_plug.pk}, follow=True)
+    assert "Choose one of the devices this test found." in refused.content.decode()
+
+    client.post(f"/runs/{run.pk}/retest/")
+    after = run.case.runs.get(number=2)
+    han_test_run_execute(after.pk)
+    assert not after.devices.filter(eui64=UNKNOWN_DISPLAY).exists()
