@@ -140,6 +140,7 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(page.locator("[data-recent-runs]")).to_contain_text("Bernard Okafor — run 2")
     expect(page.locator("[data-recent-runs]")).to_contain_text("case resolved")
     expect(page.locator("[data-open-cases]")).not_to_contain_text("Bernard Okafor")
+    page.screenshot(path=str(ARTIFACTS / "rep-start-phone.png"), full_page=True)
 
 
 def test_customer_runs_a_test_on_their_own_premise_in_plain_words(page, portal_url, demo_world):
