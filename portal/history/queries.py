@@ -57,9 +57,21 @@ def history_time_limit() -> Iterator[None]:
     limit_ms = int(settings.HAN_HISTORY_QUERY_TIMEOUT_MS)
     try:
         with transaction.atomic():
+            # Inside a caller's transaction this block is a savepoint, and a limit set with
+            # SET LOCAL would outlive it: put the caller's own limit back on the way out.
+            # (A cancelled query rolls the savepoint back, which restores it too.)
             with connection.cursor() as database:
-                database.execute(f"SET LOCAL statement_timeout = {limit_ms}")
+                database.execute(
+                    "SELECT current_setting('statement_timeout'),"
+                    " set_config('statement_timeout', %s, true)",
+                    [f"{limit_ms}ms"],
+                )
+                callers_limit = database.fetchone()[0]
             yield
+            with connection.cursor() as database:
+                database.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [callers_limit]
+                )
     except OperationalError as error:
         if not isinstance(error.__cause__, QueryCanceled):
             raise

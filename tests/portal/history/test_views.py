@@ -380,3 +380,24 @@ def test_the_per_page_choice_shown_is_the_number_of_rows_on_the_page(
     assert len(_ids(response)) == shown
     chosen = re.search(r'<option value="(\d+)" selected>', response.text)
     assert chosen is not None and chosen.group(1) == str(shown)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout is PostgreSQL's")
+def test_the_history_time_limit_ends_with_the_history_page(client, administrator, runs_world):
+    """A history page read inside a longer transaction leaves its time limit behind it.
+
+    The admin pages and any later query in the same transaction keep the server's own limit.
+    """
+
+    def current_limit():
+        with connection.cursor() as database:
+            database.execute("SHOW statement_timeout")
+            return database.fetchone()[0]
+
+    before = current_limit()
+    client.force_login(administrator)
+    assert client.get(reverse("history"), {"finding": "weak_link"}).status_code == 200
+    assert current_limit() == before
+    with queries.history_time_limit():
+        assert current_limit() != before
+    assert current_limit() == before
