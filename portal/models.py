@@ -14,6 +14,7 @@ class User(AbstractUser):
         REPRESENTATIVE = "representative", "Customer service representative"
         CUSTOMER = "customer", "Customer"
         ADMINISTRATOR = "administrator", "Administrator"
+        INSTALLER = "installer", "Field technician"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
     customer_accounts = models.ManyToManyField(
@@ -27,6 +28,11 @@ class User(AbstractUser):
     def works_for_utility(self) -> bool:
         """Representatives and administrators may look up any customer."""
         return self.is_active and self.role in {self.Role.REPRESENTATIVE, self.Role.ADMINISTRATOR}
+
+    @property
+    def is_installer(self) -> bool:
+        """A field technician: sees the premises of their work orders, nothing else."""
+        return self.is_active and self.role == self.Role.INSTALLER
 
 
 class Customer(models.Model):
@@ -43,6 +49,15 @@ class Customer(models.Model):
         "devices only by category and vendor.",
     )
     customer_han_consent_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Español"
+
+    # The language of the customer's pages and the messages sent to them; reps see it too.
+    language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH, db_default="en"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -172,6 +187,66 @@ class Escalation(models.Model):
         """ "move the HAN to another channel": the label, its first letter only lowered."""
         label = str(self.get_kind_display())
         return label[:1].lower() + label[1:]
+
+
+class WorkOrder(models.Model):
+    """A visit by a field technician to a premise, made from a case's recommendation: what to
+    do, to which devices, and when. It is done when the technician says so or when a run in its
+    case passes."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Window(models.TextChoices):
+        MORNING = "morning", "Morning (8 am to noon)"
+        AFTERNOON = "afternoon", "Afternoon (noon to 5 pm)"
+        ANY = "any", "Any time of day"
+
+    case = models.ForeignKey(HanTestCase, on_delete=models.CASCADE, related_name="work_orders")
+    # The case's premise, kept on the order: what an installer may see is read from it.
+    premise = models.ForeignKey(Premise, on_delete=models.CASCADE, related_name="work_orders")
+    from_run = models.ForeignKey(
+        "portal.HanTestRun", on_delete=models.SET_NULL, null=True, related_name="work_orders"
+    )
+    installer = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
+        limit_choices_to={"role": "installer"},
+    )
+    action = models.CharField(max_length=48, help_text="The recommended action it carries out.")
+    instructions = models.TextField()
+    devices = models.ManyToManyField(
+        "portal.ObservedDevice", blank=True, related_name="work_orders"
+    )
+    scheduled_for = models.DateField()
+    window = models.CharField(max_length=16, choices=Window.choices, default=Window.ANY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="dispatched_work_orders"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    completed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scheduled_for", "pk"]
+        indexes = [models.Index(fields=["installer", "status", "scheduled_for"])]
+
+    def __str__(self) -> str:
+        return f"Work order {self.pk} at {self.premise} ({self.get_status_display()})"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return ACTION_LABELS[Action(self.action)]
+        except ValueError:
+            return "Other"
 
 
 class HanTestRun(models.Model):

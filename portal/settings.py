@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known: a customer's pages in their account's language, staff in English.
+    "portal.runtime.middleware.CustomerLanguageMiddleware",
     # Where the user is known; static files were served before it and stay cacheable.
     "portal.runtime.middleware.NoStoreMiddleware",
     "portal.runtime.middleware.SignInRequiredMiddleware",
@@ -314,6 +316,10 @@ warnings.filterwarnings(
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# What customers may read their pages and email in (portal.models.Customer.Language); the
+# utility's staff work in English.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("PORTAL_TIME_ZONE", "America/Chicago")
 USE_I18N = True
 USE_TZ = True

@@ -27,6 +27,7 @@ from portal.customers.views import (
 )
 from portal.history import views as review_views
 from portal.history.apis import FindingReviewApi, RunHistoryApi
+from portal.installers.views import work_order_detail, work_order_done, work_order_list
 from portal.runtime.views import health
 from portal.test_runs.apis import (
     PremiseCaseListApi,
@@ -38,6 +39,7 @@ from portal.test_runs.apis import (
 )
 from portal.test_runs.views import (
     case_close,
+    case_dispatch,
     case_escalate,
     case_note_create,
     escalation_update,
@@ -137,7 +139,11 @@ urlpatterns = [
     path("cases/<int:case_id>/notes/", case_note_create, name="case_note_create"),
     path("cases/<int:case_id>/close/", case_close, name="case_close"),
     path("cases/<int:case_id>/escalations/", case_escalate, name="case_escalate"),
+    path("cases/<int:case_id>/work-orders/", case_dispatch, name="case_dispatch"),
     path("escalations/<int:escalation_id>/", escalation_update, name="escalation_update"),
+    path("work-orders/", work_order_list, name="work_order_list"),
+    path("work-orders/<int:work_order_id>/", work_order_detail, name="work_order_detail"),
+    path("work-orders/<int:work_order_id>/done/", work_order_done, name="work_order_done"),
     path("history/", review_views.history_list, name="history"),
     path("history/export.csv", review_views.history_export, name="history_export"),
     path("dashboard/", review_views.dashboard, name="dashboard"),

@@ -14,6 +14,7 @@ from portal.models import (
     Premise,
     RecordedAction,
     User,
+    WorkOrder,
 )
 
 PASSWORD = "correct-horse-battery"
@@ -155,6 +156,25 @@ class RecordedActionFactory(factory.django.DjangoModelFactory):
 
     run = factory.SubFactory(HanTestRunFactory)
     action = "change_range"
+
+
+class WorkOrderFactory(factory.django.DjangoModelFactory):
+    """An open work order from a run's case, for a field technician, today."""
+
+    class Meta:
+        model = WorkOrder
+
+    from_run = factory.SubFactory(HanTestRunFactory)
+    case = factory.SelfAttribute("from_run.case")
+    premise = factory.SelfAttribute("from_run.premise")
+    installer = factory.SubFactory(
+        "tests.factories.UserFactory",
+        role=User.Role.INSTALLER,
+        username=factory.Sequence(lambda n: f"installer{n}"),
+    )
+    action = "install_additional_device"
+    instructions = "Fit a range extender between the meter and the switch."
+    scheduled_for = factory.LazyFunction(timezone.localdate)
 
 
 def api_token_for(user: User, *, name: str = "Test integration") -> str:

@@ -1,16 +1,19 @@
 """Install codes typed or scanned at the utility, and the link keys derived from them.
 
-Imports no Django: the registration service, forms and the gateway side can all use it. Every
-failure is an ``InvalidInstallCode`` whose ``check`` names the test that failed, so a form can
-say exactly what to look at on the device's label.
+Imports nothing of Django but its translation functions: the registration service and forms
+can both use it. Every failure is an ``InvalidInstallCode`` whose ``check`` names the test that
+failed, so a form can say exactly what to look at on the device's label; its message is in the
+language active when it was raised (a customer's own, on their pages).
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import zigpy.types as zigpy_types
 import zigpy.util
+from django.utils.translation import gettext
 
 from han_gateway.install_code_crc import crc16_x25
 
@@ -89,18 +92,32 @@ def _digits_of(text: str) -> str:
     return _SEPARATORS.sub("", text.strip())
 
 
+def look_alike_advice(lookalikes: Iterable[tuple[str, str]]) -> str:
+    """A sentence naming each character typed that looks like a hex digit, and that digit.
+
+    Empty when there are none; otherwise it starts with a space, to follow another sentence.
+    """
+    hints = [
+        gettext("'%(typed)s' looks like '%(meant)s'") % {"typed": typed, "meant": meant}
+        for typed, meant in sorted(set(lookalikes))
+    ]
+    if not hints:
+        return ""
+    return " " + gettext("Check for look-alike characters: %(hints)s.") % {
+        "hints": ", ".join(hints)
+    }
+
+
 def _check_characters(digits: str) -> None:
     bad = [(position, c) for position, c in enumerate(digits, start=1) if c not in _HEX_DIGITS]
     if not bad:
         return
     position, first = bad[0]
-    message = (
+    message = gettext(
         "An install code uses only the digits 0-9 and the letters A-F; "
-        f"found {first!r} (digit {position})."
-    )
-    hints = sorted({f"'{c}' looks like '{_LOOKALIKES[c]}'" for _, c in bad if c in _LOOKALIKES})
-    if hints:
-        message += " Check for look-alike characters: " + ", ".join(hints) + "."
+        "found %(character)s (digit %(position)s)."
+    ) % {"character": repr(first), "position": position}
+    message += look_alike_advice((c, _LOOKALIKES[c]) for _, c in bad if c in _LOOKALIKES)
     raise InvalidInstallCode("characters", message)
 
 
@@ -111,18 +128,20 @@ def _check_length(digits: str) -> None:
     if count == 0:
         raise InvalidInstallCode(
             "length",
-            "Enter the install code printed on the device: 16, 20, 28 or 36 hexadecimal digits.",
+            gettext(
+                "Enter the install code printed on the device: 16, 20, 28 or 36 hexadecimal digits."
+            ),
         )
-    message = (
+    message = gettext(
         "An install code has 16, 20, 28 or 36 hexadecimal digits, including the 4-digit "
-        f"checksum at the end; this has {count}."
-    )
+        "checksum at the end; this has %(count)s."
+    ) % {"count": count}
     if count + 2 in VALID_LENGTHS_IN_DIGITS:
-        message += " Is a pair missing?"
+        message += " " + gettext("Is a pair missing?")
     elif count - 2 in VALID_LENGTHS_IN_DIGITS:
-        message += " Is a pair typed twice?"
+        message += " " + gettext("Is a pair typed twice?")
     elif count % 2:
-        message += " An odd count means a digit is missing or doubled."
+        message += " " + gettext("An odd count means a digit is missing or doubled.")
     raise InvalidInstallCode("length", message)
 
 
@@ -133,7 +152,7 @@ def parse_install_code(text: str) -> InstallCode:
     Raises ``InvalidInstallCode`` (never another exception) for anything else.
     """
     if not isinstance(text, str):
-        raise InvalidInstallCode("characters", "An install code must be text.")
+        raise InvalidInstallCode("characters", gettext("An install code must be text."))
     digits = _digits_of(text)
     _check_characters(digits)
     _check_length(digits)
@@ -142,15 +161,19 @@ def parse_install_code(text: str) -> InstallCode:
     if code[-2:] != expected_crc:
         raise InvalidInstallCode(
             "crc",
-            "The last 4 digits of an install code are a checksum of the others, and they do "
-            "not match: one of the digits is mistyped.",
+            gettext(
+                "The last 4 digits of an install code are a checksum of the others, and they "
+                "do not match: one of the digits is mistyped."
+            ),
         )
     try:
         link_key = zigpy.util.convert_install_code(code)
     except ValueError as error:
         # Unreachable while the checks above agree with zigpy's; kept so a disagreement
         # still reaches the person as an install code problem, not a crash.
-        raise InvalidInstallCode("crc", "The install code failed zigpy's check.") from error
+        raise InvalidInstallCode(
+            "crc", gettext("The install code failed zigpy's check.")
+        ) from error
     return InstallCode(code=code, link_key=link_key)
 
 
@@ -175,8 +198,10 @@ def _qr_formats_any_code_length() -> tuple[str, ...]:
 def _unrecognised_qr_text() -> InvalidInstallCode:
     return InvalidInstallCode(
         "qr_format",
-        "This QR code text is not in a format this tool recognises (for example "
-        "'Z:<EUI-64>$I:<install code>'). Type the EUI-64 and install code instead.",
+        gettext(
+            "This QR code text is not in a format this tool recognises (for example "
+            "'Z:<EUI-64>$I:<install code>'). Type the EUI-64 and install code instead."
+        ),
     )
 
 
@@ -203,10 +228,12 @@ def parse_install_code_qr_text(text: str) -> ScannedInstallCode:
     code's own check when the embedded code is bad.
     """
     if not isinstance(text, str):
-        raise InvalidInstallCode("qr_format", "QR code text must be text.")
+        raise InvalidInstallCode("qr_format", gettext("QR code text must be text."))
     stripped = text.strip()
     if not stripped:
-        raise InvalidInstallCode("qr_format", "Paste or scan the text of the device's QR code.")
+        raise InvalidInstallCode(
+            "qr_format", gettext("Paste or scan the text of the device's QR code.")
+        )
 
     install_code: bytes | None = None
     for pattern in _qr_formats():

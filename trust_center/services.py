@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from han_gateway.eui64 import InvalidEUI64, parse_eui64
 from han_gateway.models import HanDevice, PremisesGateway
@@ -19,6 +20,7 @@ from trust_center.install_codes import (
     InstallCode,
     InvalidInstallCode,
     ScannedInstallCode,
+    look_alike_advice,
     parse_install_code,
     parse_install_code_qr_text,
 )
@@ -36,8 +38,8 @@ MAXIMUM_SECRET_LENGTH = 256
 
 
 # What a customer is told about a device live at another premise: where it is registered
-# belongs to that premise's customer.
-REGISTERED_ELSEWHERE_FOR_CUSTOMERS = (
+# belongs to that premise's customer. Translated when raised: pass it through gettext.
+REGISTERED_ELSEWHERE_FOR_CUSTOMERS = gettext_noop(
     "This device is already registered at another address. Call us if it has moved to you."
 )
 
@@ -48,7 +50,9 @@ class RegistrationError(ValueError):
     ``field`` is a form field name (``eui64``, ``install_code``, ``qr_text``, ``category``,
     ``manufacturer``, ``model``, ``service_point_id``) or None for the form as a whole.
     ``message`` is written for the utility's staff; when it names another premise's meter,
-    ``customer_message`` says the same without it. Show one through ``message_for``.
+    ``customer_message`` says the same without it. Show one through ``message_for``. Both are
+    in the language active when raised: what a customer can read is translated then, and
+    staff pages are in English.
     No message repeats what was typed: a pasted install code must not come back in one.
     """
 
@@ -113,7 +117,26 @@ def _parse_eui64_field(eui64: str) -> str | None:
     try:
         return str(parse_eui64(eui64))
     except InvalidEUI64 as error:
-        raise RegistrationError(field="eui64", message=str(error)) from error
+        raise RegistrationError(field="eui64", message=eui64_problem_words(error)) from error
+
+
+def eui64_problem_words(error: InvalidEUI64) -> str:
+    """The EUI-64 parser's reason in the active language (the parser imports no Django)."""
+    if error.problem == "not_text":
+        return gettext("An EUI-64 must be text.")
+    if error.problem == "empty":
+        return gettext("Enter the device's EUI-64 (MAC): 16 hexadecimal digits.")
+    if error.problem == "characters":
+        return gettext(
+            "An EUI-64 uses only the digits 0-9 and letters A-F; found %(character)s."
+        ) % {"character": repr(error.character)} + look_alike_advice(error.lookalikes)
+    if error.count < 16:
+        return gettext(
+            "An EUI-64 has 16 hexadecimal digits; this has %(count)s (is a pair missing?)."
+        ) % {"count": error.count}
+    return gettext("An EUI-64 has 16 hexadecimal digits; this has %(count)s.") % {
+        "count": error.count
+    }
 
 
 def _parse_qr_field(qr_text: str | None) -> ScannedInstallCode | None:
@@ -146,7 +169,7 @@ def _check_capacity(premises_gateway: PremisesGateway) -> None:
                 "Remove a device it no longer needs before adding another."
             ),
             # A pole-top gateway's count includes other premises' devices.
-            customer_message=(
+            customer_message=gettext(
                 "Your meter cannot take any more devices. Remove a device you no longer need "
                 "before adding another, or call us."
             ),
@@ -160,18 +183,20 @@ def _approved_spelling(manufacturer: str, model: str) -> tuple[str, str]:
     if not manufacturer:
         raise RegistrationError(
             field="manufacturer",
-            message="Enter the device's manufacturer: the utility approves devices by make.",
+            message=gettext(
+                "Enter the device's manufacturer: the utility approves devices by make."
+            ),
         )
     if not model:
         raise RegistrationError(
             field="model",
-            message="Enter the device's model: the utility approves devices by model.",
+            message=gettext("Enter the device's model: the utility approves devices by model."),
         )
     approved = selectors.approved_device_find(manufacturer=manufacturer, model=model)
     if approved is None:
         raise RegistrationError(
             field="model",
-            message=(
+            message=gettext(
                 "This make and model are not on the utility's approved device list; "
                 "only approved devices can join the Utility HAN."
             ),
@@ -208,7 +233,7 @@ def _end_stale_registration(
                 f"for service point {existing.service_point_id} ({status}). "
                 "Remove it there first."
             ),
-            customer_message=REGISTERED_ELSEWHERE_FOR_CUSTOMERS,
+            customer_message=gettext(REGISTERED_ELSEWHERE_FOR_CUSTOMERS),
         )
     if existing.status not in {Status.FAILED, Status.EXPIRED}:
         raise RegistrationError(
@@ -216,6 +241,9 @@ def _end_stale_registration(
             message=(
                 f"This device is already registered at meter {premises_gateway.meter_number} "
                 f"({status}). Remove that registration first."
+            ),
+            customer_message=gettext(
+                "This device is already registered at your meter. Remove that registration first."
             ),
         )
     _change_status(
@@ -245,7 +273,7 @@ def _check_not_registered_elsewhere(premises_gateway: PremisesGateway, eui64: st
                 f"({elsewhere.premises_gateway.meter_number}, service point "
                 f"{elsewhere.service_point_id}). Remove it there first."
             ),
-            customer_message=REGISTERED_ELSEWHERE_FOR_CUSTOMERS,
+            customer_message=gettext(REGISTERED_ELSEWHERE_FOR_CUSTOMERS),
         )
 
 
@@ -271,10 +299,11 @@ def device_registration_create(
     service_point_id = service_point_id.strip()
     if not service_point_id:
         raise RegistrationError(
-            field="service_point_id", message="A registration needs the premise's service point."
+            field="service_point_id",
+            message=gettext("A registration needs the premise's service point."),
         )
     if category not in HanDevice.Category.values:
-        raise RegistrationError(field="category", message="Choose the kind of device.")
+        raise RegistrationError(field="category", message=gettext("Choose the kind of device."))
 
     typed_eui64 = _parse_eui64_field(eui64)
     scanned = _parse_qr_field(qr_text)
@@ -283,7 +312,9 @@ def device_registration_create(
     if scanned is not None and typed_eui64 is not None and str(scanned.eui64) != typed_eui64:
         raise RegistrationError(
             field="eui64",
-            message="The EUI-64 typed is not the one in the QR code; check the device's label.",
+            message=gettext(
+                "The EUI-64 typed is not the one in the QR code; check the device's label."
+            ),
         )
     if (
         scanned is not None
@@ -292,12 +323,15 @@ def device_registration_create(
     ):
         raise RegistrationError(
             field="install_code",
-            message="The install code typed is not the one in the QR code; use one or the other.",
+            message=gettext(
+                "The install code typed is not the one in the QR code; use one or the other."
+            ),
         )
     device_eui64 = typed_eui64 or (str(scanned.eui64) if scanned else None)
     if device_eui64 is None:
         raise RegistrationError(
-            field="eui64", message="Enter the device's EUI-64 (MAC): 16 hexadecimal digits."
+            field="eui64",
+            message=gettext("Enter the device's EUI-64 (MAC): 16 hexadecimal digits."),
         )
 
     code: bytes | None
@@ -308,7 +342,7 @@ def device_registration_create(
     else:
         raise RegistrationError(
             field="install_code",
-            message="Enter the install code printed on the device, or scan its QR code.",
+            message=gettext("Enter the install code printed on the device, or scan its QR code."),
         )
 
     manufacturer, model = _approved_spelling(manufacturer.strip(), model.strip())
@@ -362,7 +396,8 @@ def device_registration_create(
     except IntegrityError as error:
         # Another registration of the same device won the race for the unique constraint.
         raise RegistrationError(
-            field="eui64", message="This device was registered at this meter a moment ago."
+            field="eui64",
+            message=gettext("This device was registered at this meter a moment ago."),
         ) from error
     logger.info(
         "Registered HAN device %s at gateway %s (registration %s)",

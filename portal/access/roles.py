@@ -22,6 +22,16 @@ def user_is_administrator(user: User | AnonymousUser) -> bool:
     return isinstance(user, User) and user.is_active and user.role == User.Role.ADMINISTRATOR
 
 
+def user_is_installer(user: User | AnonymousUser) -> bool:
+    return isinstance(user, User) and user.is_installer
+
+
+def user_sees_technical_evidence(user: User | AnonymousUser) -> bool:
+    """Staff and field technicians read the evidence (identifiers, channels, link quality);
+    customers read plain words."""
+    return user_works_for_utility(user) or user_is_installer(user)
+
+
 View = Callable[..., HttpResponseBase]
 
 
@@ -44,6 +54,7 @@ utility_staff_required = _role_required(
     user_works_for_utility, "This page is for the utility's staff."
 )
 administrator_required = _role_required(user_is_administrator, "This page is for administrators.")
+installer_required = _role_required(user_is_installer, "This page is for field technicians.")
 
 
 def is_staff_request(request: HttpRequest) -> bool:

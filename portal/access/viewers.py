@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from portal.access.roles import user_works_for_utility
+from portal.access.roles import user_sees_technical_evidence
 from portal.models import (
     Customer,
     HanDataAccess,
@@ -22,7 +22,8 @@ from portal.models import (
 
 @dataclass(frozen=True)
 class Viewer:
-    """``staff``: works for the utility, so is shown the technical evidence.
+    """``staff``: works for the utility (or is its field technician), so is shown the technical
+    evidence.
 
     ``sees_customer_han``: shown customer-owned devices in full (identifier, model, firmware):
     the customer themselves, or staff with the customer's consent. Otherwise those devices are
@@ -44,8 +45,9 @@ CUSTOMER = Viewer(staff=False, sees_customer_han=True)
 
 
 def han_viewer(*, user: User | AnonymousUser, customer: Customer) -> Viewer:
-    """The one rule: staff see customer-owned devices in full only with the customer's consent."""
-    staff = user_works_for_utility(user)
+    """The one rule: staff (and field technicians) see customer-owned devices in full only with
+    the customer's consent."""
+    staff = user_sees_technical_evidence(user)
     return Viewer(staff=staff, sees_customer_han=not staff or customer.customer_han_consent)
 
 

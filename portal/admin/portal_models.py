@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.api import tokens as api_tokens
-from portal.models import ApiToken, Customer, Escalation, HanDataAccess, Premise, User
+from portal.models import (
+    ApiToken,
+    Customer,
+    Escalation,
+    HanDataAccess,
+    Premise,
+    User,
+    WorkOrder,
+)
 from trust_center.admin import ReadOnlyAdminMixin
 
 
@@ -111,6 +119,23 @@ class EscalationAdmin(admin.ModelAdmin[Escalation]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # raised from a case's page, where the case is known
+
+
+@admin.register(WorkOrder)
+class WorkOrderAdmin(admin.ModelAdmin[WorkOrder]):
+    """Field visits by day: who goes where, and how each ended. Made from a case's page."""
+
+    list_display = ["scheduled_for", "window", "installer", "premise", "action", "status"]
+    list_filter = ["status", "window", "installer"]
+    list_select_related = ["installer", "premise"]
+    date_hierarchy = "scheduled_for"
+    ordering = ["status", "scheduled_for"]
+    raw_id_fields = ["case", "premise", "from_run"]
+    readonly_fields = ["case", "premise", "from_run", "action", "created_by", "created_at"]
+    exclude = ["devices"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made from a case's page, where the case and its run are known
 
 
 @admin.register(HanDataAccess)

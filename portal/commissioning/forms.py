@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.forms.boundfield import BoundField
+from django.utils.translation import gettext, gettext_lazy
 
 from han_gateway.models import HanDevice
 from trust_center.install_codes import InvalidInstallCode, parse_install_code
@@ -73,31 +74,37 @@ class DeviceRegistrationForm(forms.Form):
     bound_field_class = _InstallCodeSafeBoundField
 
     eui64 = forms.CharField(
-        label="EUI-64 (MAC address)",
+        label=gettext_lazy("EUI-64 (MAC address)"),
         required=False,
         max_length=64,
-        help_text="16 characters 0-9 and A-F, printed on the device, e.g. 00:0D:6F:00:0A:90:69:E7.",
+        help_text=gettext_lazy(
+            "16 characters 0-9 and A-F, printed on the device, e.g. 00:0D:6F:00:0A:90:69:E7."
+        ),
     )
     install_code = forms.CharField(
-        label="Install code",
+        label=gettext_lazy("Install code"),
         required=False,
         max_length=80,
-        help_text="12, 16, 24 or 32 characters plus a 4-character checksum, printed on the device.",
+        help_text=gettext_lazy(
+            "12, 16, 24 or 32 characters plus a 4-character checksum, printed on the device."
+        ),
     )
     qr_text = forms.CharField(
-        label="Or paste the text of the device's QR code",
+        label=gettext_lazy("Or paste the text of the device's QR code"),
         required=False,
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     category = forms.ChoiceField(
-        label="Kind of device",
+        label=gettext_lazy("Kind of device"),
         choices=HanDevice.Category.choices,
         # Django's own message repeats the value sent.
-        error_messages={"invalid_choice": "Choose the kind of device from the list."},
+        error_messages={"invalid_choice": gettext_lazy("Choose the kind of device from the list.")},
     )
-    manufacturer = forms.CharField(required=False, max_length=64)
-    model = forms.CharField(required=False, max_length=64)
+    manufacturer = forms.CharField(
+        label=gettext_lazy("Manufacturer"), required=False, max_length=64
+    )
+    model = forms.CharField(label=gettext_lazy("Model"), required=False, max_length=64)
 
     def __init__(self, *args: Any, interfaces: Sequence[str] = (), **kwargs: Any) -> None:
         """``interfaces``: the meter's HAN interfaces; with more than one, the device's is
@@ -105,16 +112,24 @@ class DeviceRegistrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         if len(interfaces) > 1:
             self.fields["interface"] = forms.ChoiceField(
-                label="HAN interface",
+                label=gettext_lazy("HAN interface"),
                 choices=[(name, name) for name in interfaces],
-                help_text="The meter's HAN the device is to join (the Utility HAN is the first).",
-                error_messages={"invalid_choice": "Choose one of the meter's HAN interfaces."},
+                help_text=gettext_lazy(
+                    "The meter's HAN the device is to join (the Utility HAN is the first)."
+                ),
+                error_messages={
+                    "invalid_choice": gettext_lazy("Choose one of the meter's HAN interfaces.")
+                },
             )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("qr_text") and not data.get("install_code"):
-            self.add_error("install_code", "Enter the install code, or paste the QR code text.")
+            self.add_error(
+                "install_code", gettext("Enter the install code, or paste the QR code text.")
+            )
         if not data.get("qr_text") and not data.get("eui64"):
-            self.add_error("eui64", "Enter the device's EUI-64, or paste the QR code text.")
+            self.add_error(
+                "eui64", gettext("Enter the device's EUI-64, or paste the QR code text.")
+            )
         return data

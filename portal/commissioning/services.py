@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from han_gateway.client import GatewayError
 from han_gateway.models import HanDevice, NetworkInterface
@@ -50,16 +51,19 @@ def device_register(
     gateway = premise.premises_gateway
     if gateway is None:
         raise trust_services.RegistrationError(
-            field=None, message="This premise has no premises gateway to register a device with."
+            field=None,
+            message=gettext("This premise has no premises gateway to register a device with."),
         )
     interfaces = gateway_interfaces(gateway_id=gateway.pk)
     if interface and interface not in interfaces:
         raise trust_services.RegistrationError(
             field="interface",
-            message=(
-                f"This meter has no HAN interface {interface[:32]}: choose one of "
-                f"{', '.join(interfaces) or 'its interfaces once a test has listed them'}."
-            ),
+            message=gettext("This meter has no HAN interface %(asked)s: choose one of %(known)s.")
+            % {
+                "asked": interface[:32],
+                "known": ", ".join(interfaces)
+                or gettext("its interfaces once a test has listed them"),
+            },
         )
     with transaction.atomic():
         registration = trust_services.device_registration_create(
@@ -85,9 +89,12 @@ def _enqueue_join_window(registration_id: int) -> None:
 
 def join_window_reopen(*, registration: DeviceRegistration, user: User) -> None:
     if registration.status not in REOPENABLE:
+        ended = registration.status in DeviceRegistration.ENDED_STATUSES
         raise trust_services.RegistrationError(
             field=None,
-            message=f"A {registration.get_status_display().lower()} device needs no join window.",
+            message=gettext("This registration has ended: register the device again.")
+            if ended
+            else gettext("This device has already joined: it needs no join window."),
         )
     transaction.on_commit(lambda: _enqueue_join_window(registration.pk))
 

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from portal.access.roles import is_staff_request, signed_in_user, utility_staff_required
@@ -46,8 +47,10 @@ def device_register(request: HttpRequest, premise_id: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    "Device registered. The meter is opening a join window: power the device "
-                    "on near the meter, then run a HAN test to confirm it joined.",
+                    gettext(
+                        "Device registered. The meter is opening a join window: power the "
+                        "device on near the meter, then run a HAN test to confirm it joined."
+                    ),
                 )
                 return redirect("premise_detail", premise_id=premise.pk)
     elif request.method == "GET":
@@ -70,7 +73,7 @@ def registration_reopen(request: HttpRequest, registration_id: int) -> HttpRespo
     except RegistrationError as error:
         messages.error(request, error.message_for(staff=is_staff_request(request)))
     else:
-        messages.success(request, "The meter is opening a new join window for the device.")
+        messages.success(request, gettext("The meter is opening a new join window for the device."))
     return redirect("premise_detail", premise_id=premise.pk)
 
 
@@ -78,7 +81,7 @@ def registration_reopen(request: HttpRequest, registration_id: int) -> HttpRespo
 def registration_remove(request: HttpRequest, registration_id: int) -> HttpResponse:
     registration, premise = _registration_or_404(request, registration_id)
     commissioning.device_unregister(registration=registration, user=signed_in_user(request))
-    messages.success(request, "The device was removed from the meter's HAN.")
+    messages.success(request, gettext("The device was removed from the meter's HAN."))
     return redirect("premise_detail", premise_id=premise.pk)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, Prefetch, QuerySet, Value
 from django.db.models.functions import Replace
+from django.utils.translation import gettext_noop
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice, NetworkInterface
@@ -151,10 +152,10 @@ class DeviceForViewer:
     firmware_version: str
 
 
-# Whose device it is, as the customer says it.
+# Whose device it is, as the customer says it (pages translate it).
 CUSTOMER_NETWORK_WORDS = {
-    HanDevice.Network.UTILITY: "The utility's",
-    HanDevice.Network.CUSTOMER: "Your own device",
+    HanDevice.Network.UTILITY: gettext_noop("The utility's"),
+    HanDevice.Network.CUSTOMER: gettext_noop("Your own device"),
 }
 
 

@@ -49,3 +49,14 @@ def customer_han_consent_set(*, customer: Customer, user: User, consent: bool) -
     customer.customer_han_consent_changed_at = timezone.now()
     customer.save(update_fields=["customer_han_consent", "customer_han_consent_changed_at"])
     return customer
+
+
+def customer_language_set(*, customer: Customer, user: User, language: str) -> Customer:
+    """The account holder chooses the language of their pages and of what is sent to them."""
+    if user.works_for_utility or not user.customer_accounts.filter(pk=customer.pk).exists():
+        raise PermissionError("Only the account holder can choose the account's language.")
+    if language not in Customer.Language.values:
+        raise ValueError(f"Not a language the portal speaks: {language!r}.")
+    customer.language = language
+    customer.save(update_fields=["language"])
+    return customer

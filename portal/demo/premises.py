@@ -150,6 +150,7 @@ DEMO_USERS = [
     ("alice", "han-demo-alice", User.Role.CUSTOMER, "Alice", "Moreno", ("1000234567",)),
     ("bernard", "han-demo-bernard", User.Role.CUSTOMER, "Bernard", "Okafor", ("1000234568",)),
     ("chen", "han-demo-chen", User.Role.CUSTOMER, "Chen", "Wei", ("1000234569",)),
+    ("installer", "han-demo-installer", User.Role.INSTALLER, "Ivan", "Ortiz", ()),
 ]
 
 

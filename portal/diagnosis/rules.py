@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import astuple, dataclass, field, fields, replace
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from han_gateway.eui64 import mask_eui64
 from han_gateway.firmware import OtaVersionScheme, ota_version_name, ota_version_text
 from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S, SMART_ENERGY_PROFILE_ID
 from portal.diagnosis import channels as channel_health
+from portal.diagnosis.wording import customer_words
 
 
 class Severity(enum.StrEnum):
@@ -70,9 +73,11 @@ ROOT_CAUSE_ORDER: tuple[RuleId, ...] = (
     RuleId.WEAK_LINK,
     RuleId.DEVICE_ASLEEP,
     RuleId.MESSAGE_NOT_DELIVERED,
+    # Firmware below the approved image is the first suspect when a device ignores a utility
+    # message: upgrade, then retest, before looking at its program enrolment.
+    RuleId.OUTDATED_FIRMWARE,
     RuleId.OPERATIONAL_CHECK_FAILED,
     RuleId.UNKNOWN_DEVICE,
-    RuleId.OUTDATED_FIRMWARE,
     RuleId.CUSTOMER_ROUTER_DEPENDENCY,
 )
 
@@ -159,13 +164,14 @@ def rule_label(rule: str) -> str:
         return rule.replace("_", " ").capitalize()
 
 
-# What customers can do themselves, in their own words: the "What did you do?" list they see.
+# What customers can do themselves, in their own words: the "What did you do?" list they see
+# (in English here; pages say them in the customer's language).
 CUSTOMER_ACTION_LABELS: dict[Action, str] = {
-    Action.CHANGE_RANGE: "I moved the device closer to the meter",
-    Action.RESTORE_ROUTER: "I switched a plug or range extender back on",
-    Action.WAKE_DEVICE: "I pressed a button on the device or changed its batteries",
-    Action.INSTALL_ADDITIONAL_DEVICE: "I added a range extender",
-    Action.UPGRADE_DEVICE: "I updated the device's software",
+    Action.CHANGE_RANGE: gettext_noop("I moved the device closer to the meter"),
+    Action.RESTORE_ROUTER: gettext_noop("I switched a plug or range extender back on"),
+    Action.WAKE_DEVICE: gettext_noop("I pressed a button on the device or changed its batteries"),
+    Action.INSTALL_ADDITIONAL_DEVICE: gettext_noop("I added a range extender"),
+    Action.UPGRADE_DEVICE: gettext_noop("I updated the device's software"),
 }
 
 
@@ -454,10 +460,7 @@ def gateway_unreachable(data: DiagnosisInput) -> list[Problem]:
         Problem(
             title="The meter's HAN interface could not be reached over the AMI",
             evidence=data.gateway_error or "No answer from the gateway service.",
-            customer_text=(
-                "We could not reach your meter's home network connection right now. "
-                "Our network team will look into it; you do not need to do anything."
-            ),
+            customer_text=customer_words("gateway_unreachable"),
         )
     ]
 
@@ -550,14 +553,9 @@ def router_down(data: DiagnosisInput) -> list[Problem]:
                     f"on {owner} {router.what}"
                 ),
                 customer_text=(
-                    f"Your {router.what} seems to be switched off or unplugged, and "
-                    + (
-                        f"your {devices[0].what} connects to the meter through it. "
-                        if one
-                        else f"{len(devices)} of your devices connect to the meter through it. "
-                    )
-                    + "Please switch it back on and leave it on; if it is on, we will fit a "
-                    "range extender so they no longer depend on it."
+                    customer_words("router_down.one", router=router.what, what=devices[0].what)
+                    if one
+                    else customer_words("router_down.many", router=router.what, count=len(devices))
                 ),
                 eui64=mask_eui64(eui64) if router.customer_owned else eui64,
             )
@@ -585,10 +583,8 @@ def customer_router_dependency(data: DiagnosisInput) -> list[Problem]:
                     "may switch off or unplug at any time; a utility range extender keeps the "
                     "device on the network whatever the customer does"
                 ),
-                customer_text=(
-                    f"Your {device.what} connects to the meter through your {router.what}. "
-                    f"Please keep your {router.what} plugged in and switched on; we can fit a "
-                    "range extender so it no longer depends on it."
+                customer_text=customer_words(
+                    "customer_router_dependency", what=device.what, router=router.what
                 ),
                 eui64=device.eui64,
             )
@@ -637,7 +633,6 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
         parent = _parent_of(data, device)
         if parent is not None:
             evidence += f"; on its hop to its parent, {parent.named}"
-        towards = f"the {parent.what} it connects through" if parent is not None else "the meter"
         problems.append(
             Problem(
                 title=(
@@ -647,8 +642,9 @@ def beyond_reach(data: DiagnosisInput) -> list[Problem]:
                 ),
                 evidence=evidence,
                 customer_text=(
-                    f"Your {device.what} is too far from {towards} to stay connected. A range "
-                    "extender placed between them will fix this."
+                    customer_words("beyond_reach.meter", what=device.what)
+                    if parent is None
+                    else customer_words("beyond_reach.parent", what=device.what, parent=parent.what)
                 ),
                 eui64=device.eui64,
             )
@@ -672,19 +668,16 @@ def weak_link(data: DiagnosisInput) -> list[Problem]:
         if parent is None:
             title = f"{device.label} has a weak link to the gateway"
             hop = ""
-            closer = "Move it closer to the meter (within about 75 feet)"
+            customer_text = customer_words("weak_link.meter", what=device.what)
         else:
             title = f"{device.label} has a weak link to its parent, {parent.named}"
             hop = f" on its hop to its parent, {parent.named}"
-            closer = f"Move it closer to the {parent.what} it connects through"
+            customer_text = customer_words("weak_link.parent", what=device.what, parent=parent.what)
         problems.append(
             Problem(
                 title=title,
                 evidence=f"link quality {quality} (weak below {weak}){rssi}{hop}",
-                customer_text=(
-                    f"Your {device.what} has a weak signal. {closer}, away from metal and "
-                    "appliances."
-                ),
+                customer_text=customer_text,
                 eui64=device.eui64,
             )
         )
@@ -701,6 +694,21 @@ def _approved_for(data: DiagnosisInput, device: DeviceObservation) -> ApprovedMo
     return None
 
 
+def _outdated_image(
+    data: DiagnosisInput, device: DeviceObservation
+) -> tuple[ApprovedModel, int, int] | None:
+    """The approved model, and the file versions running and approved, when the device's OTA
+    file version is below the approved image's (an OTA server offers an image when its file
+    version is greater: compared so); None when not, or not judged without both versions."""
+    approved = _approved_for(data, device)
+    if approved is None:
+        return None
+    running, minimum = device.ota_file_version, approved.minimum_ota_file_version
+    if running is None or minimum is None or running >= minimum:
+        return None
+    return approved, running, minimum
+
+
 @rule(RuleId.OUTDATED_FIRMWARE, Severity.WARNING, Action.UPGRADE_DEVICE)
 def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
     """The image a device runs (its OTA Upgrade cluster's file version) is older than the
@@ -708,13 +716,10 @@ def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
     id is only shown."""
     problems = []
     for device in _found_devices(data):
-        approved = _approved_for(data, device)
-        if approved is None:
+        outdated = _outdated_image(data, device)
+        if outdated is None:
             continue
-        # An OTA server offers an image when its file version is greater: compare so.
-        running, minimum = device.ota_file_version, approved.minimum_ota_file_version
-        if running is None or minimum is None or running >= minimum:
-            continue
+        approved, running, minimum = outdated
         scheme = approved.ota_version_scheme
         named = {ota_version_name(running, scheme), ota_version_name(minimum, scheme), ""}
         build = (
@@ -735,10 +740,7 @@ def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
                     f"{ota_version_text(running, scheme)}{build}; the approved image is "
                     f"{ota_version_text(minimum, scheme)}{release}"
                 ),
-                customer_text=(
-                    f"Your {device.category_label.lower() or 'device'} needs a software update "
-                    "to work with the utility's programs."
-                ),
+                customer_text=customer_words("outdated_firmware", what=device.what),
                 eui64=device.eui64,
             )
         )
@@ -776,19 +778,11 @@ def insecure_join(data: DiagnosisInput) -> list[Problem]:
             title = (
                 f"Customer-owned {what} ({mask_eui64(device.eui64)}) joined with the default key"
             )
-            customer_text = (
-                f"Your {what} connected to the meter without a secure key, which could let "
-                "others read your home network. We will remove it from the meter's network; "
-                "to use it again, pair it with the install code on its label."
-            )
+            customer_text = customer_words("insecure_join.customer", what=what)
             eui64 = mask_eui64(device.eui64)
         else:
             title = f"{device.label} did not join with its install-code key"
-            customer_text = (
-                f"Your {what} connected without the utility's security key. We will "
-                "disconnect it; then it needs to be paired again with the install code "
-                "printed on it."
-            )
+            customer_text = customer_words("insecure_join.utility", what=what)
             eui64 = device.eui64
         problems.append(
             Problem(title=title, evidence=evidence, customer_text=customer_text, eui64=eui64)
@@ -858,15 +852,13 @@ _NOT_FOUND_WORDS: dict[bool, tuple[str, str, str]] = {
     False: (
         "Registered {what} ({eui64}) was not found",
         "{maker} is registered for this gateway but no interface reported it",
-        "We could not find your {what}. Check that it is plugged in or has fresh batteries; "
-        "we will then let it connect again.",
+        "registered_device_missing",
     ),
     True: (
         "The join window for {what} ({eui64}) expired without a join",
         "the Trust Center opened a join window with the device's install-code key; the "
         "device never joined",
-        "Your {what} did not connect in the time allowed. Make sure it is powered and near "
-        "the meter; we will let it connect again.",
+        "join_window_expired",
     ),
 }
 
@@ -892,7 +884,7 @@ def _not_found_problems(data: DiagnosisInput, *, window_expired: bool) -> list[P
             Problem(
                 title=title.format(**words),
                 evidence=evidence.format(**words) + refused,
-                customer_text=customer_text.format(**words),
+                customer_text=customer_words(customer_text, what=words["what"]),
                 eui64=expected.eui64,
             )
         )
@@ -939,10 +931,7 @@ def unknown_device(data: DiagnosisInput) -> list[Problem]:
             Problem(
                 title=title,
                 evidence=evidence,
-                customer_text=(
-                    "A device we do not recognise is connected to your meter. If it is yours, "
-                    "register it; if not, we will look into it."
-                ),
+                customer_text=customer_words("unknown_device"),
                 eui64=device.eui64,
             )
         )
@@ -1043,13 +1032,10 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
             Problem(
                 title=f"Interface {interface.identifier}: {title}",
                 evidence="; ".join(reasons),
-                customer_text=(
-                    "Your meter's home network uses a radio channel where the meter and your "
-                    "devices must transmit quietly, so every device's signal is weak. We will "
-                    "move it to another channel; your devices follow it, nothing needs moving."
+                customer_text=customer_words(
+                    "channel_interference.power"
                     if qualities is not None
-                    else "Other wireless equipment in your home (often Wi-Fi) is crowding the "
-                    "meter's radio channel. We will move it to a quieter one."
+                    else "channel_interference.busy"
                 ),
             )
         )
@@ -1063,13 +1049,16 @@ def operational_check_failed(data: DiagnosisInput) -> list[Problem]:
             title=f"{device.label} did not acknowledge a utility message",
             evidence=(
                 "the Smart Energy test message reached it (the radio delivered it) but it sent "
-                "no confirmation: a set-up matter, not the radio. Check it is enrolled in the "
-                "utility's program"
+                "no confirmation: a set-up matter, not the radio. "
+                + (
+                    "It runs firmware below the approved image: upgrade it first, retest, and "
+                    "check its enrolment in the utility's program only if it still ignores the "
+                    "message"
+                    if _outdated_image(data, device) is not None
+                    else "Check it is enrolled in the utility's program"
+                )
             ),
-            customer_text=(
-                f"Your {device.category_label.lower() or 'device'} is connected but did not "
-                "respond to a test message from the utility."
-            ),
+            customer_text=customer_words("operational_check_failed", what=device.what),
             eui64=device.eui64,
         )
         for device in _found_devices(data)
@@ -1088,10 +1077,7 @@ def over_capacity(data: DiagnosisInput) -> list[Problem]:
         Problem(
             title="The meter has more Utility HAN devices than it supports",
             evidence=f"{len(utility_devices)} utility devices; this meter takes {data.capacity}",
-            customer_text=(
-                "More devices are connected to your meter than it can serve. Some may "
-                "need to be removed."
-            ),
+            customer_text=customer_words("over_capacity"),
         )
     ]
 
@@ -1110,11 +1096,7 @@ def empty_han(data: DiagnosisInput) -> list[Problem]:
                 f"the meter answered{f' on channel {channels}' if channels else ''} but its "
                 "HAN has no devices, and none are registered for this premise"
             ),
-            customer_text=(
-                "None of your devices is connected to the meter yet. We need the install code "
-                "printed on the device (or its QR code) to register it; then put the device in "
-                "pairing mode near the meter."
-            ),
+            customer_text=customer_words("empty_han"),
         )
     ]
 
@@ -1146,10 +1128,7 @@ def _where_it_joined(expected: ExpectedDevice, here: DeviceObservation | None) -
                 f"where its utility programs do not reach it. Fix: make it leave "
                 f"{here.interface}, then reopen its join window on {expected.interface}"
             ),
-            customer_text=(
-                f"Your {what} connected to the wrong one of your meter's networks. We will "
-                "move it; you may be asked to put it in pairing mode again."
-            ),
+            customer_text=customer_words("joined_elsewhere.interface", what=what),
             eui64=expected.eui64,
         )
     if here is None and expected.seen_elsewhere:
@@ -1160,10 +1139,7 @@ def _where_it_joined(expected: ExpectedDevice, here: DeviceObservation | None) -
                 "Fix: make it leave that HAN, then reopen its join window here with the "
                 "device near this meter"
             ),
-            customer_text=(
-                f"Your {what} connected to a neighbouring meter instead of yours. We will "
-                "disconnect it there; then put it in pairing mode near your meter."
-            ),
+            customer_text=customer_words("joined_elsewhere.meter", what=what),
             eui64=expected.eui64,
         )
     return None
@@ -1180,11 +1156,7 @@ def message_not_delivered(data: DiagnosisInput) -> list[Problem]:
                 "the Smart Energy test message was not delivered (no APS acknowledgement after "
                 "retries) although the device answered the scan: its radio path is marginal"
             ),
-            customer_text=(
-                f"Your {device.category_label.lower() or 'device'} answers the meter but "
-                "misses some of its messages. Moving it closer to the meter, or away from "
-                "metal and appliances, should fix this."
-            ),
+            customer_text=customer_words("message_not_delivered", what=device.what),
             eui64=device.eui64,
         )
         for device in _found_devices(data)
@@ -1216,11 +1188,7 @@ def device_asleep(data: DiagnosisInput) -> list[Problem]:
                     f"during the scan; {heard}. Its parent holds frames for it only "
                     f"{MAC_TRANSACTION_PERSISTENCE_S:g} s"
                 ),
-                customer_text=(
-                    f"Your {device.category_label.lower() or 'device'} is asleep to save its "
-                    "batteries, so we could not check it. Press a button on it to wake it (or "
-                    "put in fresh batteries), then we will test again."
-                ),
+                customer_text=customer_words("device_asleep", what=device.what),
                 eui64=device.eui64,
             )
         )
@@ -1252,11 +1220,7 @@ def _install_code_mismatch(expected: ExpectedDevice, refusal: JoinDecision) -> P
             "one derived from the registered install code, so the device is powered and in "
             "range. Re-check the install code on its label or QR code and register it again"
         ),
-        customer_text=(
-            f"Your {what} tried to connect, but the install code registered for it does not "
-            "match the device. Please read us the install code on its label again (or scan its "
-            "QR code) so we can register it again."
-        ),
+        customer_text=customer_words("install_code_mismatch", what=what),
         eui64=expected.eui64,
     )
 
@@ -1276,11 +1240,7 @@ def default_key_policy(data: DiagnosisInput) -> list[Problem]:
                 "network key under it. Smart Energy 1.x requires install-code-only joins: set "
                 "the Trust Center to allow only install code joins"
             ),
-            customer_text=(
-                "Your meter's home network lets devices connect without a secure key. We will "
-                "change the meter's settings so that only devices registered with their install "
-                "code can connect."
-            ),
+            customer_text=customer_words("default_key_policy"),
         )
         for interface in data.interfaces
         if interface.join_policy == "default_key_allowed"
@@ -1322,7 +1282,7 @@ def diagnose(data: DiagnosisInput, rules: Iterable[Rule] = RULES) -> list[Findin
                 action=Action.NONE,
                 title="The Utility HAN is healthy",
                 evidence=f"{count} device{'s' if count != 1 else ''} found, no problem seen",
-                customer_text="Everything is working: your devices are talking to the meter.",
+                customer_text=customer_words("healthy"),
             ),
         )
     return findings

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from han_gateway import networks
 
@@ -70,10 +71,12 @@ class HanPictureView:
 
 
 def gateway_node(identifier: str) -> PictureNode:
+    """The meter's node, in the active language."""
     return PictureNode(
         id=GATEWAY_NODE_ID,
-        label="Meter",
-        sublabel="Premises Gateway",
+        label=gettext("Meter"),
+        sublabel=gettext("Premises Gateway"),
         kind="gateway",
-        detail=f"Meter (Premises Gateway), coordinator of {identifier}",
+        detail=gettext("Meter (Premises Gateway), coordinator of %(interface)s")
+        % {"interface": identifier},
     )

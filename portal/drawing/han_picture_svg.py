@@ -1,4 +1,7 @@
-"""Drawing one ``HanPicture`` as SVG: layout, links, labels, legend. No database here."""
+"""Drawing one ``HanPicture`` as SVG: layout, links, labels, legend. No database here.
+
+Words are in the language active when drawn (a customer's own, on their pages).
+"""
 
 import math
 import re
@@ -8,6 +11,7 @@ from typing import Literal
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from han_gateway import networks
 from portal.drawing.han_picture_model import (
@@ -27,13 +31,18 @@ def dom_slug(text: str) -> str:
 
 
 def picture_caption(picture: HanPicture) -> str:
-    parts = [f"HAN {picture.interface}"]
-    parts.append(f"channel {picture.channel}" if picture.channel is not None else "channel unknown")
+    parts = [gettext("HAN %(interface)s") % {"interface": picture.interface}]
+    parts.append(_channel_words(picture))
     if picture.pan_id is not None:
         parts.append(f"PAN 0x{picture.pan_id:04X}")
     unreachable = sum(1 for node in picture.nodes if not node.reachable)
-    count = _plural(picture.device_count, "device")
-    parts.append(f"{count}, {unreachable} unreachable" if unreachable else count)
+    count = _devices_words(picture.device_count)
+    if unreachable:
+        count = gettext("%(devices)s, %(unreachable)s unreachable") % {
+            "devices": count,
+            "unreachable": unreachable,
+        }
+    parts.append(count)
     return " · ".join(parts)
 
 
@@ -56,16 +65,36 @@ class _LinkStyle:
     colour: str
     dasharray: str  # "" for a solid line
     width: float
-    words: str
+    words: str  # marked for translation; translated when drawn
 
 
 # Each bucket differs by dash pattern and width as well as colour: never colour alone.
 LINK_STYLES = {
-    "good": _LinkStyle("#1a7f37", "", 3.5, "Good link"),
-    "fair": _LinkStyle("#8a6a00", "12 4", 3.0, "Fair link"),
-    "poor": _LinkStyle("#c25400", "6 4", 3.0, "Poor link"),
-    "bad": _LinkStyle(UNREACHABLE, "3 3", 3.0, "Bad link"),
-    "unknown": _LinkStyle("#7b8794", "1 5", 2.0, "Quality unknown"),
+    "good": _LinkStyle("#1a7f37", "", 3.5, gettext_noop("Good link")),
+    "fair": _LinkStyle("#8a6a00", "12 4", 3.0, gettext_noop("Fair link")),
+    "poor": _LinkStyle("#c25400", "6 4", 3.0, gettext_noop("Poor link")),
+    "bad": _LinkStyle(UNREACHABLE, "3 3", 3.0, gettext_noop("Bad link")),
+    "unknown": _LinkStyle("#7b8794", "1 5", 2.0, gettext_noop("Quality unknown")),
+}
+# What the legend says of the other marks, after the links'; translated when drawn.
+LEGEND_MARKS = (
+    ("neighbour", gettext_noop("Other neighbour")),
+    ("unreachable", gettext_noop("Unreachable")),
+    ("router", gettext_noop("Router")),
+    ("end_device", gettext_noop("End device")),
+    ("customer", gettext_noop("Customer-owned")),
+)
+# Words for link_quality_label's answers and for a link that is not to a parent.
+QUALITY_WORDS = {
+    "good": gettext_noop("good"),
+    "fair": gettext_noop("fair"),
+    "poor": gettext_noop("poor"),
+    "bad": gettext_noop("bad"),
+}
+RELATIONSHIP_WORDS = {
+    "child": gettext_noop("child"),
+    "sibling": gettext_noop("sibling"),
+    "neighbour": gettext_noop("neighbour"),
 }
 NEIGHBOUR_WIDTH = 1.25
 NEIGHBOUR_OPACITY = "0.45"
@@ -373,7 +402,9 @@ def _label_lines(node: PictureNode, mode: str) -> list[_TextLine]:
         sublabel = _shorten(node.sublabel, SUBLABEL_CHARS)
         lines.append(_TextLine(sublabel, SUBLABEL_SIZE, SUBLABEL_LINE, MUTED))
     if not node.reachable:
-        lines.append(_TextLine("unreachable", SUBLABEL_SIZE, SUBLABEL_LINE, UNREACHABLE, True))
+        lines.append(
+            _TextLine(gettext("unreachable"), SUBLABEL_SIZE, SUBLABEL_LINE, UNREACHABLE, True)
+        )
     return lines
 
 
@@ -516,10 +547,19 @@ def _link_svg(
     source, target = placed[link.source], placed[link.target]
     dash = f' stroke-dasharray="{style.dasharray}"' if style.dasharray else ""
     opacity = "" if tree else f' stroke-opacity="{NEIGHBOUR_OPACITY}"'
-    title = (
-        f"{_node_name(nodes[link.source])} to {_node_name(nodes[link.target])}"
-        f"{'' if tree else f' ({link.relationship})'}: {_quality_words(link.link_quality, radio)}"
-    )
+    ends = {
+        "source": _node_name(nodes[link.source]),
+        "target": _node_name(nodes[link.target]),
+        "quality": _quality_words(link.link_quality, radio),
+    }
+    if tree:
+        title = gettext("%(source)s to %(target)s: %(quality)s") % ends
+    else:
+        relationship = RELATIONSHIP_WORDS.get(link.relationship)
+        title = gettext("%(source)s to %(target)s (%(relationship)s): %(quality)s") % {
+            **ends,
+            "relationship": gettext(relationship) if relationship else link.relationship,
+        }
     return (
         f'<line x1="{_n(source.x)}" y1="{_n(source.y)}" x2="{_n(target.x)}" y2="{_n(target.y)}"'
         f' stroke="{style.colour}" stroke-width="{_n(width)}"{dash}{opacity}'
@@ -532,13 +572,12 @@ def _link_svg(
 
 def _legend_svg(bounds: _Bounds) -> tuple[list[str], float]:
     """A key below the picture; rows wrap to the picture's width."""
-    items: list[tuple[str, str]] = [(name, style.words) for name, style in LINK_STYLES.items()]
-    items += [
-        ("neighbour", "Other neighbour"),
-        ("unreachable", "Unreachable"),
-        ("router", "Router"),
-        ("end_device", "End device"),
-        ("customer", "Customer-owned"),
+    items = [
+        (kind, gettext(words))
+        for kind, words in [
+            *((name, style.words) for name, style in LINK_STYLES.items()),
+            *LEGEND_MARKS,
+        ]
     ]
     available = max(bounds.max_x - bounds.min_x, 320.0)
     top = bounds.max_y + PADDING + 4
@@ -588,9 +627,21 @@ def _legend_sample(kind: str, x: float, y: float) -> str:
 # -- words ---------------------------------------------------------------------------------
 
 
+def _channel_words(picture: HanPicture) -> str:
+    if picture.channel is None:
+        return gettext("channel unknown")
+    return gettext("channel %(channel)s") % {"channel": picture.channel}
+
+
+def _devices_words(count: int) -> str:
+    return ngettext("%(count)s device", "%(count)s devices", count) % {"count": count}
+
+
 def _title(picture: HanPicture) -> str:
-    channel = f"channel {picture.channel}" if picture.channel is not None else "channel unknown"
-    return f"Map of the HAN on {picture.interface}, {channel}"
+    return gettext("Map of the HAN on %(interface)s, %(channel)s") % {
+        "interface": picture.interface,
+        "channel": _channel_words(picture),
+    }
 
 
 def _description(
@@ -604,21 +655,30 @@ def _description(
         for link in parent_links.values()
         if link_quality_label(link.link_quality, picture.radio) in WEAK_LINK_LABELS
     )
-    channel = f"channel {picture.channel}" if picture.channel is not None else "channel unknown"
     sentences = [
-        f"Meter and {_plural(len(devices), 'device')} on {picture.interface}, {channel}; "
-        f"{unreachable} unreachable; {_plural(weak, 'weak link')}."
+        gettext(
+            "Meter and %(devices)s on %(interface)s, %(channel)s; %(unreachable)s unreachable; "
+            "%(weak_links)s."
+        )
+        % {
+            "devices": _devices_words(len(devices)),
+            "interface": picture.interface,
+            "channel": _channel_words(picture),
+            "unreachable": unreachable,
+            "weak_links": ngettext("%(count)s weak link", "%(count)s weak links", weak)
+            % {"count": weak},
+        }
     ]
     for node in devices:
         link = parent_links.get(node.id)
         if link is None:
-            connection = "parent not reported"
+            connection = gettext("parent not reported")
         else:
-            connection = (
-                f"connected to {_node_name(nodes[link.target])}, "
-                f"{_quality_words(link.link_quality, picture.radio)}"
-            )
-        state = "" if node.reachable else "; unreachable"
+            connection = gettext("connected to %(parent)s, %(quality)s") % {
+                "parent": _node_name(nodes[link.target]),
+                "quality": _quality_words(link.link_quality, picture.radio),
+            }
+        state = "" if node.reachable else "; " + gettext("unreachable")
         sentences.append(f"{_node_name(node)}: {connection}{state}.")
     return " ".join(sentences)
 
@@ -629,9 +689,11 @@ def _node_title(
     if node.kind == "gateway":
         return node.detail or node.label
     words = [node.detail or _node_name(node)]
-    kind = {"router": "router", "end_device": "end device"}.get(node.kind)
+    kind = {"router": gettext_noop("router"), "end_device": gettext_noop("end device")}.get(
+        node.kind
+    )
     if kind:
-        words.append(kind)
+        words.append(gettext(kind))
     parent = next(
         (
             link
@@ -642,31 +704,33 @@ def _node_title(
     )
     if parent is not None:
         words.append(
-            f"parent {_node_name(nodes[parent.target])}, "
-            f"{_quality_words(parent.link_quality, radio)}"
+            gettext("parent %(parent)s, %(quality)s")
+            % {
+                "parent": _node_name(nodes[parent.target]),
+                "quality": _quality_words(parent.link_quality, radio),
+            }
         )
     elif node.link_quality is not None:
         words.append(_quality_words(node.link_quality, radio))
     if not node.reachable:
-        words.append("unreachable")
+        words.append(gettext("unreachable"))
     return "; ".join(words)
 
 
 def _node_name(node: PictureNode) -> str:
     if node.kind == "gateway":
-        return "the meter"
+        return gettext("the meter")
     return f"{node.label} {node.sublabel}".strip()
 
 
 def _quality_words(link_quality: int | None, radio: str) -> str:
     label = link_quality_label(link_quality, radio)
     if link_quality is None:
-        return "link quality unknown"
-    return f"link quality {label} ({link_quality})"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+        return gettext("link quality unknown")
+    return gettext("link quality %(label)s (%(value)s)") % {
+        "label": gettext(QUALITY_WORDS[label]) if label in QUALITY_WORDS else label,
+        "value": link_quality,
+    }
 
 
 def _wrap(text: str, width: int, max_lines: int) -> list[str]:

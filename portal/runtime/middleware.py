@@ -1,5 +1,5 @@
 """Middleware every request passes: sign-in required, the content security policy, no-store for
-pages that show customer data."""
+pages that show customer data, and the language of the pages."""
 
 import logging
 from collections.abc import Callable
@@ -9,6 +9,10 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+from portal.runtime.languages import user_language
 
 logger = logging.getLogger(__name__)
 
@@ -71,4 +75,27 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if signed_in or request.user.is_authenticated or request.path_info.startswith("/api/"):
             response["Cache-Control"] = "no-store"
+        return response
+
+
+class CustomerLanguageMiddleware(LocaleMiddleware):
+    """A signed-in customer's pages in the language kept on their account, whatever their
+    browser says; staff in English; anyone else (the sign-in page) as Django's own
+    ``LocaleMiddleware`` chooses: the language cookie, then ``Accept-Language``."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        language = user_language(request.user)
+        if language is None:
+            super().process_request(request)
+            return
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        response = super().process_response(request, response)
+        # The thread goes back to the default language: what runs on it next (a live stream's
+        # database call, a worker thread of the embedded mode) does not inherit a customer's.
+        translation.deactivate()
         return response

@@ -17,8 +17,11 @@ from portal.models import (
     ObservedDevice,
     RecordedAction,
     User,
+    WorkOrder,
 )
-from portal.test_runs.start import OTHER_ACTION, HanTestError
+from portal.test_runs.events import publish_case_event
+from portal.test_runs.start import OTHER_ACTION, HanTestError, words_required
+from portal.test_runs.work_orders import work_orders_end_with_case
 
 NOTE_MAX_LENGTH = 2000
 REASON_MAX_LENGTH = 300
@@ -29,26 +32,19 @@ def _staff_only(user: User) -> None:
         raise PermissionError("Only the utility's staff work a case.")
 
 
-def _words(text: str, *, missing: str, limit: int) -> str:
-    text = text.strip()
-    if not text:
-        raise HanTestError(missing)
-    if len(text) > limit:
-        raise HanTestError(f"Keep it under {limit} characters.")
-    return text
-
-
 def case_note_add(*, case: HanTestCase, user: User, text: str) -> CaseNote:
     _staff_only(user)
-    text = _words(text, missing="Write the note first.", limit=NOTE_MAX_LENGTH)
-    return CaseNote.objects.create(case=case, text=text, written_by=user)
+    text = words_required(text, missing="Write the note first.", limit=NOTE_MAX_LENGTH)
+    note = CaseNote.objects.create(case=case, text=text, written_by=user)
+    publish_case_event(case.pk)
+    return note
 
 
 def case_close(*, case: HanTestCase, user: User, reason: str) -> HanTestCase:
     """Close an open case without a passing run: the reason says why (customer declined, device
     returned, duplicate…). A run still going must be cancelled or finish first."""
     _staff_only(user)
-    reason = _words(
+    reason = words_required(
         reason,
         missing="Say why the case is closed without a passing test.",
         limit=REASON_MAX_LENGTH,
@@ -64,6 +60,13 @@ def case_close(*, case: HanTestCase, user: User, reason: str) -> HanTestCase:
         case.closed_by = user
         case.close_reason = reason
         case.save(update_fields=["status", "resolved_at", "closed_by", "close_reason"])
+        work_orders_end_with_case(
+            case_id=case.pk,
+            status=WorkOrder.Status.CANCELLED,
+            outcome=f"The case was closed: {reason}",
+            moment=case.resolved_at,
+        )
+        publish_case_event(case.pk)
     return case
 
 
@@ -71,14 +74,18 @@ def escalation_raise(*, case: HanTestCase, user: User, kind: str, reason: str) -
     _staff_only(user)
     if kind not in Escalation.Kind.values:
         raise HanTestError("Choose what the AMI network team should do.")
-    reason = _words(reason, missing="Say what the team needs to know.", limit=NOTE_MAX_LENGTH)
+    reason = words_required(
+        reason, missing="Say what the team needs to know.", limit=NOTE_MAX_LENGTH
+    )
     if case.status != HanTestCase.Status.OPEN:
         raise HanTestError("This case is resolved; open a new one by testing again.")
     if case.escalations.filter(
         kind=kind, status__in=[Escalation.Status.OPEN, Escalation.Status.IN_PROGRESS]
     ).exists():
         raise HanTestError("This case already has that request open with the AMI team.")
-    return Escalation.objects.create(case=case, kind=kind, reason=reason, raised_by=user)
+    escalation = Escalation.objects.create(case=case, kind=kind, reason=reason, raised_by=user)
+    publish_case_event(case.pk)
+    return escalation
 
 
 def escalation_update(
@@ -98,6 +105,7 @@ def escalation_update(
     escalation.updated_by = user
     escalation.updated_at = timezone.now()
     escalation.save(update_fields=["status", "answer", "updated_by", "updated_at"])
+    publish_case_event(escalation.case_id)
     return escalation
 
 

@@ -4,9 +4,12 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
 
 from portal.access.viewers import Viewer, han_data_view_open
 from portal.runtime.idle_sessions import session_idle_expired
+from portal.runtime.languages import user_language
 from portal.test_runs.events import run_group
 from portal.test_runs.payloads import event_for_viewer, run_snapshot
 from portal.test_runs.selectors import run_get_for_user
@@ -18,6 +21,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
     # Until the access check says otherwise, the most restricted view.
     viewer = Viewer(staff=False, sees_customer_han=False)
+    # The language the viewer reads (a customer's account's), as their pages are in.
+    language: str = settings.LANGUAGE_CODE
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -54,13 +59,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             premise=run.premise,
             what=f"HAN test run {run.pk}",
         )
+        self.language = user_language(user) or settings.LANGUAGE_CODE
         return True
 
     def _snapshot(self, user: Any, run_id: int) -> dict[str, Any]:
         run = run_get_for_user(user=user, run_id=run_id)
         if run is None:
             return {"kind": "gone"}
-        return run_snapshot(run, viewer=self.viewer)
+        with translation.override(self.language):
+            return run_snapshot(run, viewer=self.viewer)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
@@ -70,5 +77,6 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Viewers only listen; anything sent is ignored."""
 
     async def run_event(self, message: dict[str, Any]) -> None:
-        payload = event_for_viewer(message["event"], viewer=self.viewer)
+        with translation.override(self.language):
+            payload = event_for_viewer(message["event"], viewer=self.viewer)
         await self.send_json({**payload, "published_at": message.get("published_at")})

@@ -16,6 +16,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from portal.models import HanTestRun
+
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S = 5.0
@@ -79,3 +81,10 @@ def publish_run_event(run_id: int, event: dict[str, Any]) -> None:
             logger.exception("could not publish a live event for run %s", run_id)
 
     transaction.on_commit(send)
+
+
+def publish_case_event(case_id: int) -> None:
+    """Tell everyone watching one of the case's runs that its work changed (a note, a request
+    to the AMI team, an installer's visit, a close): their pages fetch the case afresh."""
+    for run_id in HanTestRun.objects.filter(case_id=case_id).values_list("pk", flat=True):
+        publish_run_event(run_id, {"kind": "case"})

@@ -38,8 +38,9 @@ from portal.models import (
     HanTestRun,
     ObservedDevice,
     RunStep,
+    WorkOrder,
 )
-from portal.test_runs.events import publish_run_event
+from portal.test_runs.events import publish_case_event, publish_run_event
 from portal.test_runs.expectations import (
     device_interface,
     premise_expectations,
@@ -65,6 +66,7 @@ from portal.test_runs.recorder import (
     RunTimedOut,
     WorkerHeartbeat,
 )
+from portal.test_runs.work_orders import work_orders_end_with_case
 
 logger = logging.getLogger(__name__)
 
@@ -496,4 +498,12 @@ def run_finish(recorder: RunRecorder, status: str, error: str) -> None:
             HanTestCase.objects.filter(pk=run.case_id, status=HanTestCase.Status.OPEN).update(
                 status=HanTestCase.Status.RESOLVED, resolved_at=now
             )
+            work_orders_end_with_case(
+                case_id=run.case_id,
+                status=WorkOrder.Status.DONE,
+                outcome=f"The HAN passed run {run.number}.",
+                moment=now,
+            )
+            # Pages open on the case's other runs learn it is resolved.
+            publish_case_event(run.case_id)
         publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})

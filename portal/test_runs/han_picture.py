@@ -12,6 +12,8 @@ a masked identifier for staff without the customer's consent); ``han_picture_svg
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
 from portal.access.viewers import Viewer
@@ -145,7 +147,9 @@ def _picture_for_interface(
 
 
 def _device_node(node_id: str, device: ObservedDevice, *, viewer: Viewer) -> PictureNode:
-    category = device.get_category_display() or "Unknown device"
+    # The category labels are in the catalogue as the model spells them.
+    category_label = device.get_category_display()
+    category = gettext(category_label) if category_label else gettext("Unknown device")
     kind = device.device_type if device.device_type in ("router", "end_device") else "unknown"
     vendor = " ".join(part for part in (device.manufacturer, device.model) if part)
     masked = viewer.masks_customer_han and device.network == HanDevice.Network.CUSTOMER

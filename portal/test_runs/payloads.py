@@ -2,10 +2,13 @@
 
 Live events carry the full payload; the consumer and the pages pass each one through
 ``for_viewer`` so that a representative never receives a customer-owned device's identity
-and a customer gets plain words instead of technical evidence.
+and a customer gets plain words instead of technical evidence, in the active language (their
+own: the pages' middleware and the consumer activate it).
 """
 
 from typing import Any
+
+from django.utils.translation import gettext
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.models import HanDevice
@@ -17,6 +20,7 @@ from portal.diagnosis.rules import (
     RuleId,
     many_words,
 )
+from portal.diagnosis.wording import customer_text_translated
 from portal.drawing.link_quality import link_quality_label
 from portal.models import (
     Finding,
@@ -27,6 +31,11 @@ from portal.models import (
     RunStep,
 )
 from portal.runtime.local_time import moment_text
+from portal.test_runs.customer_words import (
+    device_for_customer,
+    run_state_for_customer,
+    step_for_customer,
+)
 from portal.test_runs.selectors import case_timeline
 
 Payload = dict[str, Any]
@@ -118,7 +127,7 @@ CUSTOMER_DEVICE_FIELDS = (
 
 def device_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
     if not viewer.staff:
-        return {name: payload[name] for name in CUSTOMER_DEVICE_FIELDS}
+        return device_for_customer({name: payload[name] for name in CUSTOMER_DEVICE_FIELDS})
     if payload["network"] != HanDevice.Network.CUSTOMER or viewer.sees_customer_han:
         return payload
     # Customer HAN: category and vendor only, with a masked identifier.
@@ -140,12 +149,24 @@ def finding_for_viewer(payload: Payload, *, viewer: Viewer) -> Payload:
     return {
         "rule": payload["rule"],
         "severity": payload["severity"],
-        "customer_text": payload["customer_text"],
+        "customer_text": customer_text_translated(payload["customer_text"]),
     }
+
+
+def run_state_for_viewer(run: Payload, *, viewer: Viewer) -> Payload:
+    return run if viewer.staff else run_state_for_customer(run)
+
+
+def step_for_viewer(step: Payload, *, viewer: Viewer) -> Payload:
+    return step if viewer.staff else step_for_customer(step)
 
 
 def event_for_viewer(event: Payload, *, viewer: Viewer) -> Payload:
     kind = event.get("kind")
+    if kind == "run":
+        return {**event, "run": run_state_for_viewer(event["run"], viewer=viewer)}
+    if kind == "step":
+        return {**event, "step": step_for_viewer(event["step"], viewer=viewer)}
     if kind == "device":
         device = device_for_viewer(event["device"], viewer=viewer)
         return {"kind": "device", "device": device}
@@ -244,11 +265,11 @@ def recorded_action_payload(action: RecordedAction, *, customer_words: bool = Fa
     try:
         chosen = Action(action.action)
     except ValueError:
-        label = "Something else" if customer_words else "Other"
+        label = gettext("Something else") if customer_words else "Other"
     else:
         label = ACTION_LABELS[chosen]
         if customer_words:
-            label = CUSTOMER_ACTION_LABELS.get(chosen, label)
+            label = gettext(CUSTOMER_ACTION_LABELS.get(chosen, label))
     who = action.recorded_by
     return {
         "action": action.action,
@@ -279,8 +300,8 @@ def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
     radios = interface_radios(run)
     return {
         "kind": "snapshot",
-        "run": run_state(run),
-        "steps": [step_payload(step) for step in run.steps.all()],
+        "run": run_state_for_viewer(run_state(run), viewer=viewer),
+        "steps": [step_for_viewer(step_payload(step), viewer=viewer) for step in run.steps.all()],
         "interfaces": [
             {
                 "identifier": interface.identifier,

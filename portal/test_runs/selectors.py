@@ -21,12 +21,18 @@ from portal.models import (
     Premise,
     RecordedAction,
     User,
+    WorkOrder,
 )
 
 
 def runs_visible_to(user: User | AnonymousUser) -> QuerySet[HanTestRun]:
     # Staff get every run with no premise subquery: the history walks an index on the runs alone.
-    return visible_to(user, HanTestRun.objects.all(), account_users="premise__customer__users")
+    return visible_to(
+        user,
+        HanTestRun.objects.all(),
+        account_users="premise__customer__users",
+        work_order_premise="premise_id",
+    )
 
 
 def run_or_404(*, user: User | AnonymousUser, run_id: int) -> HanTestRun:
@@ -77,7 +83,7 @@ def _name(user: User | None) -> str:
 
 def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
     """Who did what in a case, oldest first: opened, runs, actions, reviews, notes, requests
-    to the AMI team, instructions emailed, closing. Seven queries."""
+    to the AMI team, installers sent, instructions emailed, closing. Eight queries."""
     events = [TimelineEvent(case.opened_at, _name(case.opened_by), "opened the case")]
     runs = list(case.runs.select_related("started_by").order_by("number"))
     for run in runs:
@@ -153,6 +159,29 @@ def case_timeline(*, case: HanTestCase) -> list[TimelineEvent]:
                     _name(escalation.updated_by),
                     f"marked the AMI team's request ({kind}) "
                     f"{escalation.get_status_display().lower()}{answer}",
+                )
+            )
+    for order in WorkOrder.objects.filter(case=case).select_related(
+        "installer", "created_by", "completed_by"
+    ):
+        installer = _name(order.installer)
+        events.append(
+            TimelineEvent(
+                order.created_at,
+                _name(order.created_by),
+                f"sent {installer} (work order {order.pk}) for "
+                f"{order.scheduled_for:%a %-d %b}, {order.get_window_display().lower()}: "
+                f"{order.instructions}",
+            )
+        )
+        if order.completed_at is not None:
+            by = _name(order.completed_by) if order.completed_by else "HAN test tool"
+            events.append(
+                TimelineEvent(
+                    order.completed_at,
+                    by,
+                    f"marked work order {order.pk} {order.get_status_display().lower()}: "
+                    f"{order.outcome}",
                 )
             )
     if case.resolved_at is not None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from han_gateway.eui64 import InvalidEUI64, normalise_eui64
 from portal import task_names
-from portal.access.roles import user_works_for_utility
+from portal.access.roles import user_sees_technical_evidence
 from portal.celery import app
 from portal.diagnosis.rules import CUSTOMER_ACTION_LABELS, Action
 from portal.models import HanTestCase, HanTestRun, Premise, RecordedAction, User
@@ -131,7 +131,7 @@ def _start_limits_check(*, premise: Premise, user: User) -> None:
     premise_limit: int = settings.HAN_START_LIMIT_PER_PREMISE_PER_HOUR
     user_limit: int = (
         settings.HAN_START_LIMIT_PER_STAFF_PER_HOUR
-        if user.works_for_utility
+        if user_sees_technical_evidence(user)
         else settings.HAN_START_LIMIT_PER_USER_PER_HOUR
     )
     limits = [
@@ -227,6 +227,16 @@ def han_test_cancel(*, run: HanTestRun, user: User) -> HanTestRun:
     return run
 
 
+def words_required(text: str, *, missing: str, limit: int) -> str:
+    """What someone typed, trimmed: ``missing`` when there is nothing, refused when too long."""
+    text = text.strip()
+    if not text:
+        raise HanTestError(missing)
+    if len(text) > limit:
+        raise HanTestError(f"Keep it under {limit} characters.")
+    return text
+
+
 def recorded_action_create(
     *, run: HanTestRun, user: User, action: str, note: str = ""
 ) -> RecordedAction:
@@ -234,8 +244,8 @@ def recorded_action_create(
     note = note.strip()
     if run.is_active:
         raise HanTestError("Wait for the run to finish before recording an action.")
-    if not user_works_for_utility(user):
-        # A customer says what they did themselves; the utility's actions are the staff's.
+    if not user_sees_technical_evidence(user):
+        # A customer says what they did themselves; the utility's actions are its people's.
         if action not in {*CUSTOMER_ACTION_LABELS, OTHER_ACTION}:
             raise HanTestError("Pick one of the things listed, or 'Something else' with a note.")
     elif action not in {*Action, OTHER_ACTION}:

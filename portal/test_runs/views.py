@@ -4,22 +4,30 @@ retest."""
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access.attribution import gateway_premise_count
-from portal.access.roles import signed_in_user, user_is_administrator, utility_staff_required
+from portal.access.roles import (
+    signed_in_user,
+    user_is_administrator,
+    user_works_for_utility,
+    utility_staff_required,
+)
 from portal.access.viewers import Viewer, han_data_view_open
 from portal.access.visibility import premise_or_404
 from portal.diagnosis.rules import ACTION_LABELS, CUSTOMER_ACTION_LABELS
-from portal.models import Escalation, HanTestCase, HanTestRun, Premise, User
-from portal.test_runs import cases, start
+from portal.models import Escalation, HanTestCase, HanTestRun, Premise, User, WorkOrder
+from portal.test_runs import cases, start, work_orders
 from portal.test_runs.han_picture import han_pictures_context
 from portal.test_runs.instructions import customer_instructions_send
-from portal.test_runs.payloads import run_snapshot
+from portal.test_runs.payloads import device_for_viewer, observed_device_payload, run_snapshot
 from portal.test_runs.review_drafts import review_drafts_take
 from portal.test_runs.selectors import (
     case_runs,
@@ -87,6 +95,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(user=request.user, run_id=run_id)
     viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
     staff = viewer.staff
+    # Reps and administrators work the case; a field technician reads the evidence but works
+    # from their work order.
+    case_work = user_works_for_utility(request.user)
     administrator = user_is_administrator(request.user)
     return render(
         request,
@@ -104,18 +115,42 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
                 for action, label in (ACTION_LABELS if staff else CUSTOMER_ACTION_LABELS).items()
             ],
             "han_pictures": han_pictures_context(run, viewer=viewer),
-            "escalations": list(run.case.escalations.all()) if staff else [],
+            "case_work": case_work,
+            "escalations": list(run.case.escalations.all()) if case_work else [],
             "leave_candidates": cases.devices_that_may_be_asked_to_leave(
                 run=run, viewer_sees_customer_han=viewer.sees_customer_han
             )
-            if staff and not run.is_active
+            if case_work and not run.is_active
             else [],
+            **_field_work_context(request, run, viewer=viewer, case_work=case_work),
             "escalation_kinds": Escalation.Kind.choices,
             "findings_for_review": review_drafts_take(request, run_findings_for_review(run=run))
             if administrator and not run.is_active
             else [],
         },
     )
+
+
+def _field_work_context(
+    request: HttpRequest, run: HanTestRun, *, viewer: Viewer, case_work: bool
+) -> dict[str, object]:
+    """The case's work orders and the form to send an installer (staff); the installer's own
+    work order (an installer)."""
+    orders = run.case.work_orders.select_related("installer").order_by("scheduled_for", "pk")
+    if not case_work:
+        mine = orders.filter(installer_id=request.user.pk).order_by("-pk").first()
+        return {"my_work_order": mine}
+    return {
+        "work_orders": list(orders),
+        "installers": list(work_orders.installers()) if not run.is_active else [],
+        "dispatch": work_orders.recommendation_for(run),
+        "dispatch_devices": [
+            device_for_viewer(observed_device_payload(device), viewer=viewer) | {"id": device.pk}
+            for device in run.devices.order_by("sequence")
+        ],
+        "windows": WorkOrder.Window.choices,
+        "today": timezone.localdate(),
+    }
 
 
 @require_GET
@@ -232,21 +267,48 @@ def _escalate(case: HanTestCase, user: User, form: QueryDict) -> str:
     return f"Sent to the AMI network team: {escalation.kind_in_a_sentence}."
 
 
+def _dispatch(case: HanTestCase, user: User, form: QueryDict) -> str:
+    installer = form.get("installer", "")
+    order = work_orders.work_order_dispatch(
+        case=case,
+        user=user,
+        installer_id=int(installer) if installer.isdigit() else 0,
+        instructions=form.get("instructions", ""),
+        scheduled_for=form.get("scheduled_for", ""),
+        window=form.get("window", ""),
+        device_ids=[int(device) for device in form.getlist("devices") if device.isdigit()],
+    )
+    name = order.installer.get_full_name() or order.installer.username
+    return f"Work order {order.pk} sent to {name} for {order.scheduled_for:%A %-d %B}."
+
+
 case_note_create = _case_form(_add_note)
 case_close = _case_form(_close)
 case_escalate = _case_form(_escalate)
+case_dispatch = _case_form(_dispatch)
 
 
 @require_POST
-@utility_staff_required
 def run_instructions_send(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Staff email the customer what to do; a customer emails it to themselves, from a run of
+    their own, to the address on their account only."""
+    staff = user_works_for_utility(request.user)
+    if not staff and signed_in_user(request).role != User.Role.CUSTOMER:
+        raise PermissionDenied("The utility's staff or the account holder send instructions.")
     run = run_or_404(user=request.user, run_id=run_id)
     try:
         sent = customer_instructions_send(run=run, user=signed_in_user(request))
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from error
     except HanTestError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Instructions emailed to {sent.sent_to}.")
+        messages.success(
+            request,
+            f"Instructions emailed to {sent.sent_to}."
+            if staff
+            else gettext("We emailed these steps to %(address)s.") % {"address": sent.sent_to},
+        )
     return redirect("run_detail", run_id=run.pk)
 
 

@@ -15,7 +15,12 @@
     run: null, steps: new Map(), interfaces: new Map(), devices: new Map(), findings: [],
     cancelling: false,
   };
-  const CANCELLING = "Cancelling… the test stops at its next step.";
+  // The words a customer may read, in the page's language, from the page itself
+  // (portal/test_runs/customer_words.py); "{name}" stands for a value filled in here.
+  const WORDS = JSON.parse(document.getElementById("run-words").textContent);
+  const say = (key, values) =>
+    WORDS[key].replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
+  const CANCELLING = say("cancelling");
 
   function text(tag, value, className) {
     const node = document.createElement(tag);
@@ -41,12 +46,12 @@
     $("[data-run-phase]").textContent = !run.active ? "" : state.cancelling ? CANCELLING : run.phase || "";
     $("[data-run-estimate]").textContent =
       run.active && run.estimated_seconds && !state.cancelling
-        ? "— about " + run.estimated_seconds + " s left"
+        ? say("secondsLeft", { seconds: run.estimated_seconds })
         : "";
     const cancel = $("[data-cancel-form] button");
     if (cancel) {
       cancel.disabled = state.cancelling;
-      cancel.textContent = state.cancelling ? "Cancelling…" : "Cancel test";
+      cancel.textContent = state.cancelling ? say("cancellingButton") : say("cancelButton");
     }
     const error = $("[data-run-error]");
     error.textContent = run.error || "";
@@ -63,7 +68,7 @@
     if (listed) listed.textContent = run.status_label;
     if (run.status === "passed") {
       // A passing run resolves its case.
-      $("[data-case-status]").textContent = "resolved";
+      $("[data-case-status]").textContent = say("resolved");
       $("[data-case-state]").className = "case-state case-state--resolved";
       $("[data-case-resolved-note]").hidden = false;
     }
@@ -78,15 +83,39 @@
   // Staff: the case card was drawn while the run was going; once it has finished, the
   // finished run's choices (the devices it found, for one) come from the page drawn afresh.
   let caseWorkStale = section.dataset.renderedActive === "1";
+  // A form someone is filling in is never swept away: the card waits for the next change.
+  function beingFilledIn(holder) {
+    if (holder.contains(document.activeElement) && document.activeElement !== document.body) return true;
+    return Array.from(holder.querySelectorAll("input, textarea")).some(
+      (field) => field.type !== "hidden" && field.type !== "checkbox" && field.value !== field.defaultValue,
+    );
+  }
+
   function refreshCaseWork() {
     const holder = document.getElementById("case");
-    if (!holder || !caseWorkStale) return;
+    if (!holder || !caseWorkStale || beingFilledIn(holder)) return;
     caseWorkStale = false;
+    const open = new Set(
+      Array.from(holder.querySelectorAll("details[open] > summary")).map((summary) => summary.textContent),
+    );
     fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
       .then((html) => {
-        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("case");
-        if (fresh) holder.replaceWith(document.adoptNode(fresh));
+        const page = new DOMParser().parseFromString(html, "text/html");
+        // The case's state (resolved by a run on another page, closed by someone else).
+        const freshState = page.querySelector("[data-case-state]");
+        const shownState = $("[data-case-state]");
+        if (freshState && shownState) shownState.replaceWith(document.adoptNode(freshState));
+        const fresh = page.getElementById("case");
+        if (!fresh) return;
+        if (beingFilledIn(holder)) {
+          caseWorkStale = true;
+          return;
+        }
+        fresh.querySelectorAll("details > summary").forEach((summary) => {
+          if (open.has(summary.textContent)) summary.parentElement.open = true;
+        });
+        holder.replaceWith(document.adoptNode(fresh));
       })
       .catch(() => {
         caseWorkStale = true;
@@ -110,7 +139,7 @@
     };
     const wrong = groupTitle(top) || first.title;
     if (!staff) {
-      add("What we found", first.customer_text);
+      add(say("whatWeFound"), first.customer_text);
     } else if (first.severity === "pass") {
       add("Verdict", first.title);
       add("Tell the customer", first.customer_text, "verdict__quote");
@@ -124,7 +153,7 @@
     if (more > 0) {
       const words = staff
         ? more + (more === 1 ? " more finding" : " more findings") + " in the diagnosis below."
-        : (more === 1 ? "One more thing" : more + " more things") + " below.";
+        : more === 1 ? say("oneMoreThing") : say("moreThings", { count: more });
       holder.append(text("p", words, "muted"));
     }
   }
@@ -183,21 +212,21 @@
   function signalCell(device) {
     const cell = document.createElement("td");
     if (!device.reachable) {
-      cell.append(text("span", "No answer", "signal signal--bad"));
+      cell.append(text("span", say("noAnswer"), "signal signal--bad"));
       return cell;
     }
     const label = device.link_quality_label || "unknown";
     const shown = staff && device.link_quality != null
       ? label + " (LQI " + device.link_quality + (device.rssi != null ? ", " + device.rssi + " dBm" : "") + ")"
-      : label.charAt(0).toUpperCase() + label.slice(1);
+      : WORDS["signal_" + label] || label;
     cell.append(text("span", shown, "signal signal--" + label));
     return cell;
   }
 
   const CHECK_LABELS = {
-    acknowledged: "Acknowledged",
-    not_acknowledged: "Delivered, no acknowledgement",
-    not_delivered: "Not delivered",
+    acknowledged: say("check_acknowledged"),
+    not_acknowledged: say("check_not_acknowledged"),
+    not_delivered: say("check_not_delivered"),
     "": "—",
   };
 
@@ -208,7 +237,7 @@
     const name = text("th", device.category_label);
     name.scope = "row";
     if (device.network === "customer") {
-      name.append(text("span", staff ? " Customer HAN" : " Your own device", "badge badge--customer"));
+      name.append(text("span", staff ? " Customer HAN" : " " + say("yourOwnDevice"), "badge badge--customer"));
     }
     row.append(name);
     if (staff) {
@@ -346,16 +375,19 @@
     const deviceText = (d) => d.category_label + (staff ? " " + d.eui64 : "");
     const lines = [];
     [
-      [comparison.findings_resolved, "good", "Resolved: ", findingText],
-      [comparison.findings_new, "bad", "New: ", findingText],
-      [comparison.devices_found, "good", "Device now found: ", deviceText],
-      [comparison.devices_lost, "bad", "Device no longer found: ", deviceText],
-    ].forEach(([items, kind, prefix, describe]) => items.forEach((item) => lines.push([kind, prefix + describe(item)])));
+      [comparison.findings_resolved, "good", "resolvedPrefix", findingText],
+      [comparison.findings_new, "bad", "newPrefix", findingText],
+      [comparison.devices_found, "good", "deviceFound", deviceText],
+      [comparison.devices_lost, "bad", "deviceLost", deviceText],
+    ].forEach(([items, kind, words, describe]) =>
+      items.forEach((item) => lines.push([kind, say(words, { what: describe(item) })]))
+    );
     comparison.link_quality_changes.forEach((c) => {
       const better = c.after > c.before;
-      lines.push([better ? "good" : "bad", "Signal " + (better ? "better" : "worse") + ": " + deviceText(c.device) + (staff ? " (" + c.before + " → " + c.after + ")" : "")]);
+      const what = deviceText(c.device) + (staff ? " (" + c.before + " → " + c.after + ")" : "");
+      lines.push([better ? "good" : "bad", say(better ? "signalBetter" : "signalWorse", { what: what })]);
     });
-    if (!lines.length) lines.push(["", "No change since run " + comparison.previous_run.number + "."]);
+    if (!lines.length) lines.push(["", say("noChange", { number: comparison.previous_run.number })]);
     const list = document.createElement("ul");
     list.className = "comparison";
     lines.forEach(([kind, line]) => list.append(text("li", line, kind ? "change change--" + kind : "change")));
@@ -377,7 +409,7 @@
       })
         .then((response) =>
           response.json().then((body) => {
-            if (!response.ok) throw new Error(body.detail || "The test could not be cancelled.");
+            if (!response.ok) throw new Error(body.detail || say("cancelFailed"));
             applyRun(body.run);
           })
         )
@@ -385,7 +417,7 @@
           state.cancelling = false;
           if (state.run) applyRun(state.run);
           const message = $("[data-run-error]");
-          message.textContent = error.message || "The test could not be cancelled.";
+          message.textContent = error.message || say("cancelFailed");
           message.hidden = false;
         });
     });
@@ -476,6 +508,13 @@
       case "actions":
         reconnectSoon(0);
         break;
+      case "case":
+        // Someone else worked the case: its timeline comes with a fresh snapshot, its card
+        // from the page drawn afresh.
+        caseWorkStale = true;
+        refreshCaseWork();
+        reconnectSoon(0);
+        break;
       default:
         break;
     }
@@ -510,11 +549,11 @@
       if (ws !== socket) return;
       section.dataset.live = "0";
       if (event.code === 4403) {
-        connection.textContent = "Live updates are not available for this run.";
+        connection.textContent = say("liveUnavailable");
         return;
       }
       if (state.run && !state.run.active && event.wasClean) return;
-      connection.textContent = "Connection lost — reconnecting…";
+      connection.textContent = say("reconnecting");
       reconnectSoon(retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
     });

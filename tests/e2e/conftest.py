@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.commands import free_port
 
@@ -96,3 +96,15 @@ def sign_in(page, portal_url: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def record_and_retest_to_a_pass(page, action: str, note: str) -> None:
+    """On a finished run's page: record ``action`` with ``note``, retest, and see the retest
+    pass and the case resolve."""
+    page.get_by_label("Action", exact=True).select_option(action)
+    page.get_by_label("Note (required").fill(note)
+    page.get_by_role("button", name="Record action").click()
+    expect(page.get_by_text("Action recorded.")).to_be_visible()
+    page.get_by_role("button", name="Retest").click()
+    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
+    expect(page.locator("[data-case-status]")).to_have_text("resolved")

@@ -10,7 +10,7 @@ import yaml
 from playwright.sync_api import expect
 
 from han_gateway.scenarios import LIBRARY_DIRECTORY
-from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.e2e.conftest import ARTIFACTS, record_and_retest_to_a_pass, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -306,13 +306,7 @@ def test_rep_fixes_outdated_firmware_and_a_busy_channel_from_the_tool(
 
     _rep_tests(page, portal_url, "MTR-100005")
     expect(page.locator("[data-findings]")).to_contain_text("Upgrade the device's firmware")
-    page.get_by_label("Action", exact=True).select_option("upgrade_device")
-    page.get_by_label("Note (required").fill("Approved images pushed over the air")
-    page.get_by_role("button", name="Record action").click()
-    expect(page.get_by_text("Action recorded.")).to_be_visible()
-    page.get_by_role("button", name="Retest").click()
-    expect(page.locator("[data-run-status]")).to_have_text("Passed", timeout=60_000)
-    expect(page.locator("[data-case-status]")).to_have_text("resolved")
+    record_and_retest_to_a_pass(page, "upgrade_device", "Approved images pushed over the air")
 
     _rep_tests(page, portal_url, "MTR-100008")
     expect(page.locator("[data-verdict]")).to_contain_text("quieter channel")

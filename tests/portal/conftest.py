@@ -17,6 +17,7 @@ from tests.factories import (
     HanTestRunFactory,
     ObservedDeviceFactory,
     UserFactory,
+    WorkOrderFactory,
     api_token_for,
 )
 from tests.portal.commissioning.pool_pump import pool_pump_registered_at
@@ -24,10 +25,12 @@ from tests.portal.commissioning.pool_pump import pool_pump_registered_at
 ANONYMOUS = "anonymous"
 CUSTOMER_A = "customer_a"
 CUSTOMER_B = "customer_b"
+INSTALLER_A = "installer_a"  # a field technician with an open work order at premise A
+INSTALLER_B = "installer_b"  # one whose work order is at premise B
 REP = "rep"
 ADMIN = "admin"
 TOKEN = "token"
-ACTORS = (ANONYMOUS, CUSTOMER_A, CUSTOMER_B, REP, ADMIN, TOKEN)
+ACTORS = (ANONYMOUS, CUSTOMER_A, CUSTOMER_B, INSTALLER_A, INSTALLER_B, REP, ADMIN, TOKEN)
 
 
 @dataclass
@@ -57,6 +60,8 @@ def world(premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
     ObservedDeviceFactory(run=run)  # one the rep may ask to leave
     registration = pool_pump_registered_at(premise_a, by=rep)
     integration = UserFactory(username="crm-integration", role=User.Role.REPRESENTATIVE)
+    work_order = WorkOrderFactory(from_run=run, installer__username="ivan")
+    WorkOrderFactory(from_run__premise=premise_b, installer__username="iris")
     return World(
         ids={
             "customer_id": premise_a.customer_id,
@@ -65,10 +70,18 @@ def world(premise_a, premise_b, user_a, user_b, rep, administrator) -> World:
             "finding_id": finding.pk,
             "registration_id": registration.pk,
             "case_id": run.case_id,
+            "work_order_id": work_order.pk,
             "escalation_id": Escalation.objects.create(
                 case=run.case, kind="ami_investigation", reason="No answer from the HAN"
             ).pk,
         },
-        users={CUSTOMER_A: user_a, CUSTOMER_B: user_b, REP: rep, ADMIN: administrator},
+        users={
+            CUSTOMER_A: user_a,
+            CUSTOMER_B: user_b,
+            INSTALLER_A: work_order.installer,
+            INSTALLER_B: User.objects.get(username="iris"),
+            REP: rep,
+            ADMIN: administrator,
+        },
         api_token=api_token_for(integration),
     )

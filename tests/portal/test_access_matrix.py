@@ -24,6 +24,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from portal.models import (
@@ -34,9 +35,10 @@ from portal.models import (
     HanTestCase,
     HanTestRun,
     RecordedAction,
+    WorkOrder,
 )
 from portal.routing import websocket_urlpatterns
-from tests.portal.conftest import ACTORS, TOKEN, World
+from tests.portal.conftest import ACTORS, INSTALLER_A, TOKEN, World
 from trust_center.models import DeviceRegistration
 
 pytestmark = pytest.mark.usefixtures("cache_of_its_own")
@@ -54,6 +56,8 @@ ADMIN_SIGN_IN = To("admin:login")
 HOME = To("home")
 MY_HOME = To("my_home")
 SEARCH = To("customer_search")
+INSTALLERS = To("work_order_list")
+WORK_ORDER = To("work_order_detail")
 PREMISE = To("premise_detail")
 RUN = To("run_detail")
 CSRF = "403 CSRF"  # refused by the CSRF check, before any view or sign-in check runs
@@ -63,88 +67,96 @@ CLOSED = "closed 4403"  # WebSocket closed before accepting, with code 4403
 Answer = int | To | str
 
 # fmt: off
-MATRIX: list[tuple[str, str, Answer, Answer, Answer, Answer, Answer, Answer]] = [
-    # route                                               method    anonymous  customer A  customer B  rep      admin    token
+MATRIX: list[tuple[str, str, Answer, Answer, Answer, Answer, Answer, Answer, Answer, Answer]] = [
+    # route                                               method    anonymous  customer A  customer B  installer A  installer B  rep      admin    token
     # --- pages: signed-in users only (SignInRequiredMiddleware), staff/admin checks in views
-    ("",                                                  "GET",    SIGN_IN,   MY_HOME,    MY_HOME,    SEARCH,  SEARCH,  SIGN_IN),
-    ("sign-in/",                                          "GET",    200,       HOME,       HOME,       HOME,    HOME,    200),
-    ("sign-in/",                                          "POST",   200,       HOME,       HOME,       HOME,    HOME,    CSRF),
+    ("",                                                  "GET",    SIGN_IN,   MY_HOME,    MY_HOME,    INSTALLERS,  INSTALLERS,  SEARCH,  SEARCH,  SIGN_IN),
+    ("sign-in/",                                          "GET",    200,       HOME,       HOME,       HOME,        HOME,        HOME,    HOME,    200),
+    ("sign-in/",                                          "POST",   200,       HOME,       HOME,       HOME,        HOME,        HOME,    HOME,    CSRF),
     # Django's form views take PUT as POST; no HTML form sends it, but the CSRF check holds.
-    ("sign-in/",                                          "PUT",    200,       HOME,       HOME,       HOME,    HOME,    CSRF),
-    ("sign-out/",                                         "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("sign-out/",                                         "POST",   SIGN_IN,   SIGN_IN,    SIGN_IN,    SIGN_IN, SIGN_IN, CSRF),
-    ("customers/",                                        "GET",    SIGN_IN,   403,        403,        200,     200,     SIGN_IN),
-    ("customers/<int:customer_id>/",                      "GET",    SIGN_IN,   403,        403,        200,     200,     SIGN_IN),
-    ("customers/<int:customer_id>/consent/",              "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("customers/<int:customer_id>/consent/",              "POST",   SIGN_IN,   MY_HOME,    404,        403,     403,     CSRF),
-    ("my-home/",                                          "GET",    SIGN_IN,   200,        200,        SEARCH,  SEARCH,  SIGN_IN),
-    ("premises/<int:premise_id>/",                        "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
-    ("premises/<int:premise_id>/test/",                   "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("premises/<int:premise_id>/test/",                   "POST",   SIGN_IN,   RUN,        404,        RUN,     RUN,     CSRF),
-    ("premises/<int:premise_id>/devices/register/",       "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
-    ("premises/<int:premise_id>/devices/register/",       "POST",   SIGN_IN,   400,        404,        400,     400,     CSRF),
-    ("registrations/<int:registration_id>/join-window/",  "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("registrations/<int:registration_id>/join-window/",  "POST",   SIGN_IN,   PREMISE,    404,        PREMISE, PREMISE, CSRF),
-    ("registrations/<int:registration_id>/remove/",       "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("registrations/<int:registration_id>/remove/",       "POST",   SIGN_IN,   PREMISE,    404,        PREMISE, PREMISE, CSRF),
-    ("premises/<int:premise_id>/meter-exchange/",         "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("premises/<int:premise_id>/meter-exchange/",         "POST",   SIGN_IN,   403,        403,        PREMISE, PREMISE, CSRF),
-    ("runs/<int:run_id>/",                                "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
-    ("runs/<int:run_id>/cancel/",                         "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/cancel/",                         "POST",   SIGN_IN,   RUN,        404,        RUN,     RUN,     CSRF),
-    ("runs/<int:run_id>/actions/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/actions/",                        "POST",   SIGN_IN,   RUN,        404,        RUN,     RUN,     CSRF),
-    ("runs/<int:run_id>/retest/",                         "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/retest/",                         "POST",   SIGN_IN,   RUN,        404,        RUN,     RUN,     CSRF),
-    ("runs/<int:run_id>/findings/<int:finding_id>/review/", "GET",  SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST", SIGN_IN,   403,        403,        403,     RUN,     CSRF),
-    ("runs/<int:run_id>/picture/",                        "GET",    SIGN_IN,   200,        404,        200,     200,     SIGN_IN),
-    ("runs/<int:run_id>/instructions/",                   "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/instructions/",                   "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("runs/<int:run_id>/leave/",                          "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("runs/<int:run_id>/leave/",                          "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("cases/<int:case_id>/notes/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("cases/<int:case_id>/notes/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("cases/<int:case_id>/close/",                        "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("cases/<int:case_id>/close/",                        "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("cases/<int:case_id>/escalations/",                  "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("cases/<int:case_id>/escalations/",                  "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("escalations/<int:escalation_id>/",                  "GET",    SIGN_IN,   405,        405,        405,     405,     SIGN_IN),
-    ("escalations/<int:escalation_id>/",                  "POST",   SIGN_IN,   403,        403,        RUN,     RUN,     CSRF),
-    ("history/",                                          "GET",    SIGN_IN,   403,        403,        200,     200,     SIGN_IN),
-    ("history/export.csv",                                "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
-    ("dashboard/",                                        "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
-    ("reviews/",                                          "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
-    ("audit-log/",                                        "GET",    SIGN_IN,   403,        403,        403,     200,     SIGN_IN),
-    ("health/",                                           "GET",    200,       200,        200,        200,     200,     200),
+    ("sign-in/",                                          "PUT",    200,       HOME,       HOME,       HOME,        HOME,        HOME,    HOME,    CSRF),
+    ("sign-out/",                                         "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("sign-out/",                                         "POST",   SIGN_IN,   SIGN_IN,    SIGN_IN,    SIGN_IN,     SIGN_IN,     SIGN_IN, SIGN_IN, CSRF),
+    ("customers/",                                        "GET",    SIGN_IN,   403,        403,        403,         403,         200,     200,     SIGN_IN),
+    ("customers/<int:customer_id>/",                      "GET",    SIGN_IN,   403,        403,        403,         403,         200,     200,     SIGN_IN),
+    ("customers/<int:customer_id>/consent/",              "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("customers/<int:customer_id>/consent/",              "POST",   SIGN_IN,   MY_HOME,    404,        404,         404,         403,     403,     CSRF),
+    ("my-home/",                                          "GET",    SIGN_IN,   200,        200,        INSTALLERS,  INSTALLERS,  SEARCH,  SEARCH,  SIGN_IN),
+    # The customer's language choice, kept on their own account.
+    ("my-home/",                                          "POST",   SIGN_IN,   MY_HOME,    MY_HOME,    403,         403,         403,     403,     CSRF),
+    ("premises/<int:premise_id>/",                        "GET",    SIGN_IN,   200,        404,        200,         404,         200,     200,     SIGN_IN),
+    ("premises/<int:premise_id>/test/",                   "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("premises/<int:premise_id>/test/",                   "POST",   SIGN_IN,   RUN,        404,        RUN,         404,         RUN,     RUN,     CSRF),
+    ("premises/<int:premise_id>/devices/register/",       "GET",    SIGN_IN,   200,        404,        200,         404,         200,     200,     SIGN_IN),
+    ("premises/<int:premise_id>/devices/register/",       "POST",   SIGN_IN,   400,        404,        400,         404,         400,     400,     CSRF),
+    ("registrations/<int:registration_id>/join-window/",  "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("registrations/<int:registration_id>/join-window/",  "POST",   SIGN_IN,   PREMISE,    404,        PREMISE,     404,         PREMISE, PREMISE, CSRF),
+    ("registrations/<int:registration_id>/remove/",       "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("registrations/<int:registration_id>/remove/",       "POST",   SIGN_IN,   PREMISE,    404,        PREMISE,     404,         PREMISE, PREMISE, CSRF),
+    ("premises/<int:premise_id>/meter-exchange/",         "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("premises/<int:premise_id>/meter-exchange/",         "POST",   SIGN_IN,   403,        403,        403,         403,         PREMISE, PREMISE, CSRF),
+    ("runs/<int:run_id>/",                                "GET",    SIGN_IN,   200,        404,        200,         404,         200,     200,     SIGN_IN),
+    ("runs/<int:run_id>/cancel/",                         "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/cancel/",                         "POST",   SIGN_IN,   RUN,        404,        RUN,         404,         RUN,     RUN,     CSRF),
+    ("runs/<int:run_id>/actions/",                        "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/actions/",                        "POST",   SIGN_IN,   RUN,        404,        RUN,         404,         RUN,     RUN,     CSRF),
+    ("runs/<int:run_id>/retest/",                         "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/retest/",                         "POST",   SIGN_IN,   RUN,        404,        RUN,         404,         RUN,     RUN,     CSRF),
+    ("runs/<int:run_id>/findings/<int:finding_id>/review/", "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/findings/<int:finding_id>/review/", "POST",   SIGN_IN,   403,        403,        403,         403,         403,     RUN,     CSRF),
+    ("runs/<int:run_id>/picture/",                        "GET",    SIGN_IN,   200,        404,        200,         404,         200,     200,     SIGN_IN),
+    ("runs/<int:run_id>/instructions/",                   "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/instructions/",                   "POST",   SIGN_IN,   RUN,        404,        403,         403,         RUN,     RUN,     CSRF),
+    ("runs/<int:run_id>/leave/",                          "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("runs/<int:run_id>/leave/",                          "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/notes/",                        "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/notes/",                        "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/close/",                        "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/close/",                        "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/escalations/",                  "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/escalations/",                  "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("cases/<int:case_id>/work-orders/",                  "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("cases/<int:case_id>/work-orders/",                  "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("work-orders/",                                      "GET",    SIGN_IN,   403,        403,        200,         200,         403,     403,     SIGN_IN),
+    ("work-orders/<int:work_order_id>/",                  "GET",    SIGN_IN,   404,        404,        200,         404,         200,     200,     SIGN_IN),
+    ("work-orders/<int:work_order_id>/done/",             "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("work-orders/<int:work_order_id>/done/",             "POST",   SIGN_IN,   404,        404,        WORK_ORDER,  404,         WORK_ORDER, WORK_ORDER, CSRF),
+    ("escalations/<int:escalation_id>/",                  "GET",    SIGN_IN,   405,        405,        405,         405,         405,     405,     SIGN_IN),
+    ("escalations/<int:escalation_id>/",                  "POST",   SIGN_IN,   403,        403,        403,         403,         RUN,     RUN,     CSRF),
+    ("history/",                                          "GET",    SIGN_IN,   403,        403,        403,         403,         200,     200,     SIGN_IN),
+    ("history/export.csv",                                "GET",    SIGN_IN,   403,        403,        403,         403,         403,     200,     SIGN_IN),
+    ("dashboard/",                                        "GET",    SIGN_IN,   403,        403,        403,         403,         403,     200,     SIGN_IN),
+    ("reviews/",                                          "GET",    SIGN_IN,   403,        403,        403,         403,         403,     200,     SIGN_IN),
+    ("audit-log/",                                        "GET",    SIGN_IN,   403,        403,        403,         403,         403,     200,     SIGN_IN),
+    ("health/",                                           "GET",    200,       200,        200,        200,         200,         200,     200,     200),
     # The Django admin: its own sub-pages are the admin's business; only superusers get in.
-    ("admin/",                                            "GET",    ADMIN_SIGN_IN, ADMIN_SIGN_IN, ADMIN_SIGN_IN, ADMIN_SIGN_IN, 200, ADMIN_SIGN_IN),
+    ("admin/",                                            "GET",    ADMIN_SIGN_IN,ADMIN_SIGN_IN,ADMIN_SIGN_IN,ADMIN_SIGN_IN,ADMIN_SIGN_IN,ADMIN_SIGN_IN,200,     ADMIN_SIGN_IN),
     # --- API: DRF, 401 without credentials (the token scheme is listed first), CSRF-exempt for tokens
-    ("api/schema/",                                       "GET",    401,       200,        200,        200,     200,     200),
-    ("api/docs/",                                         "GET",    401,       200,        200,        200,     200,     200),
-    ("api/v1/customers/",                                 "GET",    401,       403,        403,        200,     200,     200),
-    ("api/v1/customers/<int:customer_id>/",               "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/premises/",                                  "GET",    401,       200,        200,        200,     200,     200),
-    ("api/v1/premises/<int:premise_id>/",                 "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/premises/<int:premise_id>/runs/",            "GET",    401,       405,        405,        405,     405,     405),
-    ("api/v1/premises/<int:premise_id>/runs/",            "POST",   401,       201,        404,        201,     201,     201),
-    ("api/v1/premises/<int:premise_id>/cases/",           "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/premises/<int:premise_id>/registrations/",   "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/premises/<int:premise_id>/registrations/",   "POST",   401,       400,        404,        400,     400,     400),
-    ("api/v1/registrations/<int:registration_id>/",       "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/registrations/<int:registration_id>/",       "DELETE", 401,       200,        404,        200,     200,     200),
-    ("api/v1/runs/",                                      "GET",    401,       200,        200,        200,     200,     200),
-    ("api/v1/runs/<int:run_id>/",                         "GET",    401,       200,        404,        200,     200,     200),
-    ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "GET", 401, 405,      405,        405,     405,     405),
-    ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "PUT", 401, 403,      403,        403,     200,     403),
-    ("api/v1/runs/<int:run_id>/actions/",                 "GET",    401,       405,        405,        405,     405,     405),
-    ("api/v1/runs/<int:run_id>/actions/",                 "POST",   401,       201,        404,        201,     201,     201),
-    ("api/v1/runs/<int:run_id>/cancel/",                  "GET",    401,       405,        405,        405,     405,     405),
-    ("api/v1/runs/<int:run_id>/cancel/",                  "POST",   401,       409,        404,        409,     409,     409),
-    ("api/v1/runs/<int:run_id>/retest/",                  "GET",    401,       405,        405,        405,     405,     405),
-    ("api/v1/runs/<int:run_id>/retest/",                  "POST",   401,       201,        404,        201,     201,     201),
+    ("api/schema/",                                       "GET",    401,       200,        200,        200,         200,         200,     200,     200),
+    ("api/docs/",                                         "GET",    401,       200,        200,        200,         200,         200,     200,     200),
+    ("api/v1/customers/",                                 "GET",    401,       403,        403,        403,         403,         200,     200,     200),
+    ("api/v1/customers/<int:customer_id>/",               "GET",    401,       200,        404,        404,         404,         200,     200,     200),
+    ("api/v1/premises/",                                  "GET",    401,       200,        200,        200,         200,         200,     200,     200),
+    ("api/v1/premises/<int:premise_id>/",                 "GET",    401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/premises/<int:premise_id>/runs/",            "GET",    401,       405,        405,        405,         405,         405,     405,     405),
+    ("api/v1/premises/<int:premise_id>/runs/",            "POST",   401,       201,        404,        201,         404,         201,     201,     201),
+    ("api/v1/premises/<int:premise_id>/cases/",           "GET",    401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/premises/<int:premise_id>/registrations/",   "GET",    401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/premises/<int:premise_id>/registrations/",   "POST",   401,       400,        404,        400,         404,         400,     400,     400),
+    ("api/v1/registrations/<int:registration_id>/",       "GET",    401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/registrations/<int:registration_id>/",       "DELETE", 401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/runs/",                                      "GET",    401,       200,        200,        200,         200,         200,     200,     200),
+    ("api/v1/runs/<int:run_id>/",                         "GET",    401,       200,        404,        200,         404,         200,     200,     200),
+    ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "GET",    401,       405,        405,        405,         405,         405,     405,     405),
+    ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "PUT",    401,       403,        403,        403,         403,         403,     200,     403),
+    ("api/v1/runs/<int:run_id>/actions/",                 "GET",    401,       405,        405,        405,         405,         405,     405,     405),
+    ("api/v1/runs/<int:run_id>/actions/",                 "POST",   401,       201,        404,        201,         404,         201,     201,     201),
+    ("api/v1/runs/<int:run_id>/cancel/",                  "GET",    401,       405,        405,        405,         405,         405,     405,     405),
+    ("api/v1/runs/<int:run_id>/cancel/",                  "POST",   401,       409,        404,        409,         404,         409,     409,     409),
+    ("api/v1/runs/<int:run_id>/retest/",                  "GET",    401,       405,        405,        405,         405,         405,     405,     405),
+    ("api/v1/runs/<int:run_id>/retest/",                  "POST",   401,       201,        404,        201,         404,         201,     201,     201),
     # --- WebSocket: session cookie only (AuthMiddlewareStack); the token is not looked at
-    ("ws/runs/<int:run_id>/",                             "WS",     CLOSED,    ACCEPTED,   CLOSED,     ACCEPTED, ACCEPTED, CLOSED),
+    ("ws/runs/<int:run_id>/",                             "WS",     CLOSED,    ACCEPTED,   CLOSED,     ACCEPTED,    CLOSED,      ACCEPTED,ACCEPTED,CLOSED),
 ]
 # fmt: on
 
@@ -193,10 +205,12 @@ INVALID_REGISTRATION = {
     "install_code": "0000",
     "category": "load_control_switch",
 }
-PAYLOADS: dict[tuple[str, str], dict[str, str]] = {
+Payload = dict[str, str] | Callable[["World"], dict[str, str]]  # a callable: from the world
+PAYLOADS: dict[tuple[str, str], Payload] = {
     ("sign-in/", "POST"): {"username": "nobody", "password": "not-the-password"},
     ("sign-in/", "PUT"): {"username": "nobody", "password": "not-the-password"},
     ("customers/<int:customer_id>/consent/", "POST"): {"consent": "1"},
+    ("my-home/", "POST"): {"language": "es"},
     ("premises/<int:premise_id>/test/", "POST"): {"problem": "Thermostat stopped answering"},
     ("premises/<int:premise_id>/devices/register/", "POST"): INVALID_REGISTRATION,
     ("runs/<int:run_id>/actions/", "POST"): {"action": "change_range", "note": ""},
@@ -207,6 +221,13 @@ PAYLOADS: dict[tuple[str, str], dict[str, str]] = {
     ("cases/<int:case_id>/close/", "POST"): {"reason": "Customer returned the device"},
     ("cases/<int:case_id>/escalations/", "POST"): {"kind": "channel_change", "reason": "Wi-Fi"},
     ("escalations/<int:escalation_id>/", "POST"): {"status": "in_progress"},
+    ("cases/<int:case_id>/work-orders/", "POST"): lambda world: {
+        "installer": str(world.users[INSTALLER_A].pk),
+        "scheduled_for": timezone.localdate().isoformat(),
+        "window": "morning",
+        "instructions": "Fit a range extender in the hall",
+    },
+    ("work-orders/<int:work_order_id>/done/", "POST"): {"outcome": "Fitted a range extender"},
     ("api/v1/premises/<int:premise_id>/runs/", "POST"): {"problem": "Thermostat offline"},
     ("api/v1/premises/<int:premise_id>/registrations/", "POST"): INVALID_REGISTRATION,
     ("api/v1/runs/<int:run_id>/findings/<int:finding_id>/review/", "PUT"): {"verdict": "right"},
@@ -248,6 +269,15 @@ def _case_work(world: World) -> tuple[Any, ...]:
     )
 
 
+def _work_orders(world: World) -> tuple[Any, ...]:
+    orders = WorkOrder.objects.filter(case_id=world.ids["case_id"])
+    return (orders.count(), orders.get(pk=world.ids["work_order_id"]).status)
+
+
+def _languages(world: World) -> list[str]:
+    return list(Customer.objects.order_by("pk").values_list("language", flat=True))
+
+
 def _reviewed(world: World) -> bool:
     return DiagnosisReview.objects.filter(finding_id=world.ids["finding_id"]).exists()
 
@@ -259,7 +289,10 @@ EFFECTS: dict[tuple[str, str], Callable[[World], Any]] = {
     ("cases/<int:case_id>/close/", "POST"): _case_work,
     ("cases/<int:case_id>/escalations/", "POST"): _case_work,
     ("escalations/<int:escalation_id>/", "POST"): _case_work,
+    ("cases/<int:case_id>/work-orders/", "POST"): _work_orders,
+    ("work-orders/<int:work_order_id>/done/", "POST"): _work_orders,
     ("customers/<int:customer_id>/consent/", "POST"): _consent,
+    ("my-home/", "POST"): _languages,
     ("premises/<int:premise_id>/test/", "POST"): _premise_runs,
     ("premises/<int:premise_id>/devices/register/", "POST"): _registrations,
     ("registrations/<int:registration_id>/remove/", "POST"): _registration_status,
@@ -295,7 +328,8 @@ def request_for(row: Row, actor: str, world: World, *, with_csrf: bool = True) -
         client.cookies[settings.CSRF_COOKIE_NAME] = secret
         headers["HTTP_X_CSRFTOKEN"] = secret
     path = row.path(world.ids)
-    data = PAYLOADS.get((row.route, row.method), {})
+    payload = PAYLOADS.get((row.route, row.method), {})
+    data = payload(world) if callable(payload) else payload
     if row.method == "GET":
         return client.get(path, **headers)
     if row.is_api:

@@ -605,7 +605,7 @@ TABLES = {
     "customer": Table(
         Customer,
         "id name account_number email phone customer_han_consent "
-        "customer_han_consent_changed_at created_at",
+        "customer_han_consent_changed_at language created_at",
     ),
     "gateway": Table(
         PremisesGateway,
@@ -1062,6 +1062,7 @@ class HistoryGenerator:
             phone,
             consent,
             created if consent else None,
+            "es" if number % 8 == 0 else "en",  # about one account in eight reads Spanish
             created,
         )
 

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.portal.conftest import ADMIN, ANONYMOUS, CUSTOMER_A, REP, TOKEN, World
+from tests.portal.conftest import ADMIN, ANONYMOUS, CUSTOMER_A, INSTALLER_A, REP, TOKEN, World
 from tests.portal.test_access_matrix import (
     CSRF,
     EFFECTS,
@@ -32,6 +32,7 @@ FORM_PAGES: dict[str, tuple[str, str]] = {
     "sign-in/": ("sign-in/", ANONYMOUS),
     "sign-out/": ("my-home/", CUSTOMER_A),
     "customers/<int:customer_id>/consent/": ("my-home/", CUSTOMER_A),
+    "my-home/": ("my-home/", CUSTOMER_A),
     "premises/<int:premise_id>/test/": ("premises/<int:premise_id>/", CUSTOMER_A),
     "premises/<int:premise_id>/devices/register/": (
         "premises/<int:premise_id>/devices/register/",
@@ -50,6 +51,8 @@ FORM_PAGES: dict[str, tuple[str, str]] = {
     "cases/<int:case_id>/close/": ("runs/<int:run_id>/", REP),
     "cases/<int:case_id>/escalations/": ("runs/<int:run_id>/", REP),
     "escalations/<int:escalation_id>/": ("runs/<int:run_id>/", REP),
+    "cases/<int:case_id>/work-orders/": ("runs/<int:run_id>/", REP),
+    "work-orders/<int:work_order_id>/done/": ("work-orders/<int:work_order_id>/", INSTALLER_A),
 }
 
 FORM_ROWS = [row for row in ROWS if row.is_form_post]
@@ -115,6 +118,7 @@ def test_form_post_needs_the_csrf_token_from_its_page(
     hidden = _form_on_page(client, _path(page_route, world), action)
     assert hidden.get("csrfmiddlewaretoken"), f"the form posting to {action} carries no token"
     payload = PAYLOADS.get((row.route, row.method), {})
+    payload = payload(world) if callable(payload) else payload
     effect = EFFECTS.get((row.route, row.method))
     before = effect(world) if effect else None
 

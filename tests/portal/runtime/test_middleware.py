@@ -6,12 +6,21 @@ answers with ``Cache-Control: no-store``; so does every API answer, even a refus
 
 import pytest
 
-from tests.portal.conftest import ACTORS, ADMIN, ANONYMOUS, CUSTOMER_A, CUSTOMER_B, REP, TOKEN
+from tests.portal.conftest import (
+    ACTORS,
+    ADMIN,
+    ANONYMOUS,
+    CUSTOMER_A,
+    CUSTOMER_B,
+    INSTALLER_A,
+    REP,
+    TOKEN,
+)
 from tests.portal.test_access_matrix import ROWS, request_for
 
 pytestmark = pytest.mark.usefixtures("cache_of_its_own")
 
-SIGNED_IN = (CUSTOMER_A, CUSTOMER_B, REP, ADMIN)
+SIGNED_IN = (CUSTOMER_A, CUSTOMER_B, INSTALLER_A, REP, ADMIN)
 
 CELLS = [
     pytest.param(row, actor, id=f"{row.method} /{row.route} as {actor}")

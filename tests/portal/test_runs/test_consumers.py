@@ -136,3 +136,31 @@ async def test_messages_from_viewers_are_ignored(demo_world):
     await communicator.send_json_to({"kind": "run", "run": {"status": "passed"}})
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
+
+
+def _note_on_the_case(run_id: int, text: str) -> None:
+    from portal.models import HanTestRun
+    from portal.test_runs.cases import case_note_add
+
+    run = HanTestRun.objects.get(pk=run_id)
+    case_note_add(case=run.case, user=User.objects.get(username="admin"), text=text)
+
+
+async def test_another_staff_members_note_reaches_a_rep_watching_the_case(demo_world):
+    """A note (or request, visit, close) by someone else is pushed: the rep's page fetches the
+    case afresh, and the snapshot it reconnects for carries the note on the timeline."""
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    await database_sync_to_async(han_test_run_execute)(run_id)
+    communicator, connected = await _connect(run_id, "rep")
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+
+    await database_sync_to_async(_note_on_the_case)(run_id, "Customer calls back at 4 pm")
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["kind"] == "case"
+    await communicator.disconnect()
+
+    again, _ = await _connect(run_id, "rep")
+    snapshot = await again.receive_json_from(timeout=5)
+    assert any("Customer calls back at 4 pm" in item["what"] for item in snapshot["timeline"])
+    await again.disconnect()

@@ -58,9 +58,9 @@ def test_no_address_on_file_is_said_and_nothing_is_sent(client, weak_run):
     assert not mail.outbox and not CustomerMessage.objects.exists()
 
 
-def test_customers_do_not_send_staff_email(client, weak_run):
-    client.force_login(User.objects.get(username="bernard"))
-    assert client.post(f"/runs/{weak_run.pk}/instructions/").status_code == 403
+def test_another_customer_cannot_send_a_customers_instructions(client, weak_run):
+    client.force_login(User.objects.get(username="chen"))
+    assert client.post(f"/runs/{weak_run.pk}/instructions/").status_code == 404
     assert not mail.outbox
 
 

@@ -47,3 +47,18 @@ def test_a_message_received_but_not_confirmed_is_a_set_up_matter(
         "check_device_programs",
     )
     assert run.devices.get(eui64=SWITCH).operational_check == "not_acknowledged"
+
+
+def test_a_device_on_old_firmware_that_ignores_a_message_is_upgraded_first(demo_world, no_enqueue):
+    """MTR-100005: the thermostat runs an image below the approved one and does not confirm
+    the test message; the verdict leads with the upgrade, the enrolment check comes after."""
+    thermostat = "00:0d:6f:00:0a:90:69:e7"
+    run = run_at("MTR-100005")
+    findings = list(run.findings.order_by("position"))
+    assert findings[0].action == "upgrade_device"
+    rules = [(finding.rule, finding.eui64) for finding in findings]
+    assert rules.index(("outdated_firmware", thermostat)) < rules.index(
+        ("operational_check_failed", thermostat)
+    )
+    ignored = next(finding for finding in findings if finding.rule == "operational_check_failed")
+    assert "upgrade it first" in ignored.evidence

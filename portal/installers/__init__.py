@@ -1,0 +1,1 @@
+"""The field technician's pages: their open work orders, and a work order at the premise."""
