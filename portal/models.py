@@ -6,7 +6,7 @@ from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
 from han_gateway.models import HanDevice, PremisesGateway
-from portal.diagnosis.rules import ACTION_LABELS, Action, rule_label
+from portal.diagnosis.rules import action_label, rule_label
 
 
 class User(AbstractUser):
@@ -243,10 +243,7 @@ class WorkOrder(models.Model):
 
     @property
     def action_label(self) -> str:
-        try:
-            return ACTION_LABELS[Action(self.action)]
-        except ValueError:
-            return "Other"
+        return action_label(self.action, unknown="Other")
 
 
 class HanTestRun(models.Model):
@@ -478,10 +475,7 @@ class RecordedAction(models.Model):
 
     @property
     def action_label(self) -> str:
-        try:
-            return ACTION_LABELS[Action(self.action)]
-        except ValueError:
-            return "Other"
+        return action_label(self.action, unknown="Other")
 
 
 class DiagnosisReview(models.Model):

@@ -156,6 +156,15 @@ RULE_LABELS: dict[RuleId, str] = {
 }
 
 
+def action_label(action: str, *, unknown: str | None = None) -> str:
+    """A stored action as people read it; one no longer known (or "other"): ``unknown``, or the
+    id in words."""
+    try:
+        return ACTION_LABELS[Action(action)]
+    except ValueError:
+        return action.replace("_", " ").capitalize() if unknown is None else unknown
+
+
 def rule_label(rule: str) -> str:
     """A stored rule id as people read it; an id no longer known, in words all the same."""
     try:

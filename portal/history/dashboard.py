@@ -51,7 +51,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from portal.diagnosis.rules import ACTION_LABELS, Action, RuleId, rule_label
+from portal.diagnosis.rules import RuleId, action_label, rule_label
 from portal.drawing import charts
 from portal.models import Finding, HanTestCase, HanTestRun, User
 
@@ -187,13 +187,6 @@ def duration_text(duration: datetime.timedelta | None) -> str:
     days, hours = divmod(round(seconds / 3600), 24)
     day_text = "1 day" if days == 1 else f"{days} days"
     return f"{day_text} {hours} h" if hours else day_text
-
-
-def action_label(action: str) -> str:
-    try:
-        return ACTION_LABELS[Action(action)]
-    except ValueError:
-        return action.replace("_", " ").capitalize()
 
 
 # --- Queries ----------------------------------------------------------------------------------

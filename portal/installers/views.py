@@ -77,9 +77,7 @@ def work_order_done(request: HttpRequest, work_order_id: int) -> HttpResponse:
             user=signed_in_user(request),
             outcome=request.POST.get("outcome", ""),
         )
-    except HanTestError as error:
-        messages.error(request, str(error))
-    except PermissionError as error:
+    except (HanTestError, PermissionError) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Work order finished. Thank you.")

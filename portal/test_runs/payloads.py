@@ -18,6 +18,7 @@ from portal.diagnosis.rules import (
     CUSTOMER_ACTION_LABELS,
     Action,
     RuleId,
+    action_label,
     many_words,
 )
 from portal.diagnosis.wording import customer_text_translated
@@ -93,15 +94,11 @@ def interface_radios(run: HanTestRun) -> dict[str, str]:
 
 
 def finding_payload(finding: Finding) -> Payload:
-    try:
-        action_label = ACTION_LABELS[Action(finding.action)]
-    except ValueError:
-        action_label = finding.action
     return {
         "rule": finding.rule,
         "severity": finding.severity,
         "action": finding.action,
-        "action_label": action_label,
+        "action_label": action_label(finding.action, unknown=finding.action),
         "title": finding.title,
         "evidence": finding.evidence,
         "customer_text": finding.customer_text,

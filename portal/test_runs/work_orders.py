@@ -10,7 +10,7 @@ from django.db.models import Case, QuerySet, When
 from django.utils import timezone
 
 from portal.access.roles import user_works_for_utility
-from portal.diagnosis.rules import ACTION_LABELS, Action
+from portal.diagnosis.rules import Action, action_label
 from portal.models import (
     Finding,
     HanTestCase,
@@ -45,10 +45,7 @@ def recommendation_for(run: HanTestRun) -> Recommendation:
     )
     if lead is None:
         return Recommendation(action=OTHER_ACTION, instructions="", device_ids=[])
-    try:
-        label = ACTION_LABELS[Action(lead.action)]
-    except ValueError:
-        label = "Other"
+    label = action_label(lead.action, unknown="Other")
     devices = (
         list(run.devices.filter(eui64=lead.eui64).values_list("pk", flat=True))
         if lead.eui64
