@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
         from portal.commissioning import tasks as commissioning_tasks  # noqa: F401
         from portal.demo import responses  # noqa: F401 - the demo premises answer actions
         from portal.diagnosis import checks  # noqa: F401 - registers the system checks
+        from portal.runtime import checks as runtime_checks  # noqa: F401 - the database check
         from portal.runtime import tasks as runtime_tasks  # noqa: F401
         from portal.test_runs import tasks as test_run_tasks  # noqa: F401
 

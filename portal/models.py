@@ -1,5 +1,7 @@
 """Customers, their premises, and the people who use the portal."""
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from knox.models import AbstractAuthToken
@@ -560,3 +562,14 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def save_changes(instance: _M, **values: object) -> _M:
+    """Set ``values`` on ``instance`` and write just those columns."""
+    for field, value in values.items():
+        setattr(instance, field, value)
+    instance.save(update_fields=list(values))
+    return instance

@@ -1,10 +1,15 @@
 import datetime as dt
+import email
 import json
 import os
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -419,3 +424,36 @@ def fake_gateway():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def smtp_mailbox(tmp_path, settings):
+    """A real SMTP server (aiosmtpd in its own process) that the portal sends its email to; the
+    fixture gives the messages it received, parsed."""
+    port = free_port()
+    mailbox = tmp_path / "mailbox"
+    server = ("-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", str(mailbox))
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "aiosmtpd", *server],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not mailbox.exists():
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the SMTP server did not start")
+            time.sleep(0.05)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+
+        def received() -> list[EmailMessage]:
+            return [
+                email.message_from_bytes(path.read_bytes(), policy=policy.default)
+                for path in sorted((mailbox / "new").iterdir())
+            ]
+
+        yield received
+    finally:
+        process.terminate()
+        process.wait(5)

@@ -33,7 +33,7 @@ SEARCH_CANDIDATES_PER_FIELD = 500
 
 
 # What a phone number is written with besides its digits; PHONE_DIGITS takes them out, and
-# the index customer_phone_digits_idx (migration 0014) is on the very same expression.
+# the index customer_phone_digits_idx (portal migration 0001) is on the very same expression.
 PHONE_PUNCTUATION = ("-", " ", "(", ")", ".", "+")
 PHONE_LIKE = re.compile(r"[\d\s().+-]+")
 # Fewer digits than this match too many numbers to be worth a look.

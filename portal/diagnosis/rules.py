@@ -414,6 +414,13 @@ class Problem:
     customer_text: str
     eui64: str = ""
 
+    @classmethod
+    def about(
+        cls, device: DeviceObservation, words: str, *, title: str, evidence: str
+    ) -> "Problem":
+        """A problem with one device found, told to its customer in the sentence ``words``."""
+        return cls(title, evidence, customer_words(words, what=device.what), device.eui64)
+
 
 Find = Callable[[DiagnosisInput], list[Problem]]
 
@@ -742,15 +749,15 @@ def outdated_firmware(data: DiagnosisInput) -> list[Problem]:
             else ""
         )
         problems.append(
-            Problem(
+            Problem.about(
+                device,
+                "outdated_firmware",
                 title=f"{device.label} runs outdated firmware",
                 evidence=(
                     f"{device.manufacturer} {device.model} runs OTA image "
                     f"{ota_version_text(running, scheme)}{build}; the approved image is "
                     f"{ota_version_text(minimum, scheme)}{release}"
                 ),
-                customer_text=customer_words("outdated_firmware", what=device.what),
-                eui64=device.eui64,
             )
         )
     return problems
@@ -1054,7 +1061,9 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
 @rule(RuleId.OPERATIONAL_CHECK_FAILED, Severity.WARNING, Action.CHECK_DEVICE_PROGRAMS)
 def operational_check_failed(data: DiagnosisInput) -> list[Problem]:
     return [
-        Problem(
+        Problem.about(
+            device,
+            "operational_check_failed",
             title=f"{device.label} did not acknowledge a utility message",
             evidence=(
                 "the Smart Energy test message reached it (the radio delivered it) but it sent "
@@ -1067,8 +1076,6 @@ def operational_check_failed(data: DiagnosisInput) -> list[Problem]:
                     else "Check it is enrolled in the utility's program"
                 )
             ),
-            customer_text=customer_words("operational_check_failed", what=device.what),
-            eui64=device.eui64,
         )
         for device in _found_devices(data)
         if device.reachable and device.operational_check == "not_acknowledged"
@@ -1159,14 +1166,14 @@ def message_not_delivered(data: DiagnosisInput) -> list[Problem]:
     """The device answered the scan, but a utility message to it was not delivered even with
     the stack's retries: its radio path is marginal, whatever its set-up."""
     return [
-        Problem(
+        Problem.about(
+            device,
+            "message_not_delivered",
             title=f"{device.label} did not receive a utility message",
             evidence=(
                 "the Smart Energy test message was not delivered (no APS acknowledgement after "
                 "retries) although the device answered the scan: its radio path is marginal"
             ),
-            customer_text=customer_words("message_not_delivered", what=device.what),
-            eui64=device.eui64,
         )
         for device in _found_devices(data)
         if device.reachable and device.operational_check == "not_delivered"
@@ -1190,15 +1197,15 @@ def device_asleep(data: DiagnosisInput) -> list[Problem]:
             else "not heard from while the gateway has been running"
         )
         problems.append(
-            Problem(
+            Problem.about(
+                device,
+                "device_asleep",
                 title=f"{device.label} is asleep",
                 evidence=(
                     f"a sleepy end device (receiver off when idle) that did not poll its parent "
                     f"during the scan; {heard}. Its parent holds frames for it only "
                     f"{MAC_TRANSACTION_PERSISTENCE_S:g} s"
                 ),
-                customer_text=customer_words("device_asleep", what=device.what),
-                eui64=device.eui64,
             )
         )
     return problems

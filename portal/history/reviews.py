@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portal.diagnosis.rules import rule_label
 from portal.models import DiagnosisReview, Finding, HanTestRun, User
+from portal.test_runs.start import words_required
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -25,11 +26,15 @@ def diagnosis_review_record(
         raise PermissionError("Only administrators review diagnoses.")
     if verdict not in DiagnosisReview.Verdict.values:
         raise ReviewError("Choose whether the finding was right or wrong.")
-    comment = comment.strip()
-    if len(comment) > COMMENT_MAX_LENGTH:
-        raise ReviewError(f"Keep the comment under {COMMENT_MAX_LENGTH} characters.")
-    if verdict == DiagnosisReview.Verdict.WRONG and not comment:
-        raise ReviewError("Say what was wrong, so the rule can be tuned.")
+    comment = words_required(
+        comment,
+        missing="Say what was wrong, so the rule can be tuned."
+        if verdict == DiagnosisReview.Verdict.WRONG
+        else None,
+        limit=COMMENT_MAX_LENGTH,
+        what="the comment",
+        error=ReviewError,
+    )
     with transaction.atomic():
         review, _ = DiagnosisReview.objects.update_or_create(
             finding=finding,

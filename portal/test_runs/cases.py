@@ -18,6 +18,7 @@ from portal.models import (
     RecordedAction,
     User,
     WorkOrder,
+    save_changes,
 )
 from portal.test_runs.events import publish_case_event
 from portal.test_runs.start import OTHER_ACTION, HanTestError, words_required
@@ -55,18 +56,20 @@ def case_close(*, case: HanTestCase, user: User, reason: str) -> HanTestCase:
             raise HanTestError("This case is already resolved.")
         if case.runs.filter(status__in=case.runs.model.ACTIVE).exists():
             raise HanTestError("A test is running in this case: cancel it or let it finish.")
-        case.status = HanTestCase.Status.RESOLVED
-        case.resolved_at = timezone.now()
-        case.closed_by = user
-        case.close_reason = reason
-        case.save(update_fields=["status", "resolved_at", "closed_by", "close_reason"])
+        moment = timezone.now()
+        save_changes(
+            case,
+            status=HanTestCase.Status.RESOLVED,
+            resolved_at=moment,
+            closed_by=user,
+            close_reason=reason,
+        )
         work_orders_end_with_case(
             case_id=case.pk,
             status=WorkOrder.Status.CANCELLED,
             outcome=f"The case was closed: {reason}",
-            moment=case.resolved_at,
+            moment=moment,
         )
-        publish_case_event(case.pk)
     return case
 
 
@@ -95,16 +98,17 @@ def escalation_update(
     _staff_only(user)
     if status not in Escalation.Status.values or status == Escalation.Status.OPEN:
         raise HanTestError("Choose in progress, done or declined.")
-    answer = answer.strip()
-    if len(answer) > REASON_MAX_LENGTH:
-        raise HanTestError(f"Keep the answer under {REASON_MAX_LENGTH} characters.")
-    if status == Escalation.Status.DECLINED and not answer:
-        raise HanTestError("Say why the request was declined.")
-    escalation.status = status
-    escalation.answer = answer
-    escalation.updated_by = user
-    escalation.updated_at = timezone.now()
-    escalation.save(update_fields=["status", "answer", "updated_by", "updated_at"])
+    answer = words_required(
+        answer,
+        missing="Say why the request was declined."
+        if status == Escalation.Status.DECLINED
+        else None,
+        limit=REASON_MAX_LENGTH,
+        what="the answer",
+    )
+    save_changes(
+        escalation, status=status, answer=answer, updated_by=user, updated_at=timezone.now()
+    )
     publish_case_event(escalation.case_id)
     return escalation
 

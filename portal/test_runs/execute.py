@@ -40,7 +40,7 @@ from portal.models import (
     RunStep,
     WorkOrder,
 )
-from portal.test_runs.events import publish_case_event, publish_run_event
+from portal.test_runs.events import publish_run_event
 from portal.test_runs.expectations import (
     device_interface,
     premise_expectations,
@@ -504,6 +504,4 @@ def run_finish(recorder: RunRecorder, status: str, error: str) -> None:
                 outcome=f"The HAN passed run {run.number}.",
                 moment=now,
             )
-            # Pages open on the case's other runs learn it is resolved.
-            publish_case_event(run.case_id)
         publish_run_event(run.pk, {"kind": "run", "run": run_state(run)})

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.models import HanTestRun, RunStep
+from portal.models import HanTestRun, RunStep, save_changes
 from portal.test_runs.events import publish_run_event
 from portal.test_runs.payloads import run_state, step_payload
 from portal.test_runs.start import han_test_run_enqueue
@@ -27,10 +27,7 @@ def run_steps_stop(*, run: HanTestRun, moment: datetime) -> None:
         else RunStep.Status.FAILED
     )
     for step in RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING):
-        step.status = status
-        step.detail = "Stopped before it finished."
-        step.finished_at = moment
-        step.save(update_fields=["status", "detail", "finished_at"])
+        save_changes(step, status=status, detail="Stopped before it finished.", finished_at=moment)
         publish_run_event(run.pk, {"kind": "step", "step": step_payload(step)})
 
 

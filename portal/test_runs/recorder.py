@@ -15,6 +15,7 @@ from portal.models import (
     ObservedDevice,
     ObservedInterface,
     RunStep,
+    save_changes,
 )
 from portal.test_runs.events import publish_run_event
 from portal.test_runs.observations import (
@@ -160,11 +161,8 @@ class RunRecorder:
         return step
 
     def step_end(self, step: RunStep, status: str, detail: str = "") -> None:
-        step.status = status
-        step.detail = detail[:300]
-        step.finished_at = timezone.now()
         with transaction.atomic():
-            step.save(update_fields=["status", "detail", "finished_at"])
+            save_changes(step, status=status, detail=detail[:300], finished_at=timezone.now())
             publish_run_event(self.run.pk, {"kind": "step", "step": step_payload(step)})
 
     def interface(

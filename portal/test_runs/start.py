@@ -227,13 +227,21 @@ def han_test_cancel(*, run: HanTestRun, user: User) -> HanTestRun:
     return run
 
 
-def words_required(text: str, *, missing: str, limit: int) -> str:
-    """What someone typed, trimmed: ``missing`` when there is nothing, refused when too long."""
+def words_required(
+    text: str,
+    *,
+    missing: str | None,
+    limit: int,
+    what: str = "it",
+    error: type[Exception] = HanTestError,
+) -> str:
+    """What someone typed, trimmed: refused when too long, and when empty unless ``missing`` is
+    None (else it says what to write)."""
     text = text.strip()
-    if not text:
-        raise HanTestError(missing)
+    if not text and missing is not None:
+        raise error(missing)
     if len(text) > limit:
-        raise HanTestError(f"Keep it under {limit} characters.")
+        raise error(f"Keep {what} under {limit} characters.")
     return text
 
 

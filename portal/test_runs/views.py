@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,7 +32,6 @@ from portal.test_runs.review_drafts import review_drafts_take
 from portal.test_runs.selectors import (
     case_runs,
     run_findings_for_review,
-    run_get_for_user,
     run_or_404,
 )
 from portal.test_runs.start import (
@@ -175,20 +174,31 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("run_detail", run_id=run.pk)
 
 
+def _carry_out(
+    request: HttpRequest, work: Callable[[], object], *, done: str | Callable[[], str]
+) -> None:
+    """One service call behind a form: why it was refused, or what was done, reaches the page."""
+    try:
+        work()
+    except HanTestError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done() if callable(done) else done)
+
+
 @require_POST
 def run_record_action(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(user=request.user, run_id=run_id)
-    try:
-        recorded_action_create(
+    _carry_out(
+        request,
+        lambda: recorded_action_create(
             run=run,
             user=signed_in_user(request),
             action=request.POST.get("action", ""),
             note=request.POST.get("note", ""),
-        )
-    except HanTestError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Action recorded. Retest when it is done.")
+        ),
+        done="Action recorded. Retest when it is done.",
+    )
     return redirect("run_detail", run_id=run.pk)
 
 
@@ -210,13 +220,6 @@ def run_retest(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("run_detail", run_id=run.pk)
     return redirect("run_detail", run_id=next_run.pk)
-
-
-def _run_or_404(request: HttpRequest, run_id: int) -> HanTestRun:
-    run = run_get_for_user(user=request.user, run_id=run_id)
-    if run is None:
-        raise Http404("No such test run.")
-    return run
 
 
 def _case_page(case: HanTestCase) -> HttpResponse:
@@ -318,17 +321,16 @@ def run_device_leave(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_or_404(user=request.user, run_id=run_id)
     viewer = _run_viewed(request, run, what=f"HAN test run {run.pk}")
     device_id = request.POST.get("device", "")
-    try:
-        cases.device_leave_request(
+    _carry_out(
+        request,
+        lambda: cases.device_leave_request(
             run=run,
             user=signed_in_user(request),
             device_id=int(device_id) if device_id.isdigit() else 0,
             viewer_sees_customer_han=viewer.sees_customer_han,
-        )
-    except HanTestError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "The device was asked to leave the HAN. Retest to confirm.")
+        ),
+        done="The device was asked to leave the HAN. Retest to confirm.",
+    )
     return redirect(f"{reverse('run_detail', args=[run.pk])}#case")
 
 
@@ -336,15 +338,14 @@ def run_device_leave(request: HttpRequest, run_id: int) -> HttpResponse:
 @utility_staff_required
 def escalation_update(request: HttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_object_or_404(Escalation.objects.select_related("case"), pk=escalation_id)
-    try:
-        cases.escalation_update(
+    _carry_out(
+        request,
+        lambda: cases.escalation_update(
             escalation=escalation,
             user=signed_in_user(request),
             status=request.POST.get("status", ""),
             answer=request.POST.get("answer", ""),
-        )
-    except HanTestError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Request marked {escalation.get_status_display().lower()}.")
+        ),
+        done=lambda: f"Request marked {escalation.get_status_display().lower()}.",
+    )
     return _case_page(escalation.case)

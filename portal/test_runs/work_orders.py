@@ -18,6 +18,7 @@ from portal.models import (
     ObservedDevice,
     User,
     WorkOrder,
+    save_changes,
 )
 from portal.test_runs.events import publish_case_event
 from portal.test_runs.start import OTHER_ACTION, HanTestError, words_required
@@ -136,11 +137,13 @@ def work_order_complete(*, work_order: WorkOrder, user: User, outcome: str) -> W
             raise HanTestError(f"This work order is already {locked.get_status_display().lower()}.")
         if locked.case.runs.filter(status__in=HanTestRun.ACTIVE).exists():
             raise HanTestError("A test is running: let it finish first.")
-        locked.status = WorkOrder.Status.DONE
-        locked.outcome = outcome
-        locked.completed_by = user
-        locked.completed_at = timezone.now()
-        locked.save(update_fields=["status", "outcome", "completed_by", "completed_at"])
+        save_changes(
+            locked,
+            status=WorkOrder.Status.DONE,
+            outcome=outcome,
+            completed_by=user,
+            completed_at=timezone.now(),
+        )
         publish_case_event(locked.case_id)
     return locked
 
@@ -149,10 +152,12 @@ def work_orders_end_with_case(
     *, case_id: int, status: WorkOrder.Status, outcome: str, moment: datetime
 ) -> int:
     """The case is over: a run passed (its open work orders are done) or staff closed it
-    (they are cancelled)."""
-    return WorkOrder.objects.filter(case_id=case_id, status=WorkOrder.Status.OPEN).update(
+    (they are cancelled). Pages open on any of the case's runs learn it."""
+    ended = WorkOrder.objects.filter(case_id=case_id, status=WorkOrder.Status.OPEN).update(
         status=status, outcome=outcome[:OUTCOME_MAX_LENGTH], completed_at=moment
     )
+    publish_case_event(case_id)
+    return ended
 
 
 def work_orders_for_installer(user: User) -> QuerySet[WorkOrder]:

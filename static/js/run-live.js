@@ -460,16 +460,22 @@
     $("[data-timeline-section]").hidden = timeline.length === 0;
   }
 
+  // The live lists: each event of one kind carries one item, kept by its key and drawn again.
+  const LISTS = {
+    step: { name: "steps", key: "key", render: renderSteps },
+    interface: { name: "interfaces", key: "identifier", render: renderInterfaces },
+    device: { name: "devices", key: "key", render: renderDevices },
+  };
+
   function applySnapshot(snapshot) {
     state.run = null;
     applyRun(snapshot.run);
-    state.steps = new Map(snapshot.steps.map((s) => [s.key, s]));
-    state.interfaces = new Map(snapshot.interfaces.map((i) => [i.identifier, i]));
-    state.devices = new Map(snapshot.devices.map((d) => [d.key, d]));
+    const lists = Object.values(LISTS);
+    for (const list of lists) {
+      state[list.name] = new Map(snapshot[list.name].map((item) => [item[list.key], item]));
+    }
+    lists.forEach((list) => list.render());
     state.findings = snapshot.findings;
-    renderSteps();
-    renderInterfaces();
-    renderDevices();
     renderFindings();
     renderActions(snapshot.actions);
     renderComparison(snapshot.comparison);
@@ -477,6 +483,13 @@
   }
 
   function applyEvent(event) {
+    const list = LISTS[event.kind];
+    if (list) {
+      const item = event[event.kind];
+      state[list.name].set(item[list.key], item);
+      list.render();
+      return;
+    }
     switch (event.kind) {
       case "snapshot":
         applySnapshot(event);
@@ -489,18 +502,6 @@
         if (wasActive && !event.run.active) reconnectSoon(0);
         break;
       }
-      case "step":
-        state.steps.set(event.step.key, event.step);
-        renderSteps();
-        break;
-      case "interface":
-        state.interfaces.set(event.interface.identifier, event.interface);
-        renderInterfaces();
-        break;
-      case "device":
-        state.devices.set(event.device.key, event.device);
-        renderDevices();
-        break;
       case "findings":
         state.findings = event.findings;
         renderFindings();

@@ -2,16 +2,12 @@
 devices, follows the result live in Spanish and emails themselves the steps, which arrive in
 Spanish with the link back to their result."""
 
-import email
 import re
-from email import policy
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, sign_in
-from tests.portal.test_runs.test_instructions import smtp_server  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +23,8 @@ def test_a_customer_reads_and_receives_their_result_in_spanish(
     portal_url,
     demo_world,
     settings,
-    smtp_server,  # noqa: F811 - the fixture imported above
+    smtp_mailbox,
 ):
-    port, mailbox = smtp_server
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.PORTAL_BASE_URL = portal_url
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US")
@@ -74,8 +67,7 @@ def test_a_customer_reads_and_receives_their_result_in_spanish(
         run_path = re.search(r"/runs/\d+/", page.url)
         assert run_path is not None
 
-        (received_file,) = (Path(mailbox) / "new").iterdir()
-        received = email.message_from_bytes(received_file.read_bytes(), policy=policy.default)
+        (received,) = smtp_mailbox()
         assert str(received["Subject"]).strip().startswith("Sus dispositivos de energía en")
         text = received.get_body(preferencelist=("plain",)).get_content()
         assert "Hola, Bernard Okafor:" in text and "tiene una señal débil" in text

@@ -1,19 +1,15 @@
 """An ended registration (removed, decommissioned, replaced) keeps its row and audit, no keys."""
 
-import importlib
 import os
 from io import StringIO
-from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
-from django.apps import apps
 from django.core.management import call_command
-from django.db import connection
 
 from han_gateway.models import HanDevice
 from tests.factories import PremisesGatewayFactory
-from tests.trust_center.factories import INSTALL_CODE, DeviceRegistrationFactory
+from tests.trust_center.factories import INSTALL_CODE
 from trust_center import selectors, services
 from trust_center.crypto import KEYS_VARIABLE
 from trust_center.models import DeviceRegistration, KeyAuditEvent
@@ -153,20 +149,3 @@ def test_rotating_the_encryption_key_passes_over_ended_registrations(monkeypatch
     live.refresh_from_db()
     assert selectors.device_registration_link_key(registration=live) == link_key
     assert _stored_keys(removed) == ("", "")
-
-
-def test_the_migration_deletes_the_keys_of_registrations_ended_before_it():
-    migration = importlib.import_module(
-        "trust_center.migrations.0002_ended_registrations_hold_no_keys"
-    )
-    removed = DeviceRegistrationFactory(status=Status.REMOVED)
-    decommissioned = DeviceRegistrationFactory(status=Status.DECOMMISSIONED)
-    live = DeviceRegistrationFactory(status=Status.VERIFIED)
-    assert all(_stored_keys(removed)) and all(_stored_keys(decommissioned))
-
-    migration.delete_keys_of_ended_registrations(apps, SimpleNamespace(connection=connection))
-
-    assert _stored_keys(removed) == ("", "")
-    assert _stored_keys(decommissioned) == ("", "")
-    assert all(_stored_keys(live))
-    assert DeviceRegistration.objects.count() == 3

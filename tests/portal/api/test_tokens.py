@@ -4,14 +4,12 @@ refused once expired or revoked; DRF's clear tokens from before keep working, ha
 import logging
 import re
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
 from django.apps import apps as installed_apps
-from django.apps.registry import Apps
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.db import connection, models
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from knox.crypto import hash_token
@@ -199,57 +197,3 @@ def test_only_the_portal_token_model_is_in_use_and_in_the_admin():
     assert ApiToken in admin.site._registry
     assert AuthToken not in admin.site._registry
     assert not installed_apps.is_installed("rest_framework.authtoken")
-
-
-# DRF's authtoken table as it was: the app is no longer installed, so in a registry of its own.
-class DrfToken(models.Model):
-    key = models.CharField(max_length=40, primary_key=True)
-    user_id = models.BigIntegerField()
-    created = models.DateTimeField()
-
-    class Meta:
-        app_label = "authtoken"
-        db_table = "authtoken_token"
-        apps = Apps()
-
-    def __str__(self) -> str:
-        return f"DRF token of user {self.user_id}"
-
-
-@pytest.fixture
-def conversion():
-    """The migration's function, and the DRF table it reads dropped afterwards if it is left."""
-    yield import_module("portal.migrations.0008_api_tokens").drf_tokens_to_api_tokens
-    if DrfToken._meta.db_table in connection.introspection.table_names():
-        with connection.schema_editor() as editor:
-            editor.delete_model(DrfToken)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_turns_a_drf_token_into_a_hashed_token_with_the_same_key(
-    client, conversion, user_a, premise_a
-):
-    key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
-    with connection.schema_editor() as editor:
-        editor.create_model(DrfToken)
-    DrfToken.objects.create(key=key, user_id=user_a.pk, created=timezone.now())
-
-    with connection.schema_editor() as editor:
-        conversion(installed_apps, editor)
-
-    assert "authtoken_token" not in connection.introspection.table_names()
-    api_token = ApiToken.objects.get()
-    assert api_token.user == user_a
-    assert api_token.name == f"Token issued before {timezone.now():%Y-%m-%d}"
-    assert api_token.expiry is not None
-    assert abs(api_token.expiry - (timezone.now() + timedelta(days=90))) < timedelta(minutes=1)
-    assert _tables_holding(key) == []
-    assert _premise_ids(client, key) == [premise_a.pk]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_does_nothing_on_a_database_without_drf_tokens(conversion):
-    with connection.schema_editor() as editor:
-        conversion(installed_apps, editor)
-
-    assert not ApiToken.objects.exists()

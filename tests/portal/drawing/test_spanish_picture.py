@@ -92,15 +92,18 @@ def test_the_drawing_is_in_english_by_default():
         assert f">{english}</text>" in svg, english
 
 
+@pytest.fixture
+def spanish_run(demo_world, no_enqueue):
+    """A test Bernard, who reads Spanish, ran at his weak-link premise."""
+    Customer.objects.filter(users__username="bernard").update(language=Customer.Language.SPANISH)
+    return run_at("MTR-100002", username="bernard")
+
+
 @pytest.mark.django_db
-def test_a_spanish_customers_run_page_draws_the_han_in_spanish(client, demo_world, no_enqueue):
-    customer = User.objects.get(username="bernard").customer_accounts.get()
-    customer.language = Customer.Language.SPANISH
-    customer.save(update_fields=["language"])
-    run = run_at("MTR-100002", username="bernard")
+def test_a_spanish_customers_run_page_draws_the_han_in_spanish(client, spanish_run):
     client.force_login(User.objects.get(username="bernard"))
 
-    pictures = _words(_pictures(client.get(f"/runs/{run.pk}/").content.decode()))
+    pictures = _words(_pictures(client.get(f"/runs/{spanish_run.pk}/").content.decode()))
 
     assert "Red doméstica " in pictures and "Mapa de la red doméstica" in pictures
     assert "Pantalla de consumo en el hogar" in pictures
@@ -111,14 +114,10 @@ def test_a_spanish_customers_run_page_draws_the_han_in_spanish(client, demo_worl
 
 
 @pytest.mark.django_db
-def test_staff_see_a_spanish_customers_han_picture_in_english(client, demo_world, no_enqueue):
-    customer = User.objects.get(username="bernard").customer_accounts.get()
-    customer.language = Customer.Language.SPANISH
-    customer.save(update_fields=["language"])
-    run = run_at("MTR-100002", username="bernard")
+def test_staff_see_a_spanish_customers_han_picture_in_english(client, spanish_run):
     client.force_login(User.objects.get(username="rep"))
 
-    pictures = _pictures(client.get(f"/runs/{run.pk}/").content.decode())
+    pictures = _pictures(client.get(f"/runs/{spanish_run.pk}/").content.decode())
 
     assert "Map of the HAN" in pictures
     for english in ENGLISH_LEGEND:

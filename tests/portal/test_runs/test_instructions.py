@@ -1,13 +1,6 @@
 """A rep emails the customer what to do: their words, a link to their result, on the timeline;
 through a real SMTP server process in one test."""
 
-import email
-import subprocess
-import sys
-import time
-from email import policy
-from pathlib import Path
-
 import pytest
 from django.core import mail
 
@@ -73,48 +66,11 @@ def test_an_smtp_server_that_is_down_is_a_clear_error_and_no_record(client, weak
     assert not CustomerMessage.objects.exists()
 
 
-@pytest.fixture
-def smtp_server(tmp_path):
-    """aiosmtpd in its own process, writing each message it receives to a mailbox file."""
-    port = free_port()
-    mailbox = tmp_path / "mailbox"
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{port}",
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-            str(mailbox),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not mailbox.exists():
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the SMTP server did not start")
-            time.sleep(0.05)
-        yield port, mailbox
-    finally:
-        process.terminate()
-        process.wait(5)
-
-
-def test_the_email_reaches_a_real_smtp_server(client, weak_run, settings, smtp_server):
-    port, mailbox = smtp_server
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+def test_the_email_reaches_a_real_smtp_server(client, weak_run, smtp_mailbox):
     client.force_login(User.objects.get(username="rep"))
     client.post(f"/runs/{weak_run.pk}/instructions/")
 
-    messages = list((Path(mailbox) / "new").iterdir())
-    assert len(messages) == 1
-    received = email.message_from_bytes(messages[0].read_bytes(), policy=policy.default)
+    (received,) = smtp_mailbox()
     assert received["To"] == weak_run.premise.customer.email
     text = received.get_body(preferencelist=("plain",)).get_content()
     assert "Move it closer to the meter" in text

@@ -1,16 +1,11 @@
 """A customer emails themselves the steps of their own run, from their result page: only to the
 address on their account, in their language, and never another customer's run."""
 
-import email
-from email import policy
-from pathlib import Path
-
 import pytest
 from django.core import mail
 
 from portal.models import Customer, CustomerMessage, User
 from tests.portal.test_runs.runs import run_at
-from tests.portal.test_runs.test_instructions import smtp_server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -56,20 +51,15 @@ def test_without_an_address_the_customer_is_told_how_to_add_one(client, weak_run
 def test_a_spanish_customer_gets_spanish_email_at_a_real_smtp_server(
     client,
     weak_run,
-    settings,
-    smtp_server,  # noqa: F811 - the fixture imported above
+    smtp_mailbox,
 ):
-    port, mailbox = smtp_server
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     Customer.objects.filter(pk=weak_run.premise.customer_id).update(language="es")
     client.force_login(User.objects.get(username="bernard"))
 
     page = client.post(f"/runs/{weak_run.pk}/instructions/", follow=True).content.decode()
 
     assert "Enviamos estos pasos por correo a" in page
-    (received_file,) = (Path(mailbox) / "new").iterdir()
-    received = email.message_from_bytes(received_file.read_bytes(), policy=policy.default)
+    (received,) = smtp_mailbox()
     assert str(received["Subject"]).strip().startswith("Sus dispositivos de energía en")
     text = received.get_body(preferencelist=("plain",)).get_content()
     assert "Esto es lo que debe hacer:" in text

@@ -20,33 +20,30 @@ def _switch_that(**changes: Any) -> dict[str, Any]:
     return document
 
 
-def test_a_message_lost_on_the_way_is_not_delivered_and_the_advice_is_range(
-    demo_world, no_enqueue, scenario_switch
+@pytest.mark.parametrize(
+    ("switch", "rule", "action", "check"),
+    [
+        # Lost on the way: a radio matter, the advice is range.
+        ({"loses_messages": True}, "message_not_delivered", "change_range", "not_delivered"),
+        # Received and not confirmed: a set-up matter.
+        (
+            {"acknowledges": []},
+            "operational_check_failed",
+            "check_device_programs",
+            "not_acknowledged",
+        ),
+    ],
+    ids=["lost_on_the_way", "received_not_confirmed"],
+)
+def test_a_utility_message_the_switch_does_not_confirm_is_diagnosed_by_what_the_radio_saw(
+    demo_world, no_enqueue, scenario_switch, switch, rule, action, check
 ):
-    scenario_switch(METER, _switch_that(loses_messages=True))
+    scenario_switch(METER, _switch_that(**switch))
     run = run_at(METER)
     assert run.status == HanTestRun.Status.FAILED
     (finding,) = run.findings.all()
-    assert (finding.rule, finding.eui64, finding.action) == (
-        "message_not_delivered",
-        SWITCH,
-        "change_range",
-    )
-    assert run.devices.get(eui64=SWITCH).operational_check == "not_delivered"
-
-
-def test_a_message_received_but_not_confirmed_is_a_set_up_matter(
-    demo_world, no_enqueue, scenario_switch
-):
-    scenario_switch(METER, _switch_that(acknowledges=[]))
-    run = run_at(METER)
-    (finding,) = run.findings.all()
-    assert (finding.rule, finding.eui64, finding.action) == (
-        "operational_check_failed",
-        SWITCH,
-        "check_device_programs",
-    )
-    assert run.devices.get(eui64=SWITCH).operational_check == "not_acknowledged"
+    assert (finding.rule, finding.eui64, finding.action) == (rule, SWITCH, action)
+    assert run.devices.get(eui64=SWITCH).operational_check == check
 
 
 def test_a_device_on_old_firmware_that_ignores_a_message_is_upgraded_first(demo_world, no_enqueue):
