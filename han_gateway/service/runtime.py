@@ -9,9 +9,11 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import math
 import time
+from asyncio import FIRST_COMPLETED
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import zigpy.application
 import zigpy.exceptions
@@ -29,6 +31,7 @@ from han_gateway.radio.factory import (
     start_real_radio,
     start_simulated_radio,
 )
+from han_gateway.radio.profile import SmartEnergyProfileMixin
 from han_gateway.radio.simulated import SimulatedApplication
 from han_gateway.radio.virtual_han import CoordinatorIdentity
 from han_gateway.scenarios import Scenario, ScenarioError, resolve_scenario
@@ -41,6 +44,8 @@ LOGGER = logging.getLogger(__name__)
 # kept open by asking again before each permit runs out.
 MAX_PERMIT_SECONDS = 254
 PERMIT_RENEW_MARGIN_S = 14
+# How long a join-window request waits for the radio to take the permit.
+PERMIT_TAKEN_TIMEOUT_S = 15
 # The service admits devices only through zigpy's permit_with_link_key, which bellows (EZSP:
 # ALLOW_JOINS | JOINS_USE_INSTALL_CODE_KEY) and Z-Stack (BDBSetJoinUsesInstallCodeKey) run as
 # install-code-only windows; what zigpy-deconz's Trust Center accepts is not known.
@@ -187,37 +192,63 @@ class HanInterface:
     async def open_join_window(
         self, eui64: t.EUI64, link_key: t.KeyData, duration_s: int
     ) -> JoinWindow:
-        if self.app is None:
+        """Open a join window for one device and answer once the radio has taken it; the window
+        is held, and renewed past the stack's limit, in the background."""
+        app = self.app
+        if app is None:
             raise zigpy.exceptions.ControllerException("The radio is not running")
         now = datetime.now(UTC)
         previous = self.join_windows.pop(eui64, None)
         if previous is not None and previous.task is not None:
             previous.task.cancel()
         window = JoinWindow(eui64, now, now + timedelta(seconds=duration_s))
-        await self.app.permit_with_link_key(
-            node=eui64, link_key=link_key, time_s=min(duration_s, MAX_PERMIT_SECONDS)
+        taken = cast(SmartEnergyProfileMixin, app).next_permit()
+        window.task = asyncio.get_running_loop().create_task(
+            self._hold_join_window(app, window, link_key, time.monotonic() + duration_s, taken)
         )
-        if duration_s > MAX_PERMIT_SECONDS:
-            window.task = asyncio.get_running_loop().create_task(
-                self._keep_window_open(eui64, link_key, time.monotonic() + duration_s)
-            )
+        done, _ = await asyncio.wait(
+            {window.task, taken}, timeout=PERMIT_TAKEN_TIMEOUT_S, return_when=FIRST_COMPLETED
+        )
+        if window.task in done and window.task.exception() is not None:
+            taken.cancel()
+            raise cast(BaseException, window.task.exception())
+        if not done:
+            window.task.cancel()
+            raise TimeoutError(f"no answer from the radio in {PERMIT_TAKEN_TIMEOUT_S} s")
         self.join_windows[eui64] = window
         return window
 
-    async def _keep_window_open(
-        self, eui64: t.EUI64, link_key: t.KeyData, closes_at: float
+    async def _hold_join_window(
+        self,
+        app: zigpy.application.ControllerApplication,
+        window: JoinWindow,
+        link_key: t.KeyData,
+        closes_at: float,
+        taken: asyncio.Future[None],
     ) -> None:
-        while True:
-            await asyncio.sleep(MAX_PERMIT_SECONDS - PERMIT_RENEW_MARGIN_S)
-            remaining = closes_at - time.monotonic()
-            if remaining <= 0 or self.app is None:
-                return
+        """Permit the device to join until ``closes_at``, asking again before each permit runs
+        out. A library that waits out the permit (zigpy-znp) comes back as it ends and is asked
+        again at once."""
+        first = True
+        while first or (self.app is app and closes_at - time.monotonic() > 0):
+            asked = time.monotonic()
             try:
-                await self.app.permit_with_link_key(
-                    node=eui64, link_key=link_key, time_s=min(int(remaining), MAX_PERMIT_SECONDS)
+                await app.permit_with_link_key(
+                    node=window.eui64,
+                    link_key=link_key,
+                    time_s=max(1, min(math.ceil(closes_at - asked), MAX_PERMIT_SECONDS)),
                 )
             except Exception:
-                LOGGER.warning("Could not renew the join window for %s", eui64, exc_info=True)
+                if first:
+                    raise
+                LOGGER.warning(
+                    "Could not renew the join window for %s", window.eui64, exc_info=True
+                )
+            first = False
+            if not taken.done():
+                taken.set_result(None)
+            renew_at = asked + MAX_PERMIT_SECONDS - PERMIT_RENEW_MARGIN_S
+            await asyncio.sleep(max(0.0, min(renew_at, closes_at) - time.monotonic()))
 
     def known_devices(self) -> dict[t.EUI64, t.NWK]:
         """Devices the coordinator knows: zigpy's device list and the radio's address table."""
