@@ -6,13 +6,16 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 VENV := .venv
 BIN := $(VENV)/bin
+# The radio libraries (the `radios` extra) in an environment of their own: the main one runs
+# without them, as a gateway with simulated radios only does.
+RADIOS_VENV := .venv-radios
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # Prefer a uv already on PATH; otherwise install the pinned one into .tools.
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 
-.PHONY: run test test-unit test-e2e lint format install browser migrate demo bench clean
+.PHONY: run test test-unit test-e2e test-radios lint format install browser migrate demo bench clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -55,10 +58,18 @@ test-unit: install
 test-e2e: install browser
 	$(BIN)/pytest -m e2e tests/e2e
 
-test: lint test-unit test-e2e
+$(RADIOS_VENV)/bin/python: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(RADIOS_VENV) $(UV) sync --frozen --extra radios --python $(PYTHON)
+	@touch $(RADIOS_VENV)/bin/python
+
+# The real radio libraries, unmodified, against emulated coordinators over TCP.
+test-radios: $(RADIOS_VENV)/bin/python
+	$(RADIOS_VENV)/bin/pytest tests/han_gateway/test_znp_emulator.py
+
+test: lint test-unit test-radios test-e2e
 
 bench: install
 	$(BIN)/python bench/bench_scan.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RADIOS_VENV) $(TOOLS) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -159,6 +159,9 @@ GATEWAY_KINDS: Final[tuple[GatewayKind, ...]] = get_args(GatewayKind)
 Radio: TypeAlias = Literal["simulated", "ezsp", "znp", "deconz"]
 RADIOS: Final[tuple[Radio, ...]] = get_args(Radio)
 InterfaceStatus: TypeAlias = Literal["ready", "starting", "stopped", "error"]
+# Smart Energy profile versions a meter's Energy Service Interface is certified for.
+SmartEnergyVersion: TypeAlias = Literal["1.0", "1.1", "1.1b", "1.2", "1.2a", "1.2b", "1.4"]
+SMART_ENERGY_VERSIONS: Final[tuple[SmartEnergyVersion, ...]] = get_args(SmartEnergyVersion)
 Pacing: TypeAlias = Literal["radio", "zigpy_default"]
 Check: TypeAlias = Literal["message", "drlc"]
 CHECKS: Final[tuple[Check, ...]] = get_args(Check)
@@ -240,6 +243,11 @@ class Identity(Answer):
     api_version: Literal["v1"]
 
 
+class OpenJoinWindow(Answer):
+    eui64: Eui64
+    closes_at: Timestamp
+
+
 class InterfaceInfo(Answer):
     """A HAN interface; its network fields are null while the radio is not running."""
 
@@ -262,6 +270,17 @@ class InterfaceInfo(Answer):
     """Why the interface is not running, with status ``error``."""
     join_policy: JoinPolicy | Literal["unknown"] = "unknown"
     """The Trust Center's join policy in force; ``unknown`` when the radio does not say."""
+    smart_energy_version: SmartEnergyVersion | None = None
+    """The Smart Energy version the meter's ESI is certified for, as configured: no radio
+    reports it."""
+    coordinator_stack: str | None = None
+    """The coordinator's maker and chip or stack, as the radio reports them; only while it runs."""
+    coordinator_firmware: str | None = None
+    """The coordinator's firmware, as the radio reports it; only while it runs."""
+    trust_center_eui64: Eui64 | None = None
+    """The Trust Center's address (the coordinator's, on a meter); only while the radio runs."""
+    join_windows: list[OpenJoinWindow] = Field(default_factory=list)
+    """The join windows open now, one per device."""
 
 
 class InterfaceList(Answer):

@@ -354,6 +354,10 @@ class ObservedInterface(models.Model):
     energy_by_channel = models.JSONField(default=dict, blank=True)
     # The gateway's radio type (ezsp, znp, deconz, simulated): the LQI scale of its links
     radio = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # The rest of what the gateway said of the interface, as a head-end shows it: Smart Energy
+    # version, coordinator stack and firmware, Trust Center, join policy, open join windows
+    # and capacity (empty for runs recorded before, and in generated history).
+    reported = models.JSONField(default=dict, blank=True, db_default={})
 
     class Meta:
         ordering = ["run", "identifier"]

@@ -101,6 +101,30 @@ def channel_mask(channels: Iterable[int]) -> t.Channels:
     return mask
 
 
+def nwk_packet(
+    source: int,
+    destination: t.AddrModeAddress,
+    *,
+    endpoints: tuple[int, int],
+    profile_id: int,
+    cluster_id: int,
+    data: bytes,
+    **more: Any,
+) -> t.ZigbeePacket:
+    """A frame from a network address, between two endpoints, as zigpy carries it; ``more``
+    sets its other fields (tsn, radius, lqi, rssi)."""
+    return t.ZigbeePacket(
+        src=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=t.NWK(source)),
+        src_ep=t.uint8_t(endpoints[0]),
+        dst=destination,
+        dst_ep=t.uint8_t(endpoints[1]),
+        profile_id=t.uint16_t(profile_id),
+        cluster_id=t.uint16_t(cluster_id),
+        data=t.SerializableBytes(data),
+        **more,
+    )
+
+
 class VirtualHan:
     """The devices of one scenario, as seen over the air by the coordinator."""
 
@@ -421,14 +445,13 @@ class VirtualHan:
         else:
             source = node.nwk
             link_quality, rssi = self._last_hop_quality(node)
-        return t.ZigbeePacket(
-            src=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=source),
-            src_ep=t.uint8_t(endpoint),
-            dst=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=COORDINATOR_NWK),
-            dst_ep=t.uint8_t(endpoint),
-            profile_id=t.uint16_t(profile_id),
-            cluster_id=t.uint16_t(cluster_id),
-            data=t.SerializableBytes(data),
+        return nwk_packet(
+            source,
+            t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=COORDINATOR_NWK),
+            endpoints=(endpoint, endpoint),
+            profile_id=profile_id,
+            cluster_id=cluster_id,
+            data=data,
             lqi=t.uint8_t(link_quality),
             rssi=t.int8s(rssi),
         )

@@ -28,6 +28,7 @@ from han_gateway.protocol import (
     INTERFACE_ID_MAX_LENGTH,
     INTERFACE_ID_PATTERN,
     RADIOS,
+    SMART_ENERGY_VERSIONS,
 )
 from han_gateway.scenarios.documents import (
     Choice,
@@ -135,6 +136,12 @@ class InterfaceConfig(Document):
     scan_timeout_s: Annotated[float, Number(0.1, 3600)] = DEFAULT_SCAN_TIMEOUT_S
     coordinator_eui64: Annotated[zigpy_types.EUI64, Eui64()] | None = None
     """The simulated coordinator's EUI-64."""
+    smart_energy_version: Annotated[str, Choice(SMART_ENERGY_VERSIONS)] | None = None
+    """The Smart Energy version the meter's Energy Service Interface is certified for (1.0 to
+    1.4): reported with the interface, since no radio can say it."""
+    max_devices: Annotated[int, Integer(1, 1000)] | None = None
+    """Real radio: how many HAN devices the meter supports on it (a simulated radio takes it
+    from its scenario)."""
 
     @model_validator(mode="after")
     def _radio_settings(self) -> Self:

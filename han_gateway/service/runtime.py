@@ -17,6 +17,7 @@ from typing import Any, Final, cast
 
 import zigpy.application
 import zigpy.exceptions
+import zigpy.state
 import zigpy.types as t
 
 from han_gateway.protocol import (
@@ -24,6 +25,7 @@ from han_gateway.protocol import (
     Identity,
     InterfaceInfo,
     JoinWindowOpened,
+    OpenJoinWindow,
     short_address,
 )
 from han_gateway.radio.factory import (
@@ -75,6 +77,26 @@ def coordinator_eui64_for(gateway_id: str, interface_id: str) -> t.EUI64:
     """A stable coordinator address for a simulated interface that names none."""
     digest = hashlib.sha256(f"{gateway_id}/{interface_id}".encode()).digest()
     return t.EUI64(bytes(reversed(b"\x00\x13\x50" + digest[:5])))
+
+
+def _coordinator_facts(
+    node: zigpy.state.NodeInfo, network: zigpy.state.NetworkInfo
+) -> dict[str, Any]:
+    """What the radio says of itself and of its Trust Center."""
+    stack = " ".join(
+        part for part in (node.manufacturer, node.model) if part and part.lower() != "unknown"
+    )
+    firmware = node.version if node.version and node.version.lower() != "unknown" else None
+    trust_center = network.tc_link_key.partner_ieee
+    unknown = {
+        t.EUI64.convert("ff:ff:ff:ff:ff:ff:ff:ff"),
+        t.EUI64.convert("00:00:00:00:00:00:00:00"),
+    }
+    return {
+        "coordinator_stack": stack or None,
+        "coordinator_firmware": firmware,
+        "trust_center_eui64": None if trust_center in unknown else str(trust_center),
+    }
 
 
 class HanInterface:
@@ -275,10 +297,22 @@ class HanInterface:
             "security_level": None,
             "device_count": 0,
             "join_policy": self.join_policy,
+            "coordinator_stack": None,
+            "coordinator_firmware": None,
+            "trust_center_eui64": None,
         }
         if self.is_simulated and self.scenario is not None:
             description["scenario"] = self.scenario.name
             description["max_devices"] = self.scenario.gateway.max_devices
+        elif self.config.max_devices is not None:
+            description["max_devices"] = self.config.max_devices
+        description["smart_energy_version"] = self.config.smart_energy_version
+        now = datetime.now(UTC)
+        description["join_windows"] = [
+            OpenJoinWindow(eui64=str(window.eui64), closes_at=window.closes_at)
+            for window in sorted(self.join_windows.values(), key=lambda w: w.closes_at)
+            if window.closes_at > now
+        ]
         if self.error_message is not None:
             description["error"] = self.error_message
         if self.app is not None:
@@ -294,6 +328,7 @@ class HanInterface:
                     "security_level": int(network.security_level),
                     "device_count": len(self.known_devices()),
                     "coordinator_eui64": str(self.app.state.node_info.ieee),
+                    **_coordinator_facts(self.app.state.node_info, network),
                 }
             )
         return InterfaceInfo.model_validate(description)

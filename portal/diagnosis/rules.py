@@ -1187,28 +1187,27 @@ def device_asleep(data: DiagnosisInput) -> list[Problem]:
     so a device that polls less often, or whose batteries are flat, does not answer. Not a
     radio or gateway fault, but not checked either: the run does not pass on it."""
     explained = _explained_by_outage(data)
-    problems = []
-    for device in _found_devices(data):
-        if device.reachable or not device.sleepy or device.eui64 in explained:
-            continue  # awake, or its parent is silent: the router finding speaks
-        heard = (
-            f"last heard at {device.last_heard}"
-            if device.last_heard
-            else "not heard from while the gateway has been running"
+    return [
+        Problem.about(
+            device,
+            "device_asleep",
+            title=f"{device.label} is asleep",
+            evidence=(
+                f"a sleepy end device (receiver off when idle) that did not poll its parent "
+                f"during the scan; {_last_heard(device)}. Its parent holds frames for it only "
+                f"{MAC_TRANSACTION_PERSISTENCE_S:g} s"
+            ),
         )
-        problems.append(
-            Problem.about(
-                device,
-                "device_asleep",
-                title=f"{device.label} is asleep",
-                evidence=(
-                    f"a sleepy end device (receiver off when idle) that did not poll its parent "
-                    f"during the scan; {heard}. Its parent holds frames for it only "
-                    f"{MAC_TRANSACTION_PERSISTENCE_S:g} s"
-                ),
-            )
-        )
-    return problems
+        for device in _found_devices(data)
+        # Not one that is awake, nor one whose parent is silent: the router finding speaks.
+        if not device.reachable and device.sleepy and device.eui64 not in explained
+    ]
+
+
+def _last_heard(device: DeviceObservation) -> str:
+    if device.last_heard:
+        return f"last heard at {device.last_heard}"
+    return "not heard from while the gateway has been running"
 
 
 @rule(RuleId.INSTALL_CODE_MISMATCH, Severity.CRITICAL, Action.RECHECK_INSTALL_CODE)

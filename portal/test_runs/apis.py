@@ -101,7 +101,15 @@ class _RunInterfaceSerializer(serializers.Serializer[Any]):
     channel = serializers.IntegerField(allow_null=True)
     pan_id = serializers.IntegerField(allow_null=True)
     device_count = serializers.IntegerField(allow_null=True)
+    max_devices = serializers.IntegerField(
+        allow_null=True, help_text="How many devices the meter supports on it; null: not said."
+    )
     security_level = serializers.IntegerField(allow_null=True)
+    summary = serializers.CharField(
+        help_text="What the gateway said of it, as a head-end shows it: Smart Energy version, "
+        "coordinator stack and firmware, radio, extended PAN id, Trust Center, join policy "
+        "and open join windows."
+    )
 
 
 class _RunDeviceSerializer(serializers.Serializer[Any]):
@@ -215,7 +223,7 @@ class _CaseReferenceSerializer(serializers.Serializer[Any]):
     status = _CaseStatusField()
 
 
-# Describes the answer and does not build it: presentation.run_snapshot builds it, for the
+# Describes the answer and does not build it: payloads.run_snapshot builds it, for the
 # live stream too, and _run_response adds `case` and `premise_id`.
 class _RunSerializer(serializers.Serializer[Any]):
     """A run as its live page shows it to the caller, with its case and premise."""

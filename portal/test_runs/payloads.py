@@ -6,6 +6,7 @@ and a customer gets plain words instead of technical evidence, in the active lan
 own: the pages' middleware and the consumer activate it).
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext
@@ -28,6 +29,7 @@ from portal.models import (
     HanTestCase,
     HanTestRun,
     ObservedDevice,
+    ObservedInterface,
     RecordedAction,
     RunStep,
 )
@@ -292,6 +294,60 @@ def timeline_payload(case: HanTestCase) -> list[Payload]:
     ]
 
 
+JOIN_POLICY_WORDS = {
+    "install_code_only": "joins with an install code only",
+    "default_key_allowed": "joins with the default key allowed",
+    "closed": "joining closed",
+}
+
+
+def interface_summary(interface: ObservedInterface) -> str:
+    """What the gateway said of the interface beyond its table row, as a head-end shows it."""
+    reported = interface.reported or {}
+    version = reported.get("smart_energy_version")
+    parts = [f"Zigbee Smart Energy {version}" if version else "Zigbee"]
+    coordinator = " ".join(
+        part
+        for part in (reported.get("coordinator_stack"), reported.get("coordinator_firmware"))
+        if part
+    )
+    if coordinator:
+        parts.append(f"coordinator {coordinator}")
+    if interface.radio:
+        parts.append(f"radio {interface.radio}")
+    if interface.extended_pan_id:
+        parts.append(f"extended PAN id {interface.extended_pan_id}")
+    if reported.get("trust_center_eui64"):
+        parts.append(f"Trust Center {reported['trust_center_eui64']}")
+    policy = reported.get("join_policy")
+    if policy in JOIN_POLICY_WORDS:
+        parts.append(JOIN_POLICY_WORDS[policy])
+    if "join_windows" in reported:
+        windows = [
+            datetime.fromisoformat(window["closes_at"]) for window in reported["join_windows"]
+        ]
+        parts.append(
+            f"{len(windows)} join window(s) open, the first until {moment_text(min(windows))}"
+            if windows
+            else "no join window open"
+        )
+    return " · ".join(parts)
+
+
+def interface_payload(interface: ObservedInterface) -> Payload:
+    """An interface as the run page's table shows it (to staff only)."""
+    capacity = (interface.reported or {}).get("max_devices")
+    return {
+        "identifier": interface.identifier,
+        "channel": interface.channel,
+        "pan_id": interface.pan_id,
+        "device_count": interface.device_count,
+        "max_devices": capacity,
+        "security_level": interface.security_level,
+        "summary": interface_summary(interface),
+    }
+
+
 def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
     """The full state of a run, as a late or reconnecting viewer needs it."""
     radios = interface_radios(run)
@@ -299,16 +355,7 @@ def run_snapshot(run: HanTestRun, *, viewer: Viewer) -> Payload:
         "kind": "snapshot",
         "run": run_state_for_viewer(run_state(run), viewer=viewer),
         "steps": [step_for_viewer(step_payload(step), viewer=viewer) for step in run.steps.all()],
-        "interfaces": [
-            {
-                "identifier": interface.identifier,
-                "channel": interface.channel,
-                "pan_id": interface.pan_id,
-                "device_count": interface.device_count,
-                "security_level": interface.security_level,
-            }
-            for interface in run.interfaces.all()
-        ],
+        "interfaces": [interface_payload(interface) for interface in run.interfaces.all()],
         "devices": [
             device_for_viewer(
                 observed_device_payload(device, radios.get(device.interface, "")), viewer=viewer

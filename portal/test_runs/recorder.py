@@ -23,7 +23,12 @@ from portal.test_runs.observations import (
     device_fields,
     short_address_value,
 )
-from portal.test_runs.payloads import observed_device_payload, run_state, step_payload
+from portal.test_runs.payloads import (
+    interface_payload,
+    observed_device_payload,
+    run_state,
+    step_payload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +186,18 @@ class RunRecorder:
             "extended_pan_id": reported.extended_pan_id or "",
             "security_level": reported.security_level,
             "device_count": device_count if device_count is not None else reported.device_count,
+            "reported": reported.model_dump(
+                mode="json",
+                include={
+                    "smart_energy_version",
+                    "coordinator_stack",
+                    "coordinator_firmware",
+                    "trust_center_eui64",
+                    "join_policy",
+                    "join_windows",
+                    "max_devices",
+                },
+            ),
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
@@ -190,17 +207,7 @@ class RunRecorder:
                 run=self.run, identifier=reported.id, defaults=defaults
             )
             publish_run_event(
-                self.run.pk,
-                {
-                    "kind": "interface",
-                    "interface": {
-                        "identifier": observed.identifier,
-                        "channel": observed.channel,
-                        "pan_id": observed.pan_id,
-                        "device_count": observed.device_count,
-                        "security_level": observed.security_level,
-                    },
-                },
+                self.run.pk, {"kind": "interface", "interface": interface_payload(observed)}
             )
 
     def device(self, interface_id: str, reported: DeviceReport, known: "PremiseRecords") -> None:

@@ -204,9 +204,22 @@
       row.append(text("td", item.channel ?? "—"));
       row.append(text("td", item.pan_id == null ? "—" : "0x" + item.pan_id.toString(16).toUpperCase().padStart(4, "0")));
       row.append(text("td", item.security_level ?? "—"));
-      row.append(text("td", item.device_count ?? "—"));
+      const count = item.device_count ?? "—";
+      row.append(text("td", item.max_devices == null ? count : count + " of " + item.max_devices));
       body.append(row);
     });
+    // What the gateway said of each interface, as a head-end shows it, readable on a phone.
+    const facts = $("[data-interface-facts]");
+    if (!facts) return;
+    facts.replaceChildren(
+      ...[...state.interfaces.values()]
+        .filter((item) => item.summary)
+        .map((item) => {
+          const line = text("p", "", "muted");
+          line.append(text("strong", item.identifier), " " + item.summary);
+          return line;
+        })
+    );
   }
 
   function signalCell(device) {

@@ -101,6 +101,11 @@ def test_rep_tests_a_weak_link_acts_retests_and_resolves_the_case(
     expect(page.locator("tr", has_text="00:1b:c5:0c:00:21:7f:10")).to_contain_text("LQI")
     # The customer's own smart plug is shown to the rep by category only.
     expect(page.locator("[data-devices]")).not_to_contain_text("28:2c:02:bf:ff:e6:0a:12")
+    # Step 5.2 as a head-end says it: the interface's version, coordinator, Trust Center, policy.
+    facts = page.locator("[data-interface-facts]")
+    expect(facts).to_contain_text("han0 Zigbee Smart Energy 1.2 · coordinator Landis+Gyr")
+    expect(facts).to_contain_text("joins with an install code only · no join window open")
+    expect(page.locator("[data-interfaces] tr").first).to_contain_text(re.compile(r"\d+ of \d+"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "run-weak-link.png"), full_page=True)
 

@@ -160,7 +160,12 @@ def service_document(tmp_path: Path) -> dict[str, Any]:
                 "kind": "pole_top",
                 "secret_sha256": hashlib.sha256(SECRETS["MTR-200002"].encode()).hexdigest(),
                 "interfaces": [
-                    {"id": "han0", "radio": "simulated", "scenario": "registered_device_missing"},
+                    {
+                        "id": "han0",
+                        "radio": "simulated",
+                        "scenario": "registered_device_missing",
+                        "smart_energy_version": "1.2a",
+                    },
                     {"id": "han1", "radio": "simulated", "scenario": "weak_link"},
                 ],
             },
@@ -168,7 +173,12 @@ def service_document(tmp_path: Path) -> dict[str, Any]:
                 "id": "MTR-200003",
                 "secret_sha256": hashlib.sha256(SECRETS["MTR-200003"].encode()).hexdigest(),
                 "interfaces": [
-                    {"id": "han0", "radio": "znp", "device": {"path": "/dev/ttyACM0"}},
+                    {
+                        "id": "han0",
+                        "radio": "znp",
+                        "device": {"path": "/dev/ttyACM0"},
+                        "max_devices": 10,
+                    },
                 ],
             },
         ],

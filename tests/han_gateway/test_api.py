@@ -56,6 +56,39 @@ async def test_interfaces_describe_each_han(service):
     assert han0["security_level"] == 5
     assert han0["device_count"] == 6  # the pending switch has not joined
     assert han1["scenario"] == "weak_link"
+    # What a head-end says of an interface (step 5.2).
+    assert han0["smart_energy_version"] == "1.2a" and han1["smart_energy_version"] is None
+    assert han0["max_devices"] == 10
+    assert han0["trust_center_eui64"] == han0["coordinator_eui64"]
+    assert han0["join_policy"] == "install_code_only"
+    assert han0["join_windows"] == []
+    # This gateway names neither its maker nor its firmware: nothing is made up.
+    assert han0["coordinator_stack"] is None and han0["coordinator_firmware"] is None
+    _, body = await service.request("GET", "/gateways/MTR-200001/interfaces", "MTR-200001")
+    (meter,) = body["interfaces"]
+    assert (meter["coordinator_stack"], meter["coordinator_firmware"]) == (
+        "Itron OpenWay Riva CENTRON",
+        "4.2.1",
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_interface_lists_its_open_join_windows_and_a_real_radios_capacity(service):
+    status, opened = await _open_join_window(
+        service, {"eui64": POOL_SWITCH, "link_key": POOL_SWITCH_KEY, "duration_s": 600}
+    )
+    assert status == 201
+
+    _, body = await service.request("GET", "/gateways/MTR-200002/interfaces", "MTR-200002")
+    han0, han1 = body["interfaces"]
+    assert han0["join_windows"] == [{"eui64": POOL_SWITCH, "closes_at": opened["closes_at"]}]
+    assert han1["join_windows"] == []
+
+    _, body = await service.request("GET", "/gateways/MTR-200003/interfaces", "MTR-200003")
+    (znp,) = body["interfaces"]
+    # Not running (zigpy-znp is not installed here): the configured facts, no radio's.
+    assert znp["status"] == "error" and znp["max_devices"] == 10
+    assert znp["coordinator_stack"] is None and znp["trust_center_eui64"] is None
 
 
 @pytest.mark.asyncio

@@ -641,7 +641,7 @@ TABLES = {
     "observed_interface": Table(
         ObservedInterface,
         "id run_id identifier technology channel pan_id extended_pan_id security_level "
-        "device_count energy_by_channel radio",
+        "device_count energy_by_channel radio reported",
     ),
     "observed_device": Table(
         ObservedDevice,
@@ -1366,6 +1366,7 @@ class HistoryGenerator:
                 len(observed),
                 pool[scan],
                 "",  # the radio type: not known to the history, so the general link limits
+                "{}",  # nor what else the gateway said of the interface
             )
         )
         for sequence, (kind, eui64, device, firmware, join, reachable, quality, check) in enumerate(
