@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Final, cast
+from collections.abc import Callable
+from typing import Any, Final
 
 import zigpy.exceptions
 import zigpy.types as zigpy_t
@@ -26,10 +26,14 @@ from zigpy_znp.exceptions import InvalidFrame
 from zigpy_znp.frames import GeneralFrame, TransportFrame
 from zigpy_znp.types.nvids import ExNvIds, NvSysIds, OsalNvIds
 
+from han_gateway.emulators.serving import (
+    EmulatorServer,
+    StreamConnection,
+    emulated_coordinator,
+)
 from han_gateway.radio.virtual_han import (
     COORDINATOR_NWK,
     CoordinatorIdentity,
-    VirtualHan,
     channel_mask,
     nwk_packet,
 )
@@ -73,14 +77,9 @@ def osal_key(nv_id: int) -> NvKey:
 
 
 def default_coordinator(scenario: Scenario) -> CoordinatorIdentity:
-    """A stable TI address for the emulated coordinator of a scenario."""
-    digest = hashlib.sha256(f"znp-emulator/{scenario.name}".encode()).digest()
-    return CoordinatorIdentity(
-        eui64=zigpy_t.EUI64(bytes(reversed(b"\x00\x12\x4b" + digest[:5]))),
-        manufacturer="Texas Instruments",
-        model="CC2652",
-        sw_build_id=f"Z-Stack {CODE_REVISION}",
-    )
+    """A Texas Instruments CC2652 running Z-Stack 3.30."""
+    firmware = f"Z-Stack {CODE_REVISION}"
+    return emulated_coordinator(scenario, b"\x00\x12\x4b", "Texas Instruments", "CC2652", firmware)
 
 
 def network_key(scenario: Scenario) -> t.KeyData:
@@ -271,21 +270,8 @@ def formed_network_nvram(scenario: Scenario, coordinator: CoordinatorIdentity) -
     return nvram
 
 
-class MtConnection(asyncio.Protocol):
+class MtConnection(StreamConnection["ZnpEmulator"]):
     """One host connected to the emulator: MT frames in, MT frames out."""
-
-    def __init__(self, emulator: ZnpEmulator) -> None:
-        self._emulator = emulator
-        self._buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self._emulator.connected(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self._emulator.disconnected(self)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -314,29 +300,21 @@ class MtConnection(asyncio.Protocol):
         frame = command.to_frame(align=ALIGN_STRUCTS)
         self.transport.write(TransportFrame(frame).serialize())
 
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
 
 Handler = Callable[[Any], Any]
 
 
-class ZnpEmulator:
+class ZnpEmulator(EmulatorServer[MtConnection]):
     """A Z-Stack coordinator whose network is a scenario's virtual HAN, on a TCP port."""
 
+    STACK = "Z-Stack"
+
     def __init__(self, scenario: Scenario, coordinator: CoordinatorIdentity | None = None) -> None:
-        self.scenario = scenario
-        self.coordinator = coordinator or default_coordinator(scenario)
+        super().__init__(scenario, coordinator or default_coordinator(scenario))
         self.nvram = formed_network_nvram(scenario, self.coordinator)
-        self.han: VirtualHan | None = None
         self.endpoint_profiles: dict[int, int] = {ZDO_ENDPOINT: 0x0000}
         self.install_codes: dict[zigpy_t.EUI64, zigpy_t.KeyData] = {}
         self.unknown_requests: list[GeneralFrame] = []
-        self._server: asyncio.Server | None = None
-        self._host = "127.0.0.1"
-        self._client: MtConnection | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[int, Handler] = {
             c.SYS.Ping.Req.header: self._ping,
             c.SYS.Version.Req.header: self._version,
@@ -373,58 +351,12 @@ class ZnpEmulator:
 
     # -- serving ------------------------------------------------------------------------
 
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("The emulator is not serving")
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+    def _new_connection(self) -> MtConnection:
+        return MtConnection(self)
 
-    @property
-    def url(self) -> str:
-        """The device path zigpy-znp connects to."""
-        return f"socket://{self._host}:{self.port}"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen on `host`:`port` (0: a free port) and answer the port listened on."""
-        self._host = host
-        self.han = VirtualHan(self.scenario, self.coordinator, self._deliver)
-        for node in self.han.nodes.values():
+    def _han_started(self) -> None:
+        for node in self.virtual_han.nodes.values():
             self._store_device(node.spec.eui64)
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: MtConnection(self), host, port)
-        LOGGER.info(
-            "Z-Stack emulator for scenario %s on %s:%d", self.scenario.name, host, self.port
-        )
-        return self.port
-
-    async def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for task in list(self._tasks):
-            task.cancel()
-        if self.han is not None:
-            self.han.close()
-
-    async def __aenter__(self) -> ZnpEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    def connected(self, connection: MtConnection) -> None:
-        if self._client is not None:
-            self._client.close()
-        self._client = connection
-
-    def disconnected(self, connection: MtConnection) -> None:
-        if self._client is connection:
-            self._client = None
 
     def _store_device(self, eui64: zigpy_t.EUI64) -> None:
         node = self.virtual_han.nodes.get(eui64)
@@ -435,12 +367,6 @@ class ZnpEmulator:
                 is_child=node.parent_nwk == COORDINATOR_NWK,
                 link_key=node.spec.link_key,
             )
-
-    @property
-    def virtual_han(self) -> VirtualHan:
-        if self.han is None:
-            raise RuntimeError("The emulator is not serving")
-        return self.han
 
     # -- MT dispatch --------------------------------------------------------------------
 
@@ -480,11 +406,6 @@ class ZnpEmulator:
     def _send_callback(self, command: Any) -> None:
         if self._client is not None:
             self._client.send(command)
-
-    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- SYS ----------------------------------------------------------------------------
 

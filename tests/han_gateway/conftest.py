@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
 import json
 import ssl
 import time
@@ -15,13 +16,14 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+import zigpy.application
 import zigpy.types as t
 from aiohttp import web
 
-from han_gateway.radio.factory import start_simulated_radio
+from han_gateway.radio.factory import start_real_radio, start_simulated_radio
 from han_gateway.radio.simulated import SimulatedApplication
 from han_gateway.radio.virtual_han import CoordinatorIdentity
-from han_gateway.scenarios import Scenario, parse_scenario
+from han_gateway.scenarios import Scenario, load_library_scenario, parse_scenario
 from han_gateway.service.app import REGISTRY, create_app
 from han_gateway.service.config import parse_service_config
 from han_gateway.service.runtime import GatewayRegistry
@@ -256,3 +258,48 @@ async def service_with_default_limits(tmp_path: Path) -> AsyncIterator[Service]:
     del document["max_body_bytes"]
     async with running_service(document, tmp_path) as running:
         yield running
+
+
+# Each radio: the library it needs, the emulator's module and class.
+EMULATORS = {
+    "znp": ("zigpy_znp", "han_gateway.emulators.znp", "ZnpEmulator"),
+    "ezsp": ("bellows", "han_gateway.emulators.ezsp", "EzspEmulator"),
+}
+
+
+def radio_served(name: str) -> Any:
+    """A test module's ``radio`` fixture: which emulated radio the fixtures below serve."""
+
+    @pytest.fixture
+    def radio() -> str:
+        return name
+
+    return radio
+
+
+@pytest.fixture
+def scenario_name() -> str:
+    """The library scenario an emulator serves; a test parametrises it to change it."""
+    return "healthy"
+
+
+@pytest_asyncio.fixture
+async def emulator(radio: str, scenario_name: str) -> AsyncIterator[Any]:
+    """The emulated coordinator of ``radio`` (a test module's fixture) serving a scenario."""
+    library, module, class_name = EMULATORS[radio]
+    pytest.importorskip(library, reason="needs the project's 'radios' extra")
+    emulator_class = getattr(importlib.import_module(module), class_name)
+    async with emulator_class(load_library_scenario(scenario_name)) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def radio_app(
+    radio: str, emulator: Any
+) -> AsyncIterator[zigpy.application.ControllerApplication]:
+    """The radio library's application, unmodified, started on the emulator."""
+    app = await start_real_radio(radio, {"path": emulator.url}, {})
+    try:
+        yield app
+    finally:
+        await app.shutdown()
