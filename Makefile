@@ -65,7 +65,7 @@ $(RADIOS_VENV)/bin/python: pyproject.toml uv.lock | $(UV)
 # The real radio libraries, unmodified, against emulated coordinators over TCP.
 test-radios: $(RADIOS_VENV)/bin/python
 	$(RADIOS_VENV)/bin/pytest tests/han_gateway/test_znp_emulator.py tests/han_gateway/test_ezsp_emulator.py \
-	  tests/han_gateway/test_emulated_radios.py
+	  tests/han_gateway/test_emulated_radios.py tests/han_gateway/test_service_on_radios.py
 
 test: lint test-unit test-radios test-e2e
 

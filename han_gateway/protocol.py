@@ -358,6 +358,9 @@ class DeviceReport(Answer):
     sleepy: bool | None = None
     """True: its receiver is off when idle (a sleepy end device that hears frames only when it
     polls its parent), from its node descriptor or its parent's neighbour table; None: unknown."""
+    aps_encrypted: bool | None = None
+    """Whether its ZCL answers to the scan came with APS security (Smart Energy traffic must);
+    None: it sent none, or it is the coordinator."""
     last_heard: Timestamp | None = None
     """When the coordinator last heard a frame from it; None: not while the service ran."""
 

@@ -39,3 +39,8 @@ DRLC_CLUSTER_ID: Final = 0x0701
 METERING_CLUSTER_ID: Final = 0x0702
 MESSAGING_CLUSTER_ID: Final = 0x0703
 KEY_ESTABLISHMENT_CLUSTER_ID: Final = 0x0800
+# Smart Energy traffic that must carry APS security with the link key (Key Establishment, which
+# sets that key up, runs with network security only).
+SMART_ENERGY_CLUSTER_IDS: Final = frozenset(
+    {PRICE_CLUSTER_ID, DRLC_CLUSTER_ID, METERING_CLUSTER_ID, MESSAGING_CLUSTER_ID}
+)

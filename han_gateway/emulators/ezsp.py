@@ -42,6 +42,7 @@ from han_gateway.radio.virtual_han import (
     nwk_packet,
 )
 from han_gateway.scenarios.schema import Scenario
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 
 LOGGER = logging.getLogger(__name__)
 
@@ -224,7 +225,8 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
         self.configuration: dict[t.EzspConfigId, int] = {
             t.EzspConfigId.CONFIG_SECURITY_LEVEL: scenario.gateway.security_level,
             t.EzspConfigId.CONFIG_MULTICAST_TABLE_SIZE: MULTICAST_TABLE_SIZE,
-            t.EzspConfigId.CONFIG_KEY_TABLE_SIZE: 0,
+            # A Trust Center firmware keeps a link key for each device it admits.
+            t.EzspConfigId.CONFIG_KEY_TABLE_SIZE: scenario.gateway.max_devices,
             t.EzspConfigId.CONFIG_ADDRESS_TABLE_SIZE: 0,
         }
         self.values: dict[t.EzspValueId, bytes] = {}
@@ -252,6 +254,7 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
             "getEui64": self._get_eui64,
             "getNodeId": self._get_node_id,
             "addEndpoint": self._add_endpoint,
+            "removeDevice": self._remove_device,
             "networkInit": self._network_init,
             "networkState": self._network_state,
             "getNetworkParameters": self._get_network_parameters,
@@ -286,6 +289,21 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
 
     def _new_connection(self) -> AshConnection:
         return AshConnection(self)
+
+    def _han_started(self) -> None:
+        """The formed network's key table: the link key of every device that joined with its
+        install code, in the order they joined (those holding the default key have none)."""
+        self.link_keys = []
+        for eui64, node in self.virtual_han.nodes.items():
+            if node.spec.link_key != DEFAULT_TRUST_CENTER_LINK_KEY:
+                self._store_link_key(eui64, node.spec.link_key)
+
+    def _store_link_key(self, eui64: zigpy_t.EUI64, link_key: zigpy_t.KeyData) -> None:
+        """Keep a device's link key in the key table, in place of any earlier one; a full
+        table keeps none."""
+        self.link_keys = [entry for entry in self.link_keys if entry[0] != eui64]
+        if len(self.link_keys) < self.configuration[t.EzspConfigId.CONFIG_KEY_TABLE_SIZE]:
+            self.link_keys.append((eui64, link_key))
 
     def reset(self, connection: AshConnection) -> None:
         """The NCP restarted: its network is down until the host initialises it again."""
@@ -422,7 +440,22 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
 
     def _add_endpoint(self, request: Request) -> Any:
         self.endpoint_profiles[int(request["endpoint"])] = int(request["profileId"])
+        self.virtual_han.register_endpoint(
+            zdo_t.SimpleDescriptor(
+                endpoint=request["endpoint"],
+                profile=request["profileId"],
+                device_type=request["deviceId"],
+                device_version=request["deviceVersion"],
+                input_clusters=list(request["inputClusterList"]),
+                output_clusters=list(request["outputClusterList"]),
+            )
+        )
         return {"status": t.EzspStatus.SUCCESS}
+
+    def _remove_device(self, request: Request) -> Any:
+        """The Trust Center asks the device's parent to drop it (APSME-REMOVE-DEVICE)."""
+        self.virtual_han.remove(request["targetLong"])
+        return {"status": t.EmberStatus.SUCCESS}
 
     def _set_concentrator(self, request: Request) -> Any:
         return {"status": t.EmberStatus.SUCCESS}
@@ -508,7 +541,8 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
         return {"status": t.EmberStatus.SUCCESS, "state": state}
 
     def _export_link_key_by_index(self, request: Request) -> Any:
-        """The key table: the keys of the devices that joined with their install code."""
+        """The key table: the keys of the devices that joined with their install code. It
+        gives the host their EUI-64s only: EmberZNet keeps no NWK address with a key."""
         index = int(request["index"])
         metadata = t.SecurityManagerAPSKeyMetadata(
             bitmask=0, outgoing_frame_counter=0, incoming_frame_counter=0, ttl_in_seconds=0
@@ -576,6 +610,9 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
         return {}
 
     def _get_address_table_node_id(self, request: Request) -> Any:
+        """Every entry unused: the address table's entries are the host's to fill (EmberZNet
+        only updates those in use), and its Trust Center address cache, which sits after them,
+        holds only the parents of devices joining now."""
         return {"nodeId": 0xFFFF}
 
     def _get_address_table_eui64(self, request: Request) -> Any:
@@ -660,6 +697,11 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
             data=bytes(request["messageContents"]),
             tsn=zigpy_t.uint8_t(aps.sequence),
             radius=zigpy_t.uint8_t(0),
+            tx_options=(
+                zigpy_t.TransmitOptions.APS_Encryption
+                if t.EmberApsOption.APS_OPTION_ENCRYPTION in aps.options
+                else zigpy_t.TransmitOptions.NONE
+            ),
         )
         sent = {"type": message_type, "indexOrDestination": address, "apsFrame": aps}
         self._spawn(self._transmit(packet, sent | {"messageTag": request["messageTag"]}))
@@ -723,7 +765,11 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
             clusterId=int(packet.cluster_id),
             sourceEndpoint=source_endpoint,
             destinationEndpoint=endpoint,
-            options=t.EmberApsOption.APS_OPTION_NONE,
+            options=(
+                t.EmberApsOption.APS_OPTION_ENCRYPTION
+                if zigpy_t.TransmitOptions.APS_Encryption in packet.tx_options
+                else t.EmberApsOption.APS_OPTION_NONE
+            ),
             groupId=0,
             sequence=self._next_aps_sequence(),
         )
@@ -745,8 +791,7 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
         (_nwk, eui64, _capability), _ = zigpy_t.deserialize(announcement, schema)
         link_key = self.transient_keys.pop(eui64, None)
         if link_key is not None:
-            self.link_keys = [entry for entry in self.link_keys if entry[0] != eui64]
-            self.link_keys.append((eui64, link_key))
+            self._store_link_key(eui64, link_key)
         node = self.virtual_han.nodes.get(eui64)
         parent = COORDINATOR_NWK if node is None else node.parent_nwk
         self._callback(

@@ -34,10 +34,12 @@ from han_gateway.emulators.serving import (
 from han_gateway.radio.virtual_han import (
     COORDINATOR_NWK,
     CoordinatorIdentity,
+    VirtualNode,
     channel_mask,
     nwk_packet,
 )
 from han_gateway.scenarios.schema import Scenario
+from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,9 +47,31 @@ LOGGER = logging.getLogger(__name__)
 # UTIL.AssocFindDevice's answer (36 bytes padded, 28 packed).
 ALIGN_STRUCTS: Final = True
 ASSOCIATED_DEVICE_SIZE: Final = 36
+# What UTIL.AssocFindDevice and UTIL.AssocGetWithAddress answer for a device that is not in
+# the association table: packDev_t() writes INVALID_NODE_ADDR (0xFFFE) over an unset buffer,
+# whose other bytes a CC2652 reads as 0xFF (so its node relation is NOTUSED).
+NO_ASSOCIATED_DEVICE: Final = b"\xfe\xff" + b"\xff" * (ASSOCIATED_DEVICE_SIZE - 2)
 # The most NVRAM bytes one read answer carries (an MT frame holds at most 250).
 NV_READ_CHUNK: Final = 240
 ZDO_ENDPOINT: Final = 0
+GREEN_POWER_ENDPOINT: Final = 242
+# The endpoints the stack registers for itself (ZDO, the Green Power proxy) with their
+# profiles: it sends from them too, but confirms those frames to its own tasks, not the host.
+STACK_ENDPOINTS: Final = {ZDO_ENDPOINT: 0x0000, GREEN_POWER_ENDPOINT: 0xA1E0}
+# An address manager entry Z-Stack has not used has every address bit set.
+UNUSED_EXTENDED_ADDRESS: Final = znp_const.EMPTY_ADDR_MGR_ENTRY_ZSTACK3.extAddr
+# A TCLK table entry that holds no key, as Z-Stack initialises the table.
+UNUSED_TCLK_ENTRY: Final = t.TCLKDevEntry(
+    txFrmCntr=0,
+    rxFrmCntr=0,
+    extAddr=t.EUI64(bytes(8)),
+    keyAttributes=t.KeyAttributes.DEFAULT_KEY,
+    keyType=t.KeyType.NONE,
+    SeedShift_IcIndex=0,
+)
+UNUSED_APS_KEY_DATA: Final = t.APSKeyDataTableEntry(
+    Key=t.KeyData(bytes(16)), TxFrameCounter=0, RxFrameCounter=0
+)
 
 # What SYS.Version and SYS.ResetInd report: a Z-Stack 3.30 build for the CC2652.
 TRANSPORT_REV: Final = 2
@@ -142,21 +166,42 @@ class NvRam:
             entries.append(bytes(item))
         return entries
 
+    def create_table(self, item_id: int, empty_entry: Any, size: int) -> None:
+        """A table as Z-Stack creates it when it forms a network: `size` unused entries."""
+        for sub_id in range(size):
+            self.put((NvSysIds.ZSTACK, item_id, sub_id), empty_entry)
+
+    def address_entries(self) -> list[t.AddrMgrEntry]:
+        return [
+            t.AddrMgrEntry.deserialize(raw, align=ALIGN_STRUCTS)[0]
+            for raw in self.table(ExNvIds.ADDRMGR)
+        ]
+
+    def address_index(self, eui64: zigpy_t.EUI64) -> int | None:
+        """The device's entry in the address manager table, if it has one."""
+        ieee = t.EUI64(bytes(eui64))
+        return next(
+            (index for index, entry in enumerate(self.address_entries()) if entry.extAddr == ieee),
+            None,
+        )
+
     def store_device(
         self, eui64: zigpy_t.EUI64, nwk: int, *, is_child: bool, link_key: zigpy_t.KeyData
     ) -> None:
         """Record a joined device as Z-Stack's trust center does: its address manager entry
         and its (unhashed) APS link key, linked by the APS link key table."""
         ieee = t.EUI64(bytes(eui64))
-        addresses = self.table(ExNvIds.ADDRMGR)
-        index = next(
-            (
-                position
-                for position, raw in enumerate(addresses)
-                if t.AddrMgrEntry.deserialize(raw, align=ALIGN_STRUCTS)[0].extAddr == ieee
-            ),
-            len(addresses),
-        )
+        index = self.address_index(eui64)
+        if index is None:
+            entries = self.address_entries()
+            index = next(
+                (
+                    position
+                    for position, entry in enumerate(entries)
+                    if entry.extAddr == UNUSED_EXTENDED_ADDRESS
+                ),
+                len(entries),
+            )
         entry_type = t.AddrMgrUserType.Security
         if is_child:
             entry_type |= t.AddrMgrUserType.Assoc
@@ -168,15 +213,52 @@ class NvRam:
             (NvSysIds.ZSTACK, ExNvIds.APS_KEY_DATA_TABLE, index),
             t.APSKeyDataTableEntry(Key=t.KeyData(link_key), TxFrameCounter=0, RxFrameCounter=0),
         )
+        self._write_link_key_table()
+
+    def release_device(self, eui64: zigpy_t.EUI64) -> None:
+        """A device that left: its address manager entry and its key become unused."""
+        index = self.address_index(eui64)
+        if index is None:
+            return
+        self.put((NvSysIds.ZSTACK, ExNvIds.ADDRMGR, index), znp_const.EMPTY_ADDR_MGR_ENTRY_ZSTACK3)
+        self.put((NvSysIds.ZSTACK, ExNvIds.APS_KEY_DATA_TABLE, index), UNUSED_APS_KEY_DATA)
+        self._write_link_key_table()
+
+    def set_associated(self, eui64: zigpy_t.EUI64, associated: bool) -> None:
+        """AssocAddNew and AssocRemove: the address manager entry's association user."""
+        index = self.address_index(eui64)
+        if index is None:
+            return
+        entry = self.address_entries()[index]
+        entry_type = int(entry.type) & ~int(t.AddrMgrUserType.Assoc)
+        if associated:
+            entry_type |= t.AddrMgrUserType.Assoc
+        self.put(
+            (NvSysIds.ZSTACK, ExNvIds.ADDRMGR, index),
+            entry.replace(type=t.AddrMgrUserType(entry_type)),
+        )
+
+    def _write_link_key_table(self) -> None:
+        """The APS link key table: one entry per device with a key, in a fixed-size item (the
+        bytes after its last entry are unused)."""
         links = t.APSLinkKeyTable(
             t.APSLinkKeyTableEntry(
                 AddressManagerIndex=position,
                 LinkKeyNvId=position,
                 AuthenticationState=t.AuthenticationOption.AuthenticatedCBCK,
             )
-            for position in range(len(self.table(ExNvIds.ADDRMGR)))
+            for position, entry in enumerate(self.address_entries())
+            if entry.extAddr != UNUSED_EXTENDED_ADDRESS and entry.type & t.AddrMgrUserType.Security
         )
-        self.put(osal_key(OsalNvIds.APS_LINK_KEY_TABLE), links)
+        key = osal_key(OsalNvIds.APS_LINK_KEY_TABLE)
+        value = _nv_value(links)
+        self.items[key] = bytearray(value.ljust(self.length(key), b"\x00"))
+
+
+def link_key_table_size(entries: int) -> int:
+    """Bytes of the APS link key table item: its entry count and `entries` entries."""
+    entry_size: int = t.APSLinkKeyTableEntry.get_size(align=ALIGN_STRUCTS)
+    return len(t.uint16_t(0).serialize()) + entries * entry_size
 
 
 def formed_network_nvram(scenario: Scenario, coordinator: CoordinatorIdentity) -> NvRam:
@@ -267,7 +349,24 @@ def formed_network_nvram(scenario: Scenario, coordinator: CoordinatorIdentity) -
     ]
     for sub_id, entry in enumerate(security_material):
         nvram.put((NvSysIds.ZSTACK, ExNvIds.NWK_SEC_MATERIAL_TABLE, sub_id), entry)
+    # The device tables exist, every entry unused, from the moment the network forms: an
+    # empty HAN has them too. The build holds as many devices as the gateway admits.
+    size = max(gateway.max_devices, len(scenario.devices))
+    nvram.create_table(ExNvIds.ADDRMGR, znp_const.EMPTY_ADDR_MGR_ENTRY_ZSTACK3, size)
+    nvram.create_table(ExNvIds.TCLK_TABLE, UNUSED_TCLK_ENTRY, size)
+    nvram.create_table(ExNvIds.APS_KEY_DATA_TABLE, UNUSED_APS_KEY_DATA, size)
+    nvram.items[osal_key(OsalNvIds.APS_LINK_KEY_TABLE)] = bytearray(link_key_table_size(size))
     return nvram
+
+
+def child_relation(node: VirtualNode) -> c.util.NodeRelation:
+    """How Z-Stack's association table records a child: a router, a device whose receiver
+    stays on, or a sleeping end device (which polls for its frames)."""
+    if node.spec.is_router:
+        return c.util.NodeRelation.CHILD_FFD_RX_IDLE
+    if node.spec.sleepy:
+        return c.util.NodeRelation.CHILD_RFD
+    return c.util.NodeRelation.CHILD_RFD_RX_IDLE
 
 
 class MtConnection(StreamConnection["ZnpEmulator"]):
@@ -312,8 +411,10 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
     def __init__(self, scenario: Scenario, coordinator: CoordinatorIdentity | None = None) -> None:
         super().__init__(scenario, coordinator or default_coordinator(scenario))
         self.nvram = formed_network_nvram(scenario, self.coordinator)
-        self.endpoint_profiles: dict[int, int] = {ZDO_ENDPOINT: 0x0000}
+        self.endpoint_profiles: dict[int, int] = dict(STACK_ENDPOINTS)
         self.install_codes: dict[zigpy_t.EUI64, zigpy_t.KeyData] = {}
+        # The association table: the coordinator's own children, by their node relation.
+        self.associations: dict[zigpy_t.EUI64, c.util.NodeRelation] = {}
         self.unknown_requests: list[GeneralFrame] = []
         self._handlers: dict[int, Handler] = {
             c.SYS.Ping.Req.header: self._ping,
@@ -333,6 +434,9 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
             c.SYS.NVCreate.Req.header: self._nv_create,
             c.SYS.NVDelete.Req.header: self._nv_delete,
             c.UTIL.AssocFindDevice.Req.header: self._assoc_find_device,
+            c.UTIL.AssocGetWithAddress.Req.header: self._assoc_get_with_address,
+            c.UTIL.AssocRemove.Req.header: self._assoc_remove,
+            c.UTIL.AssocAdd.Req.header: self._assoc_add,
             c.UTIL.GetDeviceInfo.Req.header: self._get_device_info,
             c.UTIL.LEDControl.Req.header: self._led_control,
             c.ZDO.StartupFromApp.Req.header: self._startup_from_app,
@@ -360,13 +464,37 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
 
     def _store_device(self, eui64: zigpy_t.EUI64) -> None:
         node = self.virtual_han.nodes.get(eui64)
-        if node is not None:
-            self.nvram.store_device(
-                eui64,
-                node.nwk,
-                is_child=node.parent_nwk == COORDINATOR_NWK,
-                link_key=node.spec.link_key,
-            )
+        if node is None:
+            return
+        if node.parent_nwk == COORDINATOR_NWK:
+            self.associations[eui64] = child_relation(node)
+        self.nvram.store_device(
+            eui64, node.nwk, is_child=eui64 in self.associations, link_key=node.spec.link_key
+        )
+
+    def _node_at(self, address: zigpy_t.AddrModeAddress | None) -> VirtualNode | None:
+        """The device at a unicast address, if the network has one."""
+        if address is None:
+            return None
+        if isinstance(address.address, zigpy_t.EUI64):
+            return self.virtual_han.nodes.get(address.address)
+        if address.addr_mode == zigpy_t.AddrMode.NWK and isinstance(address.address, int):
+            return self.virtual_han.node_by_nwk(address.address)
+        return None
+
+    def _first_hop(self, node: VirtualNode) -> VirtualNode:
+        """The coordinator's neighbour a frame for `node` goes to first: its top ancestor."""
+        hop, seen = node, {node.spec.eui64}
+        while hop.parent_nwk != COORDINATOR_NWK:
+            parent = self.virtual_han.node_by_nwk(hop.parent_nwk)
+            if parent is None or parent.spec.eui64 in seen:
+                break
+            hop = parent
+            seen.add(hop.spec.eui64)
+        return hop
+
+    def _has_route(self, node: VirtualNode | None) -> bool:
+        return node is not None and node.spec.reachable and not node.cut_off
 
     # -- MT dispatch --------------------------------------------------------------------
 
@@ -426,6 +554,9 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
         )
 
     def _reset(self, request: Any) -> None:
+        # A reset forgets the host's endpoints: it registers them again after each one.
+        self.endpoint_profiles = dict(STACK_ENDPOINTS)
+        self.virtual_han.coordinator_endpoints.clear()
         major, minor, maintenance = RELEASE
         self._callback_soon(
             c.SYS.ResetInd.Callback(
@@ -497,10 +628,63 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
     # -- UTIL ---------------------------------------------------------------------------
 
     def _assoc_find_device(self, request: Any) -> Any:
-        return c.UTIL.AssocFindDevice.Rsp(Device=t.Bytes(b"\xff" * ASSOCIATED_DEVICE_SIZE))
+        # zigpy-znp asks for index 0 only to learn the struct's size.
+        return c.UTIL.AssocFindDevice.Rsp(Device=t.Bytes(NO_ASSOCIATED_DEVICE))
+
+    def _assoc_get_with_address(self, request: Any) -> Any:
+        """The association table entry of a child, looked up by IEEE address unless that is
+        all zeroes (or all ones), else by NWK address; any other device has none."""
+        ieee = bytes(request.IEEE)
+        if ieee in (bytes(8), b"\xff" * 8):
+            node = self.virtual_han.node_by_nwk(int(request.NWK))
+        else:
+            node = self.virtual_han.nodes.get(zigpy_t.EUI64(ieee))
+        relation = None if node is None else self.associations.get(node.spec.eui64)
+        if node is None or relation is None:
+            device, _ = c.util.Device.deserialize(NO_ASSOCIATED_DEVICE, align=ALIGN_STRUCTS)
+            return c.UTIL.AssocGetWithAddress.Rsp(Device=device)
+        address_index = self.nvram.address_index(node.spec.eui64)
+        link_quality = node.spec.link.link_quality
+        device = c.util.Device(
+            shortAddr=t.NWK(node.nwk),
+            addrIdx=0xFFFF if address_index is None else address_index,
+            nodeRelation=relation,
+            devStatus=0,
+            assocCnt=0,
+            age=0,
+            linkInfo=c.util.LinkInfo(
+                txCounter=0,
+                txCost=1,
+                rxLqi=link_quality,
+                inKeySeqNum=0,
+                inFrmCntr=0,
+                txFailure=0,
+            ),
+            endDev=c.util.AgingEndDevice(endDevCfg=0, deviceTimeout=0),
+            timeoutCounter=0,
+            keepaliveRcv=0,
+            ctrl=0,
+        )
+        return c.UTIL.AssocGetWithAddress.Rsp(Device=device)
+
+    def _assoc_remove(self, request: Any) -> Any:
+        """The Z2M firmware's proxy of AssocRemove(): the device is no longer a child."""
+        eui64 = zigpy_t.EUI64(bytes(request.IEEE))
+        if self.associations.pop(eui64, None) is not None:
+            self.nvram.set_associated(eui64, False)
+        return c.UTIL.AssocRemove.Rsp(Status=t.Status.SUCCESS)
+
+    def _assoc_add(self, request: Any) -> Any:
+        """The Z2M firmware's proxy of AssocAddNew(): a child again, as it was."""
+        eui64 = zigpy_t.EUI64(bytes(request.IEEE))
+        self.associations[eui64] = c.util.NodeRelation(request.NodeRelation)
+        self.nvram.set_associated(eui64, True)
+        return c.UTIL.AssocAdd.Rsp(Status=t.Status.SUCCESS)
 
     def _get_device_info(self, request: Any) -> Any:
-        children = [node.nwk for node in self.virtual_han.children_of(COORDINATOR_NWK)]
+        children = [
+            node.nwk for eui64, node in self.virtual_han.nodes.items() if eui64 in self.associations
+        ]
         return c.UTIL.GetDeviceInfo.Rsp(
             Status=t.Status.SUCCESS,
             IEEE=t.EUI64(bytes(self.coordinator.eui64)),
@@ -530,9 +714,17 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
         return c.ZDO.MsgCallbackRegister.Rsp(Status=t.Status.SUCCESS)
 
     def _ext_route_check(self, request: Any) -> Any:
-        return c.ZDO.ExtRouteChk.Rsp(Status=c.zdo.RoutingStatus.SUCCESS)
+        """RTG_CheckRtStatus(): an active route while the device answers along it; none to a
+        device that is switched off, out of reach or cut off (its route failed or expired),
+        nor to an address the network does not have."""
+        node = self.virtual_han.node_by_nwk(int(request.Dst))
+        if self._has_route(node):
+            return c.ZDO.ExtRouteChk.Rsp(Status=c.zdo.RoutingStatus.SUCCESS)
+        return c.ZDO.ExtRouteChk.Rsp(Status=c.zdo.RoutingStatus.NO_ENTRY)
 
     def _ext_route_discovery(self, request: Any) -> Any:
+        """NLME_RouteDiscoveryRequest() starts a discovery and answers SUCCESS; a device that
+        does not answer route requests leaves the routing table as it was (no route)."""
         return c.ZDO.ExtRouteDisc.Rsp(Status=t.Status.SUCCESS)
 
     def _permit_join(self, request: Any) -> Any:
@@ -569,11 +761,39 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
     # -- AF -----------------------------------------------------------------------------
 
     def _af_register(self, request: Any) -> Any:
-        self.endpoint_profiles[int(request.Endpoint)] = int(request.ProfileId)
+        """An endpoint the host registers: Z-Stack answers ZDO descriptor requests for it."""
+        endpoint = int(request.Endpoint)
+        if endpoint in self.endpoint_profiles:
+            # afRegister() refuses an endpoint that has a descriptor already.
+            return c.AF.Register.Rsp(Status=t.Status.INVALID_PARAMETER)
+        self.endpoint_profiles[endpoint] = int(request.ProfileId)
+        self.virtual_han.register_endpoint(
+            zdo_t.SimpleDescriptor(
+                endpoint=endpoint,
+                profile=int(request.ProfileId),
+                device_type=int(request.DeviceId),
+                device_version=int(request.DeviceVersion),
+                input_clusters=list(request.InputClusters),
+                output_clusters=list(request.OutputClusters),
+            )
+        )
         return c.AF.Register.Rsp(Status=t.Status.SUCCESS)
 
     def _af_data_request(self, request: Any) -> Any:
+        source_endpoint = int(request.SrcEndpoint)
+        if source_endpoint not in self.endpoint_profiles:
+            # AF_DataRequest() sends from a registered endpoint only.
+            return c.AF.DataRequestExt.Rsp(Status=t.Status.INVALID_PARAMETER)
         destination = request.DstAddrModeAddress.as_zigpy_type()
+        options = c.af.TransmitOptions(request.Options)
+        if (
+            c.af.TransmitOptions.LIMIT_CONCENTRATOR in options
+            and destination.addr_mode == zigpy_t.AddrMode.NWK
+            and destination.address != COORDINATOR_NWK
+            and not self._has_route(self._node_at(destination))
+        ):
+            # Only along an existing route: AF_DataRequest() refuses at once.
+            return c.AF.DataRequestExt.Rsp(Status=t.Status.NWK_NO_ROUTE)
         packet = nwk_packet(
             COORDINATOR_NWK,
             destination,
@@ -583,9 +803,18 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
             data=bytes(request.Data),
             tsn=zigpy_t.uint8_t(request.TSN),
             radius=zigpy_t.uint8_t(request.Radius),
+            tx_options=(
+                zigpy_t.TransmitOptions.APS_Encryption
+                if c.af.TransmitOptions.ENABLE_SECURITY in options
+                else zigpy_t.TransmitOptions.NONE
+            ),
         )
         unicast = destination.addr_mode in (zigpy_t.AddrMode.NWK, zigpy_t.AddrMode.IEEE)
-        confirm = (int(request.SrcEndpoint), int(request.TSN)) if unicast else None
+        # The stack confirms a frame to the task that owns its source endpoint: the host's
+        # endpoints get AF.DataConfirm; ZDO (endpoint 0) and Green Power keep theirs.
+        confirm = None
+        if unicast and source_endpoint not in STACK_ENDPOINTS:
+            confirm = (source_endpoint, int(request.TSN))
         self._spawn(self._transmit(packet, confirm=confirm))
         return c.AF.DataRequestExt.Rsp(Status=t.Status.SUCCESS)
 
@@ -593,21 +822,63 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
         self, packet: zigpy_t.ZigbeePacket, confirm: tuple[int, int] | None
     ) -> None:
         """Put a frame on the virtual air; `confirm` (endpoint, TSN) asks for AF.DataConfirm."""
+        started = asyncio.get_running_loop().time()
         status = t.Status.SUCCESS
         try:
             await self.virtual_han.transmit(packet)
         except zigpy.exceptions.DeliveryError:
-            status = t.Status.MAC_NO_ACK
-        if confirm is not None:
-            endpoint, tsn = confirm
-            self._send_callback(
-                c.AF.DataConfirm.Callback(Status=status, Endpoint=endpoint, TSN=tsn)
-            )
+            status = self._delivery_failure(packet)
+        else:
+            node = self._node_at(packet.dst)
+            if node is not None and self._polls_too_late(node):
+                status = t.Status.MAC_TRANSACTION_EXPIRED
+        if confirm is None:
+            return
+        if status == t.Status.MAC_TRANSACTION_EXPIRED:
+            # The coordinator held the frame for its sleeping child as long as the MAC does.
+            elapsed = asyncio.get_running_loop().time() - started
+            await asyncio.sleep(max(0.0, MAC_TRANSACTION_PERSISTENCE_S - elapsed))
+        endpoint, tsn = confirm
+        self._send_callback(c.AF.DataConfirm.Callback(Status=status, Endpoint=endpoint, TSN=tsn))
+
+    def _polls_too_late(self, node: VirtualNode) -> bool:
+        """A sleeping child of the coordinator that does not poll before its frame expires."""
+        return (
+            self.associations.get(node.spec.eui64) == c.util.NodeRelation.CHILD_RFD
+            and node.spec.poll_interval_ms / 1000 > MAC_TRANSACTION_PERSISTENCE_S
+        )
+
+    def _delivery_failure(self, packet: zigpy_t.ZigbeePacket) -> t.Status:
+        """The status Z-Stack confirms a unicast with when the frame did not get through, after
+        its MAC retries, from where the frame was lost."""
+        node = self._node_at(packet.dst)
+        if node is None:
+            # No neighbour, route or address entry, and nothing answers a route request.
+            return t.Status.NWK_NO_ROUTE
+        if self._has_route(node):
+            # It reached the device, which never acknowledged it.
+            return t.Status.APS_NO_ACK
+        relation = self.associations.get(node.spec.eui64)
+        if relation == c.util.NodeRelation.CHILD_RFD:
+            # Held for a sleeping child that never polled for it.
+            return t.Status.MAC_TRANSACTION_EXPIRED
+        first_hop = self._first_hop(node)
+        if relation is not None or (first_hop is node and node.spec.is_router):
+            # A child, or a neighbouring router: sent to it directly, never acknowledged.
+            return t.Status.MAC_NO_ACK
+        if first_hop is not node and not first_hop.spec.reachable:
+            # Its route starts at a neighbour that does not acknowledge.
+            return t.Status.MAC_NO_ACK
+        # Its route broke beyond the first hop, or the coordinator has none to it.
+        return t.Status.NWK_NO_ROUTE
 
     def _deliver(self, packet: zigpy_t.ZigbeePacket) -> None:
         """A frame the virtual HAN sends to the coordinator, as Z-Stack hands it to the host."""
         data = packet.data.serialize()
         source = t.NWK(packet.src.address if packet.src is not None else COORDINATOR_NWK)
+        aps_secured = zigpy_t.TransmitOptions.APS_Encryption in zigpy_t.TransmitOptions(
+            packet.tx_options
+        )
         if packet.src_ep == ZDO_ENDPOINT and packet.dst_ep == ZDO_ENDPOINT:
             if packet.cluster_id == zdo_t.ZDOCmd.Device_annce:
                 self._device_joined(source, data[1:])
@@ -616,7 +887,7 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
                     Src=source,
                     IsBroadcast=t.Bool(False),
                     ClusterId=packet.cluster_id,
-                    SecurityUse=0,
+                    SecurityUse=int(aps_secured),
                     TSN=data[0],
                     MacDst=t.NWK(COORDINATOR_NWK),
                     Data=t.Bytes(data[1:]),
@@ -624,6 +895,8 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
             )
             if packet.cluster_id == zdo_t.ZDOCmd.Mgmt_NWK_Update_rsp:
                 self._nwk_update_notify(source, data[1:])
+            if packet.cluster_id == zdo_t.ZDOCmd.Mgmt_Leave_rsp and data[1:2] == b"\x00":
+                self._devices_left()
             return
         endpoint = int(packet.dst_ep) if packet.dst_ep in self.endpoint_profiles else 1
         self._send_callback(
@@ -635,7 +908,7 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
                 DstEndpoint=endpoint,
                 WasBroadcast=t.Bool(False),
                 LQI=packet.lqi if packet.lqi is not None else 255,
-                SecurityUse=t.Bool(False),
+                SecurityUse=t.Bool(aps_secured),
                 TimeStamp=0,
                 TSN=0,
                 Data=t.ShortBytes(data),
@@ -656,6 +929,26 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
                 SrcNwk=source, SrcIEEE=t.EUI64(bytes(eui64)), ParentNwk=t.NWK(parent)
             )
         )
+
+    def _devices_left(self) -> None:
+        """A device that was asked to leave does so, with its children: ZDApp_LeaveUpdate()
+        drops each from the association table, the address manager and the key tables, and
+        MT tells the host with ZDO.LeaveInd."""
+        for entry in self.nvram.address_entries():
+            eui64 = zigpy_t.EUI64(bytes(entry.extAddr))
+            if entry.extAddr == UNUSED_EXTENDED_ADDRESS or eui64 in self.virtual_han.nodes:
+                continue
+            self.associations.pop(eui64, None)
+            self.nvram.release_device(eui64)
+            self._send_callback(
+                c.ZDO.LeaveInd.Callback(
+                    NWK=entry.nwkAddr,
+                    IEEE=entry.extAddr,
+                    Request=t.Bool(False),
+                    Remove=t.Bool(False),
+                    Rejoin=t.Bool(False),
+                )
+            )
 
     def _nwk_update_notify(self, source: t.NWK, payload: bytes) -> None:
         schema = zdo_t.CLUSTERS[zdo_t.ZDOCmd.Mgmt_NWK_Update_rsp][1]

@@ -87,7 +87,15 @@ async def start_real_radio(
     radio: str, device: dict[str, Any], zigpy_overrides: dict[str, Any]
 ) -> ControllerApplication:
     radio_class = real_radio_class(radio)
-    config = quiet_zigpy_config(**{zigpy_config.CONF_DEVICE: device, **zigpy_overrides})
+    # A real radio keeps its library's watchdog: it notices a radio that stopped answering and
+    # reconnects, and on EZSP it reads the stack's counters.
+    config = quiet_zigpy_config(
+        **{
+            zigpy_config.CONF_DEVICE: device,
+            zigpy_config.CONF_WATCHDOG_ENABLED: True,
+            **zigpy_overrides,
+        }
+    )
     LOGGER.info("Starting %s radio on %s", radio, device.get(zigpy_config.CONF_DEVICE_PATH))
     return await radio_class.new(config, auto_form=False, start_radio=True)
 

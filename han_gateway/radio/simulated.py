@@ -22,7 +22,7 @@ from zigpy.device import ZigbeeDevice
 
 from han_gateway.protocol import JoinDecisionKind, JoinPolicy
 from han_gateway.radio.events import JOIN_REFUSED
-from han_gateway.radio.profile import SmartEnergyProfileMixin
+from han_gateway.radio.profile import SmartEnergyProfileMixin, smart_energy_endpoints
 from han_gateway.radio.virtual_han import (
     COORDINATOR_NWK,
     CoordinatorIdentity,
@@ -38,8 +38,10 @@ CONF_COORDINATOR: Final = "han_gateway_coordinator"
 
 
 def quiet_zigpy_config(**extra: Any) -> dict[str, Any]:
-    """zigpy settings for a gateway service: no database, backups, OTA or background scans."""
+    """zigpy settings for a gateway service: the meter's ESI endpoint; no database, backups, OTA
+    or background scans."""
     return {
+        **smart_energy_endpoints(),
         zigpy_config.CONF_DATABASE: None,
         zigpy_config.CONF_NWK_BACKUP_ENABLED: False,
         zigpy_config.CONF_TOPO_SCAN_ENABLED: False,
@@ -177,14 +179,18 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
 
     async def start_network(self) -> None:
         await self.load_network_info(load_devices=True)
+        await self.register_endpoints()
         coordinator = self.add_device(self._coordinator.eui64, COORDINATOR_NWK)
-        coordinator.add_endpoint(1)
+        for endpoint_id in self.han.coordinator_endpoints:
+            coordinator.add_endpoint(endpoint_id)  # its descriptor comes from the interview
         coordinator.schedule_initialize()
         # The topology stored from the coordinator's last scan, as zigpy loads it from its
         # database at start-up: where each device sat when every router answered.
         self.topology.neighbors.update(self.han.formed_neighbour_tables())
 
     async def send_packet(self, packet: t.ZigbeePacket) -> None:
+        # The radio itself, so the mixin's security is applied here, as before a real one.
+        packet = self.with_smart_energy_security(packet)
         async with self._limit_concurrency(priority=packet.priority):
             await self.han.transmit(packet)
 
@@ -200,4 +206,4 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
         self.han.remove(dev.ieee)
 
     async def add_endpoint(self, descriptor: zdo_t.SimpleDescriptor) -> None:
-        return None
+        self.han.register_endpoint(descriptor)

@@ -148,6 +148,8 @@ class VirtualHan:
         self._latency_s = scenario.radio.per_hop_latency_ms / 1000
         self._tasks: set[asyncio.Task[None]] = set()
         self._join_windows: dict[t.EUI64, tuple[t.KeyData, float]] = {}
+        # The endpoints the coordinator's radio registered (zigpy's add_endpoint).
+        self.coordinator_endpoints: dict[int, zdo_t.SimpleDescriptor] = {}
         self._energy_samples_taken = 0  # bursty interference shows in some samples only
         self.nodes: dict[t.EUI64, VirtualNode] = {}
         self.pending: dict[t.EUI64, DeviceSpec] = {}
@@ -438,7 +440,14 @@ class VirtualHan:
         return current.spec.link.link_quality, current.spec.link.rssi
 
     def _packet_from(
-        self, node: VirtualNode | None, endpoint: int, profile_id: int, cluster_id: int, data: bytes
+        self,
+        node: VirtualNode | None,
+        endpoint: int,
+        profile_id: int,
+        cluster_id: int,
+        data: bytes,
+        *,
+        aps_encrypted: bool = False,
     ) -> t.ZigbeePacket:
         if node is None:
             source, link_quality, rssi = COORDINATOR_NWK, 255, -30
@@ -454,6 +463,9 @@ class VirtualHan:
             data=data,
             lqi=t.uint8_t(link_quality),
             rssi=t.int8s(rssi),
+            tx_options=(
+                t.TransmitOptions.APS_Encryption if aps_encrypted else t.TransmitOptions.NONE
+            ),
         )
 
     def _answer_broadcast(self, packet: t.ZigbeePacket) -> None:
@@ -537,25 +549,10 @@ class VirtualHan:
             descriptor_capability_field=zdo_t.DescriptorCapability.NONE,
         )
 
-    def _coordinator_endpoint(self) -> zdo_t.SizePrefixedSimpleDescriptor:
-        return zdo_t.SizePrefixedSimpleDescriptor(
-            endpoint=1,
-            profile=zigbee_ids.SMART_ENERGY_PROFILE_ID,
-            device_type=smart_energy.SmartEnergyDeviceType.ENERGY_SERVICE_INTERFACE,
-            device_version=0,
-            input_clusters=[
-                Basic.cluster_id,
-                0x0003,
-                0x000A,
-                zigbee_ids.PRICE_CLUSTER_ID,
-                zigbee_ids.DRLC_CLUSTER_ID,
-                zigbee_ids.METERING_CLUSTER_ID,
-                zigbee_ids.MESSAGING_CLUSTER_ID,
-                zigbee_ids.KEY_ESTABLISHMENT_CLUSTER_ID,
-                Ota.cluster_id,
-            ],
-            output_clusters=[],
-        )
+    def register_endpoint(self, descriptor: zdo_t.SimpleDescriptor) -> None:
+        """An endpoint the coordinator's radio registered: its stack answers for it and takes
+        frames sent to it on its profile."""
+        self.coordinator_endpoints[int(descriptor.endpoint)] = descriptor
 
     def formed_neighbour_tables(self) -> dict[t.EUI64, list[zdo_t.Neighbor]]:
         """The coordinator's and the routers' neighbour tables as they were when the network
@@ -677,7 +674,11 @@ class VirtualHan:
                 zdo_t.ZDOCmd.Node_Desc_rsp, tsn, [success, nwk, self._node_descriptor(node)]
             )
         if command == zdo_t.ZDOCmd.Active_EP_req:
-            endpoints = [1] if node is None else [ep.endpoint_id for ep in node.spec.endpoints]
+            endpoints = (
+                sorted(self.coordinator_endpoints)
+                if node is None
+                else [ep.endpoint_id for ep in node.spec.endpoints]
+            )
             return self._zdo_reply(zdo_t.ZDOCmd.Active_EP_rsp, tsn, [success, nwk, endpoints])
         if command == zdo_t.ZDOCmd.Simple_Desc_req:
             wanted = args[1]
@@ -769,7 +770,10 @@ class VirtualHan:
         self, node: VirtualNode | None, endpoint_id: int
     ) -> zdo_t.SizePrefixedSimpleDescriptor | None:
         if node is None:
-            return self._coordinator_endpoint() if endpoint_id == 1 else None
+            registered = self.coordinator_endpoints.get(endpoint_id)
+            if registered is None:
+                return None
+            return zdo_t.SizePrefixedSimpleDescriptor(**registered.as_dict())
         for endpoint in node.spec.endpoints:
             if endpoint.endpoint_id == endpoint_id:
                 return zdo_t.SizePrefixedSimpleDescriptor(
@@ -836,10 +840,22 @@ class VirtualHan:
             zigbee_ids.SMART_ENERGY_PROFILE_ID if node is None else self._profile(node, endpoint_id)
         )
         reply_direction = header.frame_control.direction.flip()
+        # A Smart Energy device holds an APS link key with the Trust Center: it answers in kind
+        # what came APS-encrypted, and drops Smart Energy traffic that came without APS security.
+        smart_energy_device = profile_id == zigbee_ids.SMART_ENERGY_PROFILE_ID
+        encrypted = t.TransmitOptions.APS_Encryption in t.TransmitOptions(packet.tx_options)
+        plain_smart_energy = cluster_id in zigbee_ids.SMART_ENERGY_CLUSTER_IDS and not encrypted
+        if node is not None and smart_energy_device and plain_smart_energy:
+            return []
 
         def frame(reply_header: foundation.ZCLHeader, body: bytes) -> t.ZigbeePacket:
             return self._packet_from(
-                node, endpoint_id, profile_id, cluster_id, reply_header.serialize() + body
+                node,
+                endpoint_id,
+                profile_id,
+                cluster_id,
+                reply_header.serialize() + body,
+                aps_encrypted=encrypted and (node is None or smart_energy_device),
             )
 
         if header.frame_control.is_general:

@@ -443,7 +443,15 @@ async def remove_device(request: web.Request) -> web.Response:
             await device.zdo.leave(remove_children=False)
     except (TimeoutError, zigpy.exceptions.ZigbeeException):
         leave_acknowledged = False
-    await app.force_remove(device)
+    try:
+        # The stack's own removal (EZSP asks the parent to drop it); Z-Stack has none.
+        await app.force_remove(device)
+    except zigpy.exceptions.ZigbeeException as error:
+        if not leave_acknowledged:
+            raise ApiError(
+                502, "radio_error", f"The radio could not remove the device: {error}"
+            ) from None
+        LOGGER.warning("The radio did not drop %s after it left: %s", eui64, error)
     device.cancel_initialization()
     app.devices.pop(eui64, None)
     app.listener_event("device_removed", device)

@@ -25,6 +25,7 @@ from han_gateway.protocol import (
     Profile,
     short_address,
 )
+from han_gateway.radio.profile import SmartEnergyProfileMixin
 from han_gateway.zigbee_ids import HOME_AUTOMATION_PROFILE_ID, SMART_ENERGY_PROFILE_ID
 
 PROFILE_NAMES: dict[int, Profile] = {
@@ -226,12 +227,22 @@ def device_report(
         rssi=device.rssi,
         links=links,
         sleepy=None if is_coordinator else _sleepy(device, neighbour_tables),
+        aps_encrypted=None if is_coordinator else _replies_aps_encrypted(app, device),
         last_heard=(
             None
             if is_coordinator or device.last_seen is None
             else dt.datetime.fromtimestamp(device.last_seen, dt.UTC)
         ),
     )
+
+
+def _replies_aps_encrypted(
+    app: zigpy.application.ControllerApplication, device: ZigbeeDevice
+) -> bool | None:
+    """Whether its ZCL answers came APS-encrypted, as the radio marked them (None: no answer)."""
+    if not isinstance(app, SmartEnergyProfileMixin):
+        return None
+    return app.replies_aps_encrypted(device.nwk)
 
 
 def _sleepy(

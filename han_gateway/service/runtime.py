@@ -48,6 +48,8 @@ MAX_PERMIT_SECONDS = 254
 PERMIT_RENEW_MARGIN_S = 14
 # How long a join-window request waits for the radio to take the permit.
 PERMIT_TAKEN_TIMEOUT_S = 15
+# How long describing an interface waits for the radio's tables before answering without them.
+NETWORK_INFO_TIMEOUT_S = 10
 # The service admits devices only through zigpy's permit_with_link_key, which bellows (EZSP:
 # ALLOW_JOINS | JOINS_USE_INSTALL_CODE_KEY) and Z-Stack (BDBSetJoinUsesInstallCodeKey) run as
 # install-code-only windows; what zigpy-deconz's Trust Center accepts is not known.
@@ -285,6 +287,15 @@ class HanInterface:
         known.pop(coordinator, None)
         return known
 
+    def known_eui64s(self) -> set[t.EUI64]:
+        """Every device the coordinator knows, with or without its network address: EmberZNet
+        gives the host the addresses of its own children only, but a link key for every
+        device admitted with an install code."""
+        if self.app is None:
+            return set()
+        keys = {key.partner_ieee for key in self.app.state.network_info.key_table}
+        return (set(self.known_devices()) | keys) - {self.app.state.node_info.ieee}
+
     async def describe(self) -> InterfaceInfo:
         description: dict[str, Any] = {
             "id": self.interface_id,
@@ -316,8 +327,9 @@ class HanInterface:
         if self.error_message is not None:
             description["error"] = self.error_message
         if self.app is not None:
-            if self.is_simulated:
-                with contextlib.suppress(Exception):
+            # The radio's own tables: the devices it knows, for the capacity used.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(NETWORK_INFO_TIMEOUT_S):
                     await self.app.load_network_info(load_devices=True)
             network = self.app.state.network_info
             description.update(
@@ -326,7 +338,7 @@ class HanInterface:
                     "pan_id": short_address(int(network.pan_id)),
                     "extended_pan_id": str(network.extended_pan_id),
                     "security_level": int(network.security_level),
-                    "device_count": len(self.known_devices()),
+                    "device_count": len(self.known_eui64s()),
                     "coordinator_eui64": str(self.app.state.node_info.ieee),
                     **_coordinator_facts(self.app.state.node_info, network),
                 }

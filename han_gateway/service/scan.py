@@ -24,6 +24,7 @@ import zigpy.application
 import zigpy.exceptions
 import zigpy.types as t
 import zigpy.zdo.types as zdo_t
+from zigpy.const import APS_REPLY_TIMEOUT
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl.clusters.general import Basic
 
@@ -38,6 +39,7 @@ from han_gateway.protocol import (
     TableRelationship,
     short_address,
 )
+from han_gateway.radio.profile import SmartEnergyProfileMixin
 from han_gateway.service.join_log import JoinLog
 from han_gateway.service.reports import device_report
 from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S
@@ -49,6 +51,11 @@ Emit = Callable[[ScanDeviceEvent | ScanProgressEvent], Awaitable[None]]
 _TABLE_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
 # Beyond the parent's holding time, for the device's answer to come back.
 SLEEPY_ANSWER_MARGIN_S = 1.5
+# A device whose receiver stays on answers within zigpy's reply timeout, after the route
+# discovery (1.3 s) a Z-Stack coordinator runs first when it has no route to it. Z-Stack never
+# tells the host of a ZDO frame it could not deliver: unbounded, zigpy waits its extended
+# timeout, three times over, for any device it has not interviewed yet.
+AWAKE_ANSWER_S = APS_REPLY_TIMEOUT + SLEEPY_ANSWER_MARGIN_S
 
 
 class ScanFailed(Exception):
@@ -150,23 +157,37 @@ class HanScan:
             owner: list(table) for owner, table in self.app.topology.neighbors.items()
         }
         self.app.topology.routes.clear()
+        if isinstance(self.app, SmartEnergyProfileMixin):
+            self.app.forget_aps_security()
 
     async def _interview(self, device: ZigbeeDevice) -> None:
         task = device.schedule_initialize()
         if task is not None:
             await task
 
-    async def _answers_when_it_polls(self, device: ZigbeeDevice) -> bool:
-        """Ask a sleepy end device once, waiting as long as its parent holds the frame for it:
-        one that does not poll in that time is asleep, and asking again only makes the scan
-        longer (its answers would come no sooner)."""
-        # zigpy waits far longer for any end device (an extended timeout, and retries): bound it.
+    async def _answers(self, device: ZigbeeDevice, *, sleepy: bool) -> bool:
+        """Ask a device for its node descriptor, the interview's first question, for no longer
+        than it takes to answer: a sleepy end device as long as its parent holds the frame for
+        it (one that does not poll in that time is asleep, and asking again only makes the scan
+        longer), any other for zigpy's usual reply time (one that does not answer is out of
+        reach, switched off or cut off)."""
+        # zigpy waits far longer for any device it has not interviewed (an extended timeout,
+        # and retries): bound it.
+        if sleepy:
+            bound, retries = MAC_TRANSACTION_PERSISTENCE_S + SLEEPY_ANSWER_MARGIN_S, 0
+        else:
+            bound, retries = AWAKE_ANSWER_S, None
         try:
-            async with asyncio.timeout(MAC_TRANSACTION_PERSISTENCE_S + SLEEPY_ANSWER_MARGIN_S):
-                status, *_ = await device.zdo.Node_Desc_req(device.nwk, retries=0)
+            async with asyncio.timeout(bound):
+                status, _nwk, descriptor = await device.zdo.Node_Desc_req(
+                    device.nwk, retries=retries
+                )
         except _TABLE_ERRORS:
             return False
-        return bool(status == zdo_t.Status.SUCCESS)
+        if status != zdo_t.Status.SUCCESS:
+            return False
+        device.node_desc = descriptor  # the interview goes on from there
+        return True
 
     async def _read_basic_extras(self, device: ZigbeeDevice) -> dict[str, Any]:
         """Software build and power source from the Basic cluster (zigpy's interview skips them)."""
@@ -273,8 +294,9 @@ class HanScan:
 
             async def visit(found: _Found) -> None:
                 device = self.app.add_device(found.eui64, found.nwk)
-                if found.sleepy and not await self._answers_when_it_polls(device):
-                    await self._report(device, found.device_type_hint, {})  # asleep
+                if not await self._answers(device, sleepy=found.sleepy):
+                    # Asleep, or out of reach: report what the tables say of it.
+                    await self._report(device, found.device_type_hint, {})
                     return
                 exploring = None
                 if found.device_type_hint in ("router", "coordinator"):

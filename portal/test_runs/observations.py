@@ -92,6 +92,7 @@ class DeviceDetails(BaseModel):
     links: list[LinkReport] = []
     endpoints: list[EndpointReport] = []
     sleepy: bool | None = None
+    aps_encrypted: bool | None = None  # its answers came with APS security
     last_heard: str | None = None  # ISO 8601, as the gateway reported it
     registered_elsewhere: bool = False
 

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import zigpy.application
+import zigpy.state
 import zigpy.types as t
 from aiohttp import web
 
@@ -291,6 +292,12 @@ async def emulator(radio: str, scenario_name: str) -> AsyncIterator[Any]:
     emulator_class = getattr(importlib.import_module(module), class_name)
     async with emulator_class(load_library_scenario(scenario_name)) as running:
         yield running
+
+
+async def network_of(app: zigpy.application.ControllerApplication) -> zigpy.state.NetworkInfo:
+    """The network as the radio reports it now, its device and key tables included."""
+    await app.load_network_info(load_devices=True)
+    return app.state.network_info
 
 
 @pytest_asyncio.fixture

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 import zigpy.application
 
 from han_gateway.radio.virtual_han import channel_mask
-from tests.han_gateway.conftest import EMULATORS, SECRETS, running_service, wait_for
+from tests.han_gateway.conftest import EMULATORS, wait_for
 
 
 @pytest.fixture(params=list(EMULATORS))
@@ -46,41 +44,6 @@ async def test_energy_scan_reads_the_virtual_hans_energy(
     # EmberZNet reports energy as a whole-dBm RSSI, which bellows turns back: within 4 steps.
     assert energies == pytest.approx(expected, abs=4.1)
     assert energies[17] > 200  # the neighbour's Wi-Fi
-
-
-@pytest.mark.parametrize("scenario_name", ["channel_interference"])
-@pytest.mark.asyncio
-async def test_gateway_service_runs_an_interface_on_the_emulator(
-    radio: str, emulator: Any, tmp_path: Path
-) -> None:
-    document = {
-        "listen": {"host": "127.0.0.1", "port": 0},
-        "gateways": [
-            {
-                "id": "MTR-200003",
-                "secret_sha256": hashlib.sha256(SECRETS["MTR-200003"].encode()).hexdigest(),
-                "interfaces": [{"id": "han0", "radio": radio, "device": {"path": emulator.url}}],
-            }
-        ],
-    }
-    async with running_service(document, tmp_path) as service:
-        status, body = await service.request("GET", "/gateways/MTR-200003/interfaces", "MTR-200003")
-        assert status == 200, body
-        (han0,) = body["interfaces"]
-        assert han0["radio"] == radio
-        assert han0["status"] == "ready", han0
-        assert han0["channel"] == 17
-        assert han0["pan_id"] == f"0x{emulator.scenario.gateway.pan_id:04X}"
-        assert han0["extended_pan_id"] == str(emulator.scenario.gateway.extended_pan_id)
-        assert han0["coordinator_eui64"] == str(emulator.coordinator.eui64)
-
-        status, body = await service.request(
-            "POST", "/gateways/MTR-200003/interfaces/han0/energy-scan", "MTR-200003"
-        )
-        assert status == 200, body
-        assert set(body["energy"]) == {str(channel) for channel in range(11, 27)}
-        assert body["current_channel"] == 17
-        assert 17 in body["busy_channels"] and 25 not in body["busy_channels"]
 
 
 @pytest.mark.parametrize("scenario_name", ["registered_device_missing"])

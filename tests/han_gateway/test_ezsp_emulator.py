@@ -18,8 +18,9 @@ from bellows.exception import InvalidCommandError
 
 from han_gateway.emulators.__main__ import main as emulators_main
 from han_gateway.emulators.ezsp import EzspEmulator
-from han_gateway.radio.virtual_han import nwk_packet
-from tests.han_gateway.conftest import radio_served, wait_for
+from han_gateway.radio.virtual_han import COORDINATOR_NWK, nwk_packet
+from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
+from tests.han_gateway.conftest import network_of, radio_served, wait_for
 
 radio = radio_served("ezsp")
 
@@ -113,6 +114,30 @@ async def test_a_group_message_goes_on_the_air(
     )
     await wait_for(lambda: stats.in_flight == 0)
     assert stats.round_trips == trips + 1
+    assert emulator.unknown_requests == []
+
+
+@pytest.mark.parametrize("scenario_name", ["router_switched_off"])
+@pytest.mark.asyncio
+async def test_the_key_table_holds_every_device_that_joined_with_its_install_code(
+    emulator: EzspEmulator, radio_app: zigpy.application.ControllerApplication
+) -> None:
+    # Those behind the switched-off router too: no neighbour table lists them any more.
+    network = await network_of(radio_app)
+    nodes = emulator.virtual_han.nodes
+    assert {key.partner_ieee: key.key for key in network.key_table} == {
+        eui64: node.spec.link_key
+        for eui64, node in nodes.items()
+        if node.spec.link_key != DEFAULT_TRUST_CENTER_LINK_KEY
+    }
+    cut_off = {eui64 for eui64, node in nodes.items() if node.cut_off}
+    assert len(cut_off) == 2 and cut_off <= {key.partner_ieee for key in network.key_table}
+    # The child table pairs each direct child with its NWK address.
+    children = {
+        node.spec.eui64: node.nwk for node in emulator.virtual_han.children_of(COORDINATOR_NWK)
+    }
+    assert children.items() <= network.nwk_addresses.items()
+    assert all(nodes[eui64].nwk == nwk for eui64, nwk in network.nwk_addresses.items())
     assert emulator.unknown_requests == []
 
 

@@ -1,36 +1,15 @@
-"""Full scans with zigpy's real interview and ZDO code against every library scenario."""
+"""Scans with zigpy's real interview and ZDO code: order, rescans, pacing and sleepy devices.
+
+Every library scenario through the service on every radio: test_service_on_radios.py."""
 
 import asyncio
 
 import pytest
 import zigpy.types as t
 
-from han_gateway.scenarios import library_names, load_library_scenario, parse_scenario
+from han_gateway.scenarios import parse_scenario
 from han_gateway.service.scan import HanScan
 from tests.han_gateway.conftest import COORDINATOR, small_scenario
-
-REPORT_FIELDS = {
-    "eui64",
-    "nwk",
-    "device_type",
-    "manufacturer",
-    "model",
-    "sw_build_id",
-    "ota_file_version",
-    "power_source",
-    "reachable",
-    "interview",
-    "join_method",
-    "profile_id",
-    "endpoints",
-    "parent",
-    "depth",
-    "lqi",
-    "rssi",
-    "links",
-    "sleepy",
-    "last_heard",
-}
 
 
 async def run_scan(app, **options):
@@ -41,51 +20,6 @@ async def run_scan(app, **options):
 
     summary = await HanScan(app, emit, **options).run()
     return events, summary
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("name", library_names())
-async def test_library_scenario_scans_with_every_device_and_field(simulated, name):
-    scenario = load_library_scenario(name)
-    app = await simulated(scenario)
-
-    events, summary = await run_scan(app)
-
-    reports = {event.device.eui64: event.device for event in events if event.event == "device"}
-    coordinator = reports.pop(str(COORDINATOR.eui64))
-    assert coordinator.device_type == "coordinator"
-    assert coordinator.model == COORDINATOR.model
-    on_air = [spec for spec in scenario.devices if not spec.pending_join]
-    assert set(reports) == {str(spec.eui64) for spec in on_air}
-    assert summary.device_count == len(on_air)
-    for spec in on_air:
-        report = reports[str(spec.eui64)]
-        assert set(report.to_wire()) == REPORT_FIELDS
-        assert report.nwk == f"0x{spec.nwk:04X}"
-        answers = spec.reachable and not app.han.nodes[spec.eui64].cut_off
-        assert report.reachable is answers
-        if not answers:
-            assert report.interview == "failed"
-            assert report.manufacturer is None
-            continue
-        assert report.interview == "complete"
-        assert report.device_type == spec.device_type
-        assert report.manufacturer == spec.manufacturer
-        assert report.model == spec.model
-        assert report.sw_build_id == spec.sw_build_id
-        assert report.ota_file_version == spec.ota_file_version
-        assert report.power_source == spec.power_source
-        assert report.join_method == "unknown"  # a scan without a join log knows no join
-        assert report.profile_id == spec.profile_id
-        assert report.endpoints[0].input_clusters == sorted(spec.endpoints[0].input_clusters)
-        expected_parent = str(spec.parent) if spec.parent else str(COORDINATOR.eui64)
-        assert report.parent == expected_parent
-        parent_link = next(link for link in report.links if link.neighbor == expected_parent)
-        assert parent_link.relationship == "parent"
-        assert parent_link.lqi_outbound == spec.link.link_quality
-        assert parent_link.lqi_inbound == spec.link.reverse_link_quality
-        if spec.parent is None:
-            assert parent_link.rssi == spec.link.rssi
 
 
 @pytest.mark.asyncio
