@@ -385,6 +385,26 @@ class JoinDecision(Answer):
     """For ``joined``: what the decision proves of the key it joined with."""
 
 
+class StackCounters(Answer):
+    """What the coordinator's stack counted while the scan ran (EmberZNet's counters, read and
+    cleared before and after it). 16-bit counters: each stops at 65535."""
+
+    mac_tx_broadcast: Count
+    mac_tx_unicast_success: Count
+    mac_tx_unicast_retry: Count
+    """Unicasts sent again because the next hop did not acknowledge them."""
+    mac_tx_unicast_failed: Count
+    aps_data_tx_unicast_success: Count
+    aps_data_tx_unicast_failed: Count
+    phy_cca_fail_count: Count
+    """Clear-channel assessments that found the channel busy: the radio had to back off."""
+    child_removed: Count
+    nwk_decryption_failure: Count
+    aps_decryption_failure: Count
+    nwk_frame_counter_failure: Count
+    aps_frame_counter_failure: Count
+
+
 class ScanSummary(Answer):
     device_count: Count
     """Without the coordinator."""
@@ -396,6 +416,9 @@ class ScanSummary(Answer):
     links: list[TableLink]
     join_decisions: list[JoinDecision] = Field(default_factory=list)
     """The interface's join log, oldest first (the service keeps the latest few hundred)."""
+    stack_counters: StackCounters | None = None
+    """None when the radio's stack keeps no counters the host can read (Z-Stack, deCONZ), or
+    did not give them."""
 
 
 class ScanStartedEvent(Answer):

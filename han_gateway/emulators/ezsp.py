@@ -272,7 +272,7 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
             "getMulticastTableEntry": self._get_multicast_table_entry,
             "setMulticastTableEntry": self._set_multicast_table_entry,
             "readCounters": self._read_counters,
-            "readAndClearCounters": self._read_counters,
+            "readAndClearCounters": self._read_and_clear_counters,
             "getExtendedTimeout": self._get_extended_timeout,
             "setExtendedTimeout": self._set_extended_timeout,
             "lookupNodeIdByEui64": self._lookup_node_id,
@@ -477,8 +477,22 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
         self.multicast_table[int(request["index"])] = request["value"]
         return {"status": t.EmberStatus.SUCCESS}
 
+    def _counter_values(self, *, clear: bool) -> Any:
+        """Every EmberCounterType, in order, from the virtual HAN's count (0 for those it does
+        not keep); the stack's 16-bit counters stop at their top."""
+        counted = self.virtual_han.read_stack_counters(clear=clear)
+        return {
+            "values": [
+                t.uint16_t(min(counted.get(kind.name.removeprefix("COUNTER_").lower(), 0), 0xFFFF))
+                for kind in t.EmberCounterType
+            ]
+        }
+
     def _read_counters(self, request: Request) -> Any:
-        return {"values": [t.uint16_t(0)] * len(t.EmberCounterType)}
+        return self._counter_values(clear=False)
+
+    def _read_and_clear_counters(self, request: Request) -> Any:
+        return self._counter_values(clear=True)
 
     # -- network ------------------------------------------------------------------------
 

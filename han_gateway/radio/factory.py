@@ -20,7 +20,7 @@ from typing import Any, Final, cast
 import zigpy.application
 import zigpy.config as zigpy_config
 
-from han_gateway.radio.profile import SmartEnergyProfileMixin
+from han_gateway.radio.profile import EmberStackCountersMixin, SmartEnergyProfileMixin
 from han_gateway.radio.simulated import (
     SimulatedApplication,
     quiet_zigpy_config,
@@ -77,9 +77,15 @@ def real_radio_class(radio: str) -> type[ControllerApplication]:
                 f" (uv sync --extra radios) or run: pip install {known.package}"
             ) from error
         radio_class = cast(type[ControllerApplication], module.ControllerApplication)
+    # Only EZSP lets the host read the stack's counters.
+    counters: tuple[type, ...] = (EmberStackCountersMixin,) if radio == "ezsp" else ()
     return cast(
         type[ControllerApplication],
-        type(f"SmartEnergy{radio_class.__name__}", (SmartEnergyProfileMixin, radio_class), {}),
+        type(
+            f"SmartEnergy{radio_class.__name__}",
+            (*counters, SmartEnergyProfileMixin, radio_class),
+            {},
+        ),
     )
 
 

@@ -80,6 +80,10 @@ def as_zigpy_decodable(packet: t.ZigbeePacket) -> t.ZigbeePacket:
     return packet
 
 
+# bellows' name for the counter group its watchdog keeps the EZSP counters in.
+EZSP_COUNTERS_GROUP: Final = "ezsp_counters"
+
+
 class SmartEnergyProfileMixin:
     """Mix into a zigpy ControllerApplication before the radio's own class."""
 
@@ -125,6 +129,12 @@ class SmartEnergyProfileMixin:
     def forget_aps_security(self) -> None:
         self.__dict__.pop("_aps_secured", None)
 
+    async def read_and_clear_stack_counters(self) -> dict[str, int] | None:
+        """The coordinator stack's counters since they were last cleared, named as EmberZNet
+        names them (``phy_cca_fail_count``...), and cleared; None when the stack keeps none the
+        host can read (Z-Stack, deCONZ)."""
+        return None
+
     def next_permit(self) -> asyncio.Future[None]:
         """Done when the radio next takes a request to permit joining."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -137,3 +147,21 @@ class SmartEnergyProfileMixin:
         for future in self.__dict__.pop("_permit_waiters", []):
             if not future.done():
                 future.set_result(None)
+
+
+class EmberStackCountersMixin:
+    """Mix into bellows' ControllerApplication, before ``SmartEnergyProfileMixin``: the EZSP
+    stack's counters, read and cleared, without losing them from bellows' own account (its
+    watchdog reads them every period and keeps ever-increasing totals)."""
+
+    async def read_and_clear_stack_counters(self) -> dict[str, int] | None:
+        app: Any = self
+        values = await app._ezsp.read_and_clear_counters()
+        # As bellows' watchdog does when it clears them.
+        totals = app.state.counters[EZSP_COUNTERS_GROUP]
+        for kind, value in values.items():
+            totals[kind.name.removeprefix("COUNTER_")].update(int(value))
+        totals.reset()
+        return {
+            kind.name.removeprefix("COUNTER_").lower(): int(value) for kind, value in values.items()
+        }

@@ -205,5 +205,9 @@ class SimulatedApplication(SmartEnergyProfileMixin, zigpy.application.Controller
     async def force_remove(self, dev: ZigbeeDevice) -> None:
         self.han.remove(dev.ieee)
 
+    async def read_and_clear_stack_counters(self) -> dict[str, int] | None:
+        """Counted by the virtual HAN as an EmberZNet stack counts them."""
+        return self.han.read_stack_counters(clear=True)
+
     async def add_endpoint(self, descriptor: zdo_t.SimpleDescriptor) -> None:
         self.han.register_endpoint(descriptor)

@@ -35,6 +35,30 @@ LOGGER = logging.getLogger(__name__)
 COORDINATOR_NWK = t.NWK(0x0000)
 ZDO_ENDPOINT = 0
 
+# The coordinator's clear-channel assessment (IEEE 802.15.4 energy detection) finds its channel
+# busy when an energy sample there reads above this, as the energy scan reports it (0-255).
+CCA_BUSY_ENERGY: Final = 191
+# IEEE 802.15.4: the backoffs a frame waits out for a clear channel, and the retries of a unicast
+# the next hop does not acknowledge.
+MAC_MAX_CSMA_BACKOFFS: Final = 4
+MAC_MAX_FRAME_RETRIES: Final = 3
+# The coordinator stack's counters the virtual HAN keeps, named as EmberZNet names them
+# (EmberCounterType without its COUNTER_ prefix, in lower case).
+STACK_COUNTERS: Final = (
+    "mac_tx_broadcast",
+    "mac_tx_unicast_success",
+    "mac_tx_unicast_retry",
+    "mac_tx_unicast_failed",
+    "aps_data_tx_unicast_success",
+    "aps_data_tx_unicast_failed",
+    "phy_cca_fail_count",
+    "child_removed",
+    "nwk_decryption_failure",
+    "aps_decryption_failure",
+    "nwk_frame_counter_failure",
+    "aps_frame_counter_failure",
+)
+
 _BROADCAST_ADDRESSES = frozenset(int(address) for address in t.BroadcastAddress)
 # A refused join attempt as the Trust Center decides it (a device whose parent has not joined
 # never reaches the Trust Center).
@@ -151,6 +175,9 @@ class VirtualHan:
         # The endpoints the coordinator's radio registered (zigpy's add_endpoint).
         self.coordinator_endpoints: dict[int, zdo_t.SimpleDescriptor] = {}
         self._energy_samples_taken = 0  # bursty interference shows in some samples only
+        # The stack's counters, and the clear-channel assessments made, for the samples they use.
+        self.stack_counters: Counter[str] = Counter()
+        self._assessments_made = 0
         self.nodes: dict[t.EUI64, VirtualNode] = {}
         self.pending: dict[t.EUI64, DeviceSpec] = {}
         for spec in scenario.devices:
@@ -264,6 +291,8 @@ class VirtualHan:
         node = self.nodes.pop(eui64, None)
         if node is None:
             return False
+        if node.parent_nwk == COORDINATOR_NWK:
+            self.stack_counters["child_removed"] += 1
         self._by_nwk.pop(int(node.nwk), None)
         for child in self.children_of(node.nwk):
             self.remove(child.spec.eui64)
@@ -382,29 +411,37 @@ class VirtualHan:
                 node.spec.eui64 if node is not None else self.coordinator.eui64
             ] += 1
         if destination is None:
+            self.stack_counters["aps_data_tx_unicast_failed"] += 1
             raise zigpy.exceptions.DeliveryError(
                 "No route to destination", status=t.MACStatus.MAC_NO_ACK
             )
-        if destination == "broadcast":
-            self._answer_broadcast(packet)
-            return
         if destination == "coordinator":
             self._answer_coordinator(packet)
+            return
+        self._assess_channel()
+        if destination == "broadcast":
+            self.stack_counters["mac_tx_broadcast"] += 1
+            self._answer_broadcast(packet)
             return
         if node is None:
             return
         if not node.spec.reachable:
+            self._count_undelivered()
             raise zigpy.exceptions.DeliveryError(
                 f"Device 0x{node.nwk:04X} did not acknowledge", status=t.MACStatus.MAC_NO_ACK
             )
         if node.cut_off:
+            self._count_undelivered()
             raise zigpy.exceptions.DeliveryError(
                 f"No route to device 0x{node.nwk:04X}", status=t.MACStatus.MAC_NO_ACK
             )
         if node.spec.loses_messages and packet.cluster_id in _UTILITY_MESSAGE_CLUSTERS:
+            self._count_undelivered()
             raise zigpy.exceptions.DeliveryError(
                 f"Device 0x{node.nwk:04X} did not acknowledge", status=t.MACStatus.MAC_NO_ACK
             )
+        self.stack_counters["mac_tx_unicast_success"] += 1
+        self.stack_counters["aps_data_tx_unicast_success"] += 1
         if node.spec.silent:
             return
         replies = self._answer_device(node, packet)
@@ -421,6 +458,30 @@ class VirtualHan:
             loop = asyncio.get_running_loop()
             for reply in replies:
                 loop.call_soon(self._deliver, reply)
+
+    def _assess_channel(self) -> None:
+        """Count the clear-channel assessments a frame fails before it goes on the air: each
+        backoff takes the channel's next energy sample. The frame goes out in the end: the
+        virtual HAN counts what interference costs, it does not lose frames to it."""
+        channel = self.scenario.gateway.channel
+        for _ in range(MAC_MAX_CSMA_BACKOFFS):
+            sample = self._assessments_made
+            self._assessments_made += 1
+            if self.scenario.energy_sample(channel, sample) <= CCA_BUSY_ENERGY:
+                return
+            self.stack_counters["phy_cca_fail_count"] += 1
+
+    def _count_undelivered(self) -> None:
+        self.stack_counters["mac_tx_unicast_retry"] += MAC_MAX_FRAME_RETRIES
+        self.stack_counters["mac_tx_unicast_failed"] += 1
+        self.stack_counters["aps_data_tx_unicast_failed"] += 1
+
+    def read_stack_counters(self, *, clear: bool) -> dict[str, int]:
+        """The stack's counters since they were last cleared, every one named."""
+        values = {name: self.stack_counters[name] for name in STACK_COUNTERS}
+        if clear:
+            self.stack_counters.clear()
+        return values
 
     async def _deliver_later(self, replies: list[t.ZigbeePacket], delay_s: float) -> None:
         await asyncio.sleep(delay_s)

@@ -35,6 +35,7 @@ from han_gateway.protocol import (
     ScanDeviceEvent,
     ScanProgressEvent,
     ScanSummary,
+    StackCounters,
     TableLink,
     TableRelationship,
     short_address,
@@ -56,6 +57,8 @@ SLEEPY_ANSWER_MARGIN_S = 1.5
 # tells the host of a ZDO frame it could not deliver: unbounded, zigpy waits its extended
 # timeout, three times over, for any device it has not interviewed yet.
 AWAKE_ANSWER_S = APS_REPLY_TIMEOUT + SLEEPY_ANSWER_MARGIN_S
+# One EZSP command: the radio answers at once or is in trouble, and the scan stands without.
+STACK_COUNTERS_TIMEOUT_S = 5.0
 
 
 class ScanFailed(Exception):
@@ -128,6 +131,7 @@ class HanScan:
                 "radio_error", f"The radio did not report its network: {error}"
             ) from error
         self._forget_previous_devices()
+        await self._read_and_clear_stack_counters()  # from here on, they count this scan
         coordinator = self.app._device
         await self._interview(coordinator)
         if coordinator.node_desc is None:
@@ -137,7 +141,8 @@ class HanScan:
                 await self._scan_with_radio_pacing(coordinator)
         else:
             await self._scan_with_zigpy_pacing(coordinator)
-        return self._summary(time.monotonic() - started)
+        counted = await self._read_and_clear_stack_counters()
+        return self._summary(time.monotonic() - started, counted)
 
     # -- shared steps -------------------------------------------------------------------
 
@@ -159,6 +164,23 @@ class HanScan:
         self.app.topology.routes.clear()
         if isinstance(self.app, SmartEnergyProfileMixin):
             self.app.forget_aps_security()
+
+    async def _read_and_clear_stack_counters(self) -> StackCounters | None:
+        if not isinstance(self.app, SmartEnergyProfileMixin):
+            return None
+        try:
+            async with asyncio.timeout(STACK_COUNTERS_TIMEOUT_S):
+                counted = await self.app.read_and_clear_stack_counters()
+        # Whatever the radio library raises (bellows has its own errors): the counters are
+        # an extra, never a reason to fail the scan.
+        except Exception as error:
+            LOGGER.warning("The radio did not give its stack counters: %r", error)
+            return None
+        if counted is None:
+            return None
+        return StackCounters.model_validate(
+            {name: counted.get(name, 0) for name in StackCounters.model_fields}
+        )
 
     async def _interview(self, device: ZigbeeDevice) -> None:
         task = device.schedule_initialize()
@@ -366,7 +388,7 @@ class HanScan:
 
     # -- summary ------------------------------------------------------------------------
 
-    def _summary(self, duration_s: float) -> ScanSummary:
+    def _summary(self, duration_s: float, counted: StackCounters | None) -> ScanSummary:
         devices = [
             report for eui64, report in self.reports.items() if eui64 != self.coordinator_eui64
         ]
@@ -390,4 +412,5 @@ class HanScan:
             pacing=self.pacing,
             links=links,
             join_decisions=self._join_log.decisions(),
+            stack_counters=counted,
         )

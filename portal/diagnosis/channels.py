@@ -57,6 +57,25 @@ def busy_near(channel: int, peak: Mapping[int, int], *, busy: int) -> list[int]:
     return [each for each in (channel, *neighbours(channel)) if peak.get(each, 0) > busy]
 
 
+def access_failures(counters: Mapping[str, int] | None) -> tuple[int, int] | None:
+    """From the coordinator stack's counters over a scan (EmberZNet's names): how many of its
+    clear-channel assessments found the channel busy, out of how many it made (one clear one per
+    frame it put on the air, and each busy one); None when the radio keeps no counters."""
+    if counters is None:
+        return None
+    failed = counters.get("phy_cca_fail_count", 0)
+    frames = sum(
+        counters.get(name, 0)
+        for name in (
+            "mac_tx_broadcast",
+            "mac_tx_unicast_success",
+            "mac_tx_unicast_retry",
+            "mac_tx_unicast_failed",
+        )
+    )
+    return failed, failed + frames
+
+
 def energy_reading(peak: int, mean: int, samples: int, *, busy: int) -> str:
     """A channel's energy as sampled, e.g. "energy peak 232/255, mean 90 over 6 samples, in
     bursts" (busy at its peak only)."""

@@ -232,6 +232,10 @@ class Thresholds:
     unreachable_link_quality: int = 40  # below, or not answering: beyond the gateway's reach
     channel_energy: int = 191  # 75 % of 255: the channel is busy with other radio traffic
     quiet_channel_energy: int = 102  # 40 % of 255: at or below, quiet enough to move to
+    # Of the coordinator's clear-channel assessments during the scan (its stack's counters), the
+    # share that found the channel busy above which it is, out of at least the given number.
+    channel_access_failure_share: float = 0.1
+    channel_access_min_assessments: int = 20
     low_tx_power_dbm: int = 0  # below: the radio reports a reduced transmit power
     uniformly_weak_share: float = 0.75  # this share of links weak on a power-cut channel
     capacity_warning_ratio: float = 1.0  # device count / capacity above which to warn
@@ -289,6 +293,9 @@ class InterfaceObservation:
     # default_key_allowed | unknown
     join_policy: str = "unknown"
     radio: str = ""  # the gateway's radio type (ezsp, znp, ...): its LQI scale
+    # What the coordinator's stack counted during the scan (EmberZNet's counter names); None
+    # when its radio keeps no counters the host can read.
+    stack_counters: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -980,6 +987,25 @@ def _links_short_of_power(data: DiagnosisInput) -> dict[str, list[int]]:
     return explained
 
 
+def _busy_on_air(thresholds: Thresholds, interface: InterfaceObservation) -> str | None:
+    """The evidence, when the coordinator's radio found its channel busy often during the scan:
+    interference when devices were being asked, whatever the energy scan caught."""
+    counted = channel_health.access_failures(interface.stack_counters)
+    if counted is None:
+        return None
+    failed, assessments = counted
+    if (
+        assessments < thresholds.channel_access_min_assessments
+        or failed <= thresholds.channel_access_failure_share * assessments
+    ):
+        return None
+    return (
+        f"during the scan the coordinator's radio found channel {interface.channel} busy in "
+        f"{failed} of {assessments} clear-channel assessments ({failed / assessments:.0%}; "
+        f"busy above {thresholds.channel_access_failure_share:.0%}) and had to back off"
+    )
+
+
 @rule(RuleId.CHANNEL_INTERFERENCE, Severity.WARNING, Action.CHANGE_CHANNEL)
 def channel_interference(data: DiagnosisInput) -> list[Problem]:
     """The HAN's channel, or a neighbour bleeding into it, is busy at its peak sample (bursts
@@ -996,7 +1022,8 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
         mean = {**peak, **interface.mean_energy_by_channel}  # one sample: the peak is the mean
         crowded = channel_health.busy_near(channel, peak, busy=busy)
         qualities = short_of_power.get(interface.identifier)
-        if not crowded and qualities is None:
+        on_air = _busy_on_air(data.thresholds, interface)
+        if not crowded and qualities is None and on_air is None:
             continue
         # The HAN's own channel first, even when only a neighbour is busy.
         reasons = [
@@ -1019,6 +1046,8 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
                 f"have weak links (link quality {min(qualities)}-{max(qualities)}, weak below "
                 f"{weak}), whatever their distance"
             )
+        if on_air is not None:
+            reasons.append(on_air)
         suggested = channel_health.quiet_preferred_channels(
             channel,
             peak,
@@ -1038,6 +1067,8 @@ def channel_interference(data: DiagnosisInput) -> list[Problem]:
             reasons.append("no Smart Energy preferred channel is quiet: survey the site")
         if qualities is not None:
             title = f"move the HAN off channel {channel}: its radios must cut transmit power"
+        elif not crowded:
+            title = f"channel {channel} was busy while the HAN was scanned"
         elif crowded[0] != channel:
             title = f"channel {crowded[0]}, next to the HAN's channel {channel}, is busy"
         elif mean[channel] <= busy:

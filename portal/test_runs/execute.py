@@ -23,10 +23,10 @@ from han_gateway.models import PremisesGateway
 from han_gateway.protocol import (
     DeviceReport,
     EnergyScanResult,
-    JoinDecision,
     ScanDeviceEvent,
     ScanErrorEvent,
     ScanFinishedEvent,
+    ScanSummary,
 )
 from portal.access.attribution import InterfaceAttribution, Placement
 from portal.commissioning.services import registrations_follow_run
@@ -195,10 +195,10 @@ def _scan_everything(
         recorder.checkpoint()
         step = recorder.step_start(f"scan:{interface_id}", f"Scan interface {interface_id}")
         attribution = InterfaceAttribution(known.ownership, coordinator=reported.coordinator_eui64)
-        join_log: list[JoinDecision] = []
+        finished: list[ScanSummary] = []
         try:
             found = _scan_interface(
-                recorder, client, interface_id, known, attribution, base, share, join_log
+                recorder, client, interface_id, known, attribution, base, share, finished
             )
         except GatewayError as error:
             recorder.step_end(step, RunStep.Status.FAILED, error.message)
@@ -213,13 +213,19 @@ def _scan_everything(
                 at=decision.at.isoformat(timespec="seconds"),
                 interface=interface_id,
             )
-            for decision in join_log
+            for summary in finished
+            for decision in summary.join_decisions
         )
+        counted = finished[0].stack_counters if finished else None
 
         recorder.checkpoint()
         step = recorder.step_start(f"energy:{interface_id}", f"Energy scan on {interface_id}")
         channel_health = diagnosis.InterfaceObservation(
-            interface_id, reported.channel, join_policy=reported.join_policy, radio=reported.radio
+            interface_id,
+            reported.channel,
+            join_policy=reported.join_policy,
+            radio=reported.radio,
+            stack_counters=counted.model_dump() if counted is not None else None,
         )
         try:
             scanned = client.energy_scan(interface_id)
@@ -238,6 +244,7 @@ def _scan_everything(
             reported,
             dict(channel_health.energy_by_channel),
             device_count=found if shared else None,
+            stack_counters=channel_health.stack_counters,
         )
         observations.interfaces.append(channel_health)
     recorder.progress(82, "Checking devices act on utility messages")
@@ -264,10 +271,10 @@ def _scan_interface(
     attribution: InterfaceAttribution,
     base: float,
     share: float,
-    join_log: list[JoinDecision],
+    finished: list[ScanSummary],
 ) -> int:
-    """Record the devices of this premise the scan finds; returns how many. The gateway's join
-    log, which the scan's summary carries, is added to `join_log`."""
+    """Record the devices of this premise the scan finds; returns how many. The scan's summary
+    (the gateway's join log, the stack's counters) is added to `finished`."""
     seen = 0
     planned = max(recorder.planned_devices, 1)
     timeout_s = max(recorder.remaining_s() - SCAN_GRACE_S - 1, 1)
@@ -296,7 +303,7 @@ def _scan_interface(
                     int(base + share * done), f"Scanning {interface_id}: {found} found"
                 )
             elif isinstance(event, ScanFinishedEvent):
-                join_log.extend(event.summary.join_decisions)
+                finished.append(event.summary)
             elif isinstance(event, ScanErrorEvent):
                 if event.code == "scan_timeout":
                     # The gateway stopped at the time it was given: what was left of the

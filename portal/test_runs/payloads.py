@@ -39,6 +39,7 @@ from portal.test_runs.customer_words import (
     run_state_for_customer,
     step_for_customer,
 )
+from portal.test_runs.observations import device_details
 from portal.test_runs.selectors import case_timeline
 
 Payload = dict[str, Any]
@@ -85,6 +86,8 @@ def observed_device_payload(device: ObservedDevice, radio: str = "") -> Payload:
         "rssi": device.rssi,
         "join_method": device.join_method,
         "join_method_label": JOIN_METHOD_LABELS.get(device.join_method, device.join_method),
+        # Whether its answers came APS-encrypted with its link key (None: no ZCL answer).
+        "aps_encrypted": device_details(device).aps_encrypted,
         "registered": device.registered,
         "operational_check": device.operational_check,
     }
@@ -331,7 +334,25 @@ def interface_summary(interface: ObservedInterface) -> str:
             if windows
             else "no join window open"
         )
+    counted = reported.get("stack_counters")
+    if isinstance(counted, dict):
+        parts.append(stack_counters_text(counted))
     return " · ".join(parts)
+
+
+def stack_counters_text(counted: dict[str, Any]) -> str:
+    """What the coordinator's stack counted during the scan, e.g. "during the scan the radio
+    sent 42 frames, 1 undelivered after 3 retries, and backed off 0 times from a busy channel"."""
+    sent = sum(
+        int(counted.get(name, 0))
+        for name in ("mac_tx_broadcast", "mac_tx_unicast_success", "mac_tx_unicast_failed")
+    )
+    return (
+        f"during the scan the radio sent {sent} frames, "
+        f"{int(counted.get('mac_tx_unicast_failed', 0))} undelivered after "
+        f"{int(counted.get('mac_tx_unicast_retry', 0))} retries, and backed off "
+        f"{int(counted.get('phy_cca_fail_count', 0))} times from a busy channel"
+    )
 
 
 def interface_payload(interface: ObservedInterface) -> Payload:

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -176,8 +177,10 @@ class RunRecorder:
         energy: dict[int, int] | None = None,
         *,
         device_count: int | None = None,
+        stack_counters: Mapping[str, int] | None = None,
     ) -> None:
-        """Record an interface; ``device_count`` replaces the gateway's count when given."""
+        """Record an interface; ``device_count`` replaces the gateway's count when given, and
+        ``stack_counters`` are what the coordinator's stack counted during its scan."""
         defaults: dict[str, Any] = {
             "technology": reported.technology,
             "radio": reported.radio,
@@ -201,6 +204,8 @@ class RunRecorder:
         }
         if energy is not None:
             defaults["energy_by_channel"] = {str(k): v for k, v in energy.items()}
+        if stack_counters is not None:
+            defaults["reported"]["stack_counters"] = dict(stack_counters)
         self.radios[reported.id] = reported.radio
         with transaction.atomic():
             observed, _ = ObservedInterface.objects.update_or_create(

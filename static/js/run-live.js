@@ -262,7 +262,12 @@
     row.append(text("td", [device.manufacturer, device.model].filter(Boolean).join(" ") || "—"));
     row.append(signalCell(device));
     if (staff) {
-      row.append(text("td", device.join_method_label, device.join_method === "default_key" ? "bad" : ""));
+      const joined = text("td", device.join_method_label, device.join_method === "default_key" ? "bad" : "");
+      if (device.aps_encrypted !== null && device.aps_encrypted !== undefined) {
+        joined.append(document.createElement("br"));
+        joined.append(text("span", device.aps_encrypted ? "answers APS-secured" : "answers without APS security", "muted"));
+      }
+      row.append(joined);
       row.append(text("td", device.network === "customer" ? "Customer-owned" : device.registered ? "Yes" : "No"));
     }
     row.append(text("td", CHECK_LABELS[device.operational_check || ""] || device.operational_check));

@@ -98,3 +98,22 @@ async def test_a_sleepy_device_that_does_not_poll_in_time_is_reported_asleep(sim
 
 async def _ignore(event):
     return None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("failure", [TimeoutError("no answer"), RuntimeError("EZSP error")])
+async def test_a_radio_that_does_not_give_its_counters_still_gets_its_scan(
+    simulated, small, failure, caplog
+):
+    app = await simulated(small)
+
+    async def refuse():
+        raise failure
+
+    app.read_and_clear_stack_counters = refuse
+
+    _, summary = await run_scan(app)
+
+    assert summary.device_count == 3
+    assert summary.stack_counters is None
+    assert "did not give its stack counters" in caplog.text

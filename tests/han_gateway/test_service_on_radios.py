@@ -56,6 +56,8 @@ REPORTS_RSSI = {"simulated": True, "znp": False, "ezsp": True}
 # behind a router that does not answer is found by no table: the stack never heard of it. Z-Stack
 # keeps every joined device in its address manager; the simulated radio, its stored topology.
 KNOWS_DEVICES_BEHIND_SILENT_ROUTERS = {"simulated": True, "znp": True, "ezsp": False}
+# Only EmberZNet lets the host read its stack's counters; the simulated radio counts as it does.
+KEEPS_STACK_COUNTERS = {"simulated": True, "znp": False, "ezsp": True}
 
 
 class OnRadio:
@@ -87,9 +89,18 @@ class OnRadio:
 
     async def devices(self) -> dict[str, dict[str, Any]]:
         """A full scan's device reports by EUI-64, the coordinator's included."""
+        events = await self._scan()
+        return {e["device"]["eui64"]: e["device"] for e in events if e["event"] == "device"}
+
+    async def summary(self) -> dict[str, Any]:
+        """A full scan's summary."""
+        summary: dict[str, Any] = (await self._scan())[-1]["summary"]
+        return summary
+
+    async def _scan(self) -> list[dict[str, Any]]:
         events = await self.service.scan(GATEWAY, "han0")
         assert events[-1]["event"] == "finished", events[-1]
-        return {e["device"]["eui64"]: e["device"] for e in events if e["event"] == "device"}
+        return events
 
 
 @contextlib.asynccontextmanager
@@ -214,6 +225,50 @@ async def test_the_interface_and_its_energy_scan(gateway: OnRadio) -> None:
     assert set(body["energy"]) == {str(channel) for channel in range(11, 27)}
     assert body["current_channel"] == 17
     assert 17 in body["busy_channels"] and 25 not in body["busy_channels"]
+
+
+@pytest.mark.parametrize(
+    "scenario_name", ["healthy", "channel_interference", "bursty_wifi", "router_switched_off"]
+)
+@pytest.mark.asyncio
+async def test_the_stack_counts_what_a_scan_cost(gateway: OnRadio) -> None:
+    counted = (await gateway.summary())["stack_counters"]
+
+    if not KEEPS_STACK_COUNTERS[gateway.radio]:
+        assert counted is None
+        return
+    sent = counted["mac_tx_unicast_success"]
+    failed = counted["mac_tx_unicast_failed"]
+    assert sent > len(gateway.scenario.devices)
+    assert counted["aps_data_tx_unicast_success"] == sent
+    # The HAN's own channel busy, always or in bursts: the radio backs off before it sends.
+    busy = counted["phy_cca_fail_count"]
+    if gateway.scenario.name == "channel_interference":
+        # Busy all the time: every frame backs off as often as IEEE 802.15.4 lets it
+        # (macMaxCSMABackoffs, 4).
+        assert busy == 4 * (sent + failed + counted["mac_tx_broadcast"])
+    elif gateway.scenario.name == "bursty_wifi":
+        assert 0 < busy < sent
+    else:
+        assert busy == 0
+    # A device that cannot answer: each frame to it is retried three times (macMaxFrameRetries),
+    # then fails.
+    out_of_reach = any(not gateway.answers(spec.eui64) for spec in gateway.scenario.devices)
+    assert (failed > 0) == out_of_reach
+    assert counted["mac_tx_unicast_retry"] == 3 * failed
+    assert counted["aps_data_tx_unicast_failed"] >= failed
+    assert counted["nwk_decryption_failure"] == counted["aps_frame_counter_failure"] == 0
+    # Read and cleared around the scan: nothing is left over, and the next scan counts only its
+    # own frames.
+    assert not any(gateway.han.read_stack_counters(clear=False).values())
+    again = (await gateway.summary())["stack_counters"]
+    assert 0 < again["mac_tx_unicast_success"] < 2 * sent
+    if gateway.radio == "ezsp":
+        # bellows' own ever-increasing totals keep both scans' counts.
+        interface = gateway.service.registry.gateways[GATEWAY].interfaces["han0"]
+        assert interface.app is not None
+        totals = interface.app.state.counters["ezsp_counters"]
+        assert totals["MAC_TX_UNICAST_SUCCESS"].value == sent + again["mac_tx_unicast_success"]
 
 
 @pytest.mark.parametrize("scenario_name", ["registered_device_missing"])

@@ -202,6 +202,39 @@ def test_busy_channel_recommends_a_quieter_channel():
     assert "preferred channels: 20 (between Wi-Fi 6 and 11, peak 12)" in findings[0].evidence
 
 
+def _counted(cca_failures, sent):
+    """The stack's counters over a scan that sent `sent` unicasts and failed `cca_failures`
+    clear-channel assessments."""
+    return {"phy_cca_fail_count": cca_failures, "mac_tx_unicast_success": sent}
+
+
+@pytest.mark.parametrize(
+    ("counters", "busy_on_air"),
+    [
+        (_counted(30, 100), True),  # 23 % of assessments found the channel busy
+        (_counted(10, 100), False),  # 9 %: the odd burst any channel has
+        (_counted(5, 10), False),  # too few frames to tell
+        (None, False),  # a radio that keeps no counters (Z-Stack)
+    ],
+)
+def test_a_channel_the_radio_found_busy_during_the_scan_is_interference(counters, busy_on_air):
+    quiet = dict.fromkeys(range(11, 27), 40)  # the energy scan caught nothing
+    interface = InterfaceObservation("han0", 15, energy_by_channel=quiet, stack_counters=counters)
+
+    findings = diagnose(DiagnosisInput(interfaces=(interface,), devices=(THERMOSTAT,)))
+
+    if not busy_on_air:
+        assert _rules(findings) == [("healthy", Action.NONE)]
+        return
+    assert _rules(findings) == [("channel_interference", Action.CHANGE_CHANNEL)]
+    assert findings[0].title == "Interface han0: channel 15 was busy while the HAN was scanned"
+    assert (
+        "the coordinator's radio found channel 15 busy in 30 of 130 clear-channel assessments "
+        "(23%; busy above 10%)" in findings[0].evidence
+    )
+    assert "quiet Smart Energy preferred channels: 20 " in findings[0].evidence
+
+
 def test_unacknowledged_operational_check_means_device_not_acting_on_messages():
     findings = diagnose(DiagnosisInput(devices=(_with(operational_check="not_acknowledged"),)))
     assert _rules(findings) == [("operational_check_failed", Action.CHECK_DEVICE_PROGRAMS)]

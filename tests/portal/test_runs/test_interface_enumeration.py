@@ -34,6 +34,15 @@ def test_a_run_keeps_and_shows_what_the_gateway_said_of_its_interface(
     assert f"extended PAN id {interface.extended_pan_id}" in summary
     assert re.search(r"Trust Center ([0-9a-f]{2}:){7}[0-9a-f]{2}", summary)
     assert "joins with an install code only · no join window open" in summary
+    # What the coordinator's stack counted while the run scanned it.
+    counted = interface.reported["stack_counters"]
+    assert counted["mac_tx_unicast_success"] > 0
+    assert counted["phy_cca_fail_count"] == counted["mac_tx_unicast_failed"] == 0
+    sent = counted["mac_tx_unicast_success"] + counted["mac_tx_broadcast"]
+    assert summary.endswith(
+        f"during the scan the radio sent {sent} frames, 0 undelivered after 0 retries, and "
+        "backed off 0 times from a busy channel"
+    )
 
     client.force_login(User.objects.get(username="rep"))
     page = client.get(f"/runs/{run.pk}/").content.decode()
