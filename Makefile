@@ -62,10 +62,12 @@ $(RADIOS_VENV)/bin/python: pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(RADIOS_VENV) $(UV) sync --frozen --extra radios --python $(PYTHON)
 	@touch $(RADIOS_VENV)/bin/python
 
-# The real radio libraries, unmodified, against emulated coordinators over TCP.
+# The real radio libraries, unmodified, against emulated coordinators over TCP: the gateway
+# service's tests and the diagnosis corpus through each.
 test-radios: $(RADIOS_VENV)/bin/python
 	$(RADIOS_VENV)/bin/pytest tests/han_gateway/test_znp_emulator.py tests/han_gateway/test_ezsp_emulator.py \
-	  tests/han_gateway/test_emulated_radios.py tests/han_gateway/test_service_on_radios.py
+	  tests/han_gateway/test_emulated_radios.py tests/han_gateway/test_service_on_radios.py \
+	  tests/portal/diagnosis/test_corpus_on_radios.py
 
 test: lint test-unit test-radios test-e2e
 

@@ -215,6 +215,7 @@ class EzspEmulator(serving.EmulatorServer[AshConnection]):
     """An EmberZNet coordinator whose network is a scenario's virtual HAN, on a TCP port."""
 
     STACK = "EmberZNet"
+    RADIO = "ezsp"
 
     def __init__(self, scenario: Scenario, coordinator: CoordinatorIdentity | None = None) -> None:
         super().__init__(scenario, coordinator or default_coordinator(scenario))

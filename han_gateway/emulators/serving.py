@@ -43,6 +43,7 @@ class EmulatorServer(abc.ABC, Generic[ConnectionT]):
     """A coordinator whose network is a scenario's virtual HAN, on a TCP port."""
 
     STACK: str  # what the emulator is, for the log
+    RADIO: str  # the zigpy radio type that drives it, whose chip's LQI scale it reports on
 
     def __init__(self, scenario: Scenario, coordinator: CoordinatorIdentity) -> None:
         self.scenario = scenario
@@ -79,7 +80,7 @@ class EmulatorServer(abc.ABC, Generic[ConnectionT]):
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen on `host`:`port` (0: a free port) and answer the port listened on."""
         self._host = host
-        self.han = VirtualHan(self.scenario, self.coordinator, self._deliver)
+        self.han = VirtualHan(self.scenario, self.coordinator, self._deliver, radio=self.RADIO)
         self._han_started()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._new_connection, host, port)

@@ -407,6 +407,7 @@ class ZnpEmulator(EmulatorServer[MtConnection]):
     """A Z-Stack coordinator whose network is a scenario's virtual HAN, on a TCP port."""
 
     STACK = "Z-Stack"
+    RADIO = "znp"
 
     def __init__(self, scenario: Scenario, coordinator: CoordinatorIdentity | None = None) -> None:
         super().__init__(scenario, coordinator or default_coordinator(scenario))

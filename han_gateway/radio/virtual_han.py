@@ -27,6 +27,7 @@ from zigpy.zcl.clusters.general import Basic, Ota
 
 from han_gateway import smart_energy, zigbee_ids
 from han_gateway.protocol import ZIGBEE_CHANNELS, JoinDecisionKind
+from han_gateway.radio.lqi import on_chip_scale
 from han_gateway.scenarios.schema import DeviceSpec, Scenario
 from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 
@@ -158,8 +159,11 @@ class VirtualHan:
         coordinator: CoordinatorIdentity,
         deliver: Callable[[t.ZigbeePacket], None],
         refused: Callable[[t.EUI64, JoinDecisionKind], None] | None = None,
+        *,
+        radio: str = "simulated",
     ) -> None:
         self.scenario = scenario
+        self.radio = radio  # whose chip family's LQI scale the coordinator sees links on
         self.coordinator = coordinator
         self._deliver = deliver
         self._refused = refused  # told of each join the Trust Center refuses
@@ -515,6 +519,7 @@ class VirtualHan:
         else:
             source = node.nwk
             link_quality, rssi = self._last_hop_quality(node)
+            link_quality = on_chip_scale(self.radio, link_quality)
         return nwk_packet(
             source,
             t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=COORDINATOR_NWK),
@@ -672,7 +677,7 @@ class VirtualHan:
                     permit_joining=zdo_t.Neighbor.PermitJoins.NotAccepting,
                     reserved2=0,
                     depth=depth,
-                    lqi=lqi,
+                    lqi=on_chip_scale(self.radio, lqi),
                 )
             )
 

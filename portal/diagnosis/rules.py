@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 
 from han_gateway.eui64 import mask_eui64
 from han_gateway.firmware import OtaVersionScheme, ota_version_name, ota_version_text
+from han_gateway.radio.lqi import CHIP_LIMITS
 from han_gateway.zigbee_ids import MAC_TRANSACTION_PERSISTENCE_S, SMART_ENERGY_PROFILE_ID
 from portal.diagnosis import channels as channel_health
 from portal.diagnosis.wording import customer_words
@@ -219,8 +220,8 @@ class LinkLimits:
 # few metres long read 240-255 on Silicon Labs EFR32 (EZSP) coordinators and 80-195 on TI
 # CC26xx/CC13xx (Z-Stack) ones. Limits for a radio not listed are the general ones.
 DEFAULT_LINK_LIMITS_BY_RADIO: Mapping[str, LinkLimits] = {
-    "ezsp": LinkLimits(weak=150, unreachable=60),
-    "znp": LinkLimits(weak=50, unreachable=20),
+    radio: LinkLimits(weak=limits.weak, unreachable=limits.unreachable)
+    for radio, limits in CHIP_LIMITS.items()
 }
 
 

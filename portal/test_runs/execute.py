@@ -10,7 +10,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from han_gateway.client import SCAN_GRACE_S, GatewayClient, GatewayError, GatewayUnreachable
-from han_gateway.models import PremisesGateway
+from han_gateway.models import HanDevice, PremisesGateway
 from han_gateway.protocol import (
     DeviceReport,
     EnergyScanResult,
@@ -43,6 +43,7 @@ from portal.models import (
 from portal.test_runs.events import publish_run_event
 from portal.test_runs.expectations import (
     device_interface,
+    last_known_parents,
     premise_expectations,
     seen_at_other_meters,
 )
@@ -384,11 +385,61 @@ def _gateway_error_text(error: GatewayError) -> str:
     return error.message
 
 
+def _with_earlier_map(
+    run: HanTestRun,
+    devices: tuple[diagnosis.DeviceObservation, ...],
+    registered: Iterable[HanDevice],
+) -> tuple[diagnosis.DeviceObservation, ...]:
+    """The devices as the diagnosis takes them, with what the premise's earlier runs mapped.
+
+    A real radio keeps no map of who joined through whom across a restart: behind a router
+    that went silent before the gateway's first scan, its devices come without a parent (or,
+    on EmberZNet, not at all). Placed where the latest earlier run found them, the silent router
+    is the finding, not each device behind it.
+    """
+    unplaced = [device.eui64 for device in devices if not device.reachable and not device.parent]
+    seen = {device.eui64 for device in devices}
+    missing = [device for device in registered if device.eui64 not in seen]
+    parents = last_known_parents(
+        premise=run.premise, eui64s=[*unplaced, *(each.eui64 for each in missing)], before=run.pk
+    )
+    if not parents:
+        return devices
+    placed = tuple(
+        replace(device, parent=parents[device.eui64])
+        if device.eui64 in unplaced and device.eui64 in parents
+        else device
+        for device in devices
+    )
+    silent = {device.eui64: device for device in placed if not device.reachable}
+    # A registered device the radio no longer knows, last found behind a router that is silent:
+    # out of reach through it.
+    cut_off = tuple(
+        diagnosis.DeviceObservation(
+            eui64=device.eui64,
+            interface=silent[parents[device.eui64]].interface,
+            category_label=device.get_category_display(),
+            manufacturer=device.manufacturer,
+            model=device.model,
+            reachable=False,
+            registered=True,
+            parent=parents[device.eui64],
+        )
+        for device in missing
+        if parents.get(device.eui64) in silent
+    )
+    return placed + cut_off
+
+
 def _diagnose(recorder: RunRecorder, observations: _Observations) -> tuple[str, str]:
     run = recorder.run
     step = recorder.step_start("diagnose", "Diagnose")
     expected = premise_expectations(premise=run.premise)
-    devices = tuple(device_observation(device) for device in ObservedDevice.objects.filter(run=run))
+    devices = _with_earlier_map(
+        run,
+        tuple(device_observation(device) for device in ObservedDevice.objects.filter(run=run)),
+        expected.utility_devices,
+    )
     seen = {device.eui64 for device in devices}
     elsewhere = seen_at_other_meters(
         premises_gateway_id=run.premise.premises_gateway_id or 0,

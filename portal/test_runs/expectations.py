@@ -106,3 +106,22 @@ def seen_at_other_meters(
             when = timezone.localtime(finished_at)
             seen[eui64] = f"meter {meter_number} on {when.day} {when:%b %Y}"
     return seen
+
+
+def last_known_parents(*, premise: Premise, eui64s: Iterable[str], before: int) -> dict[str, str]:
+    """Each device's parent as the premise's latest earlier run (id below ``before``) that placed
+    it found it: the meter's map of who joined through whom, which a real radio does not keep
+    across a restart, for devices this run could not place (behind a router that is silent)."""
+    wanted = set(eui64s)
+    if not wanted:
+        return {}
+    placed = (
+        ObservedDevice.objects.filter(run__premise=premise, run_id__lt=before, eui64__in=wanted)
+        .order_by("-run_id")
+        .values_list("eui64", "details__parent")
+    )
+    parents: dict[str, str] = {}
+    for eui64, parent in placed[: len(wanted) * 8]:
+        if eui64 not in parents and isinstance(parent, str) and parent:
+            parents[eui64] = parent
+    return parents

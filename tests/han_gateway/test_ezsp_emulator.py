@@ -18,6 +18,7 @@ from bellows.exception import InvalidCommandError
 
 from han_gateway.emulators.__main__ import main as emulators_main
 from han_gateway.emulators.ezsp import EzspEmulator
+from han_gateway.radio.lqi import on_chip_scale
 from han_gateway.radio.virtual_han import COORDINATOR_NWK, nwk_packet
 from han_gateway.smart_energy import DEFAULT_TRUST_CENTER_LINK_KEY
 from tests.han_gateway.conftest import network_of, radio_served, wait_for
@@ -88,7 +89,7 @@ async def test_a_unicast_reaches_a_device_and_its_answer_comes_back(
     assert status == zdo_t.Status.SUCCESS
     assert nwk == node.nwk
     assert descriptor.logical_type in (zdo_t.LogicalType.Router, zdo_t.LogicalType.EndDevice)
-    assert device.lqi == node.spec.link.link_quality
+    assert device.lqi == on_chip_scale("ezsp", node.spec.link.link_quality)
     assert device.rssi == node.spec.link.rssi
 
 

@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 import zigpy.types as t
 
+from han_gateway.radio.lqi import on_chip_scale
 from han_gateway.radio.virtual_han import VirtualHan
 from han_gateway.scenarios import Scenario, library_names, load_library_scenario
 from tests.han_gateway.conftest import EMULATORS, SECRETS, Service, running_service, wait_for
@@ -197,13 +198,14 @@ async def test_a_scan_reports_every_device_as_the_scenario_has_it(gateway: OnRad
         parent = str(spec.parent) if spec.parent else coordinator_eui64
         assert report["parent"] == parent
         link = next(each for each in report["links"] if each["neighbor"] == parent)
+        # On the LQI scale of the radio's chip family.
         assert (link["relationship"], link["lqi_outbound"], link["lqi_inbound"]) == (
             "parent",
-            spec.link.link_quality,
-            spec.link.reverse_link_quality,
+            on_chip_scale(gateway.radio, spec.link.link_quality),
+            on_chip_scale(gateway.radio, spec.link.reverse_link_quality),
         )
         if spec.parent is None:
-            assert report["lqi"] == spec.link.link_quality
+            assert report["lqi"] == on_chip_scale(gateway.radio, spec.link.link_quality)
             expected_rssi = spec.link.rssi if REPORTS_RSSI[gateway.radio] else None
             assert (report["rssi"], link["rssi"]) == (expected_rssi, expected_rssi)
 
