@@ -147,6 +147,14 @@ class _RunDeviceSerializer(serializers.Serializer[Any]):
         required=False, help_text="As the gateway reports it: install_code, default_key, unknown…"
     )
     join_method_label = serializers.CharField(required=False)
+    aps_encrypted = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Staff only: whether its answers came APS-encrypted with its link key; null when it"
+            " sent no ZCL answer."
+        ),
+    )
     registered = serializers.BooleanField(required=False)
     operational_check = serializers.ChoiceField(
         choices=_OPERATIONAL_CHECK_RESULTS,
