@@ -13,7 +13,10 @@ and beat when REDIS_URL is set, the portal's ASGI server, all on 127.0.0.1), the
 
 Nothing waits forever: every request and socket read has a timeout, and the whole test stops
 at the deadline. It prints errors (target 0), p50/p95 latencies of each page, of starting a
-run, and of the push from commit to viewer, and the throughput.
+run, and of the push from commit to viewer, and the throughput; then what the load cost: each
+process's own CPU time (worker, web server, gateway service, beat, and this load generator)
+per run finished and per push delivered, and the load generator's own event-loop lag, so a
+slow push can be told from a late client.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/han REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/bench_load.py [--seconds 60] [--reps 50] [--viewers 200]
@@ -39,6 +42,7 @@ os.environ.setdefault("PORTAL_API_USER_RATE", "100000/minute")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import psutil
 import websockets
 from django.conf import settings
 from django.test import Client
@@ -51,6 +55,7 @@ from tests.commands import free_port
 from tests.stack import wait_until
 
 REQUEST_TIMEOUT_S = 30
+WEB_DB_POOL_SIZE = os.environ.get("PORTAL_DB_POOL_MAX_SIZE") or "20"
 SOCKET_SILENCE_S = 20
 
 
@@ -79,7 +84,8 @@ class PortalProcess:
                 "5",
             ],
             cwd=ROOT,
-            env=os.environ.copy(),
+            # As docker-compose.yml runs it: connections lent from a pool per request.
+            env={**os.environ, "PORTAL_DB_POOL_MAX_SIZE": WEB_DB_POOL_SIZE},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -102,6 +108,23 @@ class PortalProcess:
                 self.process.kill()
                 self.process.wait(timeout=15)
         self.log.close()
+
+
+class CpuAccount:
+    """CPU seconds (user + system) each process of the set-up has used, by role."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes = {role: psutil.Process(pid) for role, pid in pids.items()}
+
+    def read(self) -> dict[str, float]:
+        seconds = {}
+        for role, process in self.processes.items():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            seconds[role] = times.user + times.system
+        return seconds
 
 
 class Stats:
@@ -172,6 +195,9 @@ async def follow(rep: Rep, run_id: int, stats: Stats, deadline: float) -> str | 
                     if run is not None and not run["active"]:
                         return str(run["status"])
                 return None
+        except websockets.InvalidStatus as refused:
+            stats.error(f"push: socket refused with HTTP {refused.response.status_code}")
+            await asyncio.sleep(1)
         except (TimeoutError, websockets.ConnectionClosed, OSError):
             # As the page does: reconnect, and the snapshot brings the saved state.
             stats.counts["viewer reconnects"] += 1
@@ -204,7 +230,7 @@ async def rep_loop(rep: Rep, stats: Stats, deadline: float, run_ids: dict[int, i
             status = await follow(rep, run_id, stats, deadline)
             if status is None:
                 break
-            stats.counts[f"runs {status}"] += 1
+            stats.counts[f"runs ended {status}"] += 1
             if status != HanTestRun.Status.PASSED:
                 stats.error(f"run ended {status} on a healthy HAN")
             for kind, url in (
@@ -234,6 +260,17 @@ async def viewer_loop(
         await follow(rep, run_id, stats, deadline)
 
 
+LAG_TICK_S = 0.05
+
+
+async def lag_monitor(stats: Stats, deadline: float) -> None:
+    """How late this process's event loop wakes: the client's own share of a push's latency."""
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        await asyncio.sleep(LAG_TICK_S)
+        stats.record("generator lag", max(0.0, time.perf_counter() - started - LAG_TICK_S))
+
+
 async def load(reps: list[Rep], viewers: int, seconds: float) -> Stats:
     stats = Stats()
     deadline = time.monotonic() + seconds
@@ -243,18 +280,22 @@ async def load(reps: list[Rep], viewers: int, seconds: float) -> Stats:
         viewer_loop(reps[index % len(reps)], stats, deadline, run_ids, index)
         for index in range(viewers)
     ]
+    tasks.append(lag_monitor(stats, deadline))
     # Every loop checks the deadline; the margin only catches a loop stuck in a slow read.
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 2 * REQUEST_TIMEOUT_S)
     return stats
 
 
-def report(stats: Stats, arguments: argparse.Namespace, worker_kind: str) -> None:
+def report(
+    stats: Stats, arguments: argparse.Namespace, worker_kind: str, cpu: dict[str, float]
+) -> None:
     print(
         f"\nLoad test: {MODE}, {worker_kind}, {arguments.reps} reps running tests, "
         f"{arguments.viewers} extra viewers, {arguments.seconds:.0f} s, healthy 6-device HANs\n"
     )
     print(f"{'latency (ms)':<28}{'count':>8}{'p50':>10}{'p95':>10}{'max':>10}")
-    for kind in ("run start", "push", "customer page", "premise page", "run page", "history page"):
+    kinds = ("run start", "push", "customer page", "premise page", "run page", "history page")
+    for kind in (*kinds, "generator lag"):
         values = stats.latencies.get(kind, [])
         if not values:
             print(f"{kind:<28}{0:>8}")
@@ -270,6 +311,22 @@ def report(stats: Stats, arguments: argparse.Namespace, worker_kind: str) -> Non
     print(f"\nerrors: {sum(stats.errors.values())}")
     for name, count in stats.errors.most_common():
         print(f"  {name:<36}{count:>8}")
+    finished = sum(count for name, count in stats.counts.items() if name.startswith("runs ended"))
+    pushes = stats.counts["push messages"]
+    print(
+        f"\n{'CPU (own process time)':<28}{'% of a core':>12}{'ms per run':>12}{'ms per push':>12}"
+    )
+    for role, seconds in cpu.items():
+        per_run = f"{seconds * 1000 / finished:.1f}" if finished else "-"
+        per_push = f"{seconds * 1000 / pushes:.2f}" if pushes else "-"
+        print(f"{role:<28}{seconds * 100 / arguments.seconds:>12.0f}{per_run:>12}{per_push:>12}")
+    product = sum(seconds for role, seconds in cpu.items() if role in {"worker", "web server"})
+    if finished:
+        print(
+            f"{'worker + web server':<28}{product * 100 / arguments.seconds:>12.0f}"
+            f"{product * 1000 / finished:>12.1f}"
+        )
+    print(f"(runs finished: {finished}; load average after: {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:
@@ -296,10 +353,18 @@ def main() -> None:
                 Rep(host, f"load-rep-{index}", premises[premise_id])
                 for index, premise_id in enumerate(setup.premise_ids)
             ]
+            pids = dict(setup.pids)
+            if isinstance(portal, PortalProcess) and portal.process is not None:
+                pids["web server"] = portal.process.pid
+            pids["load generator"] = os.getpid()
+            account = CpuAccount(pids)
+            before = account.read()
             stats = asyncio.run(load(reps, arguments.viewers, arguments.seconds))
+            after = account.read()
+            cpu = {role: after[role] - before[role] for role in after if role in before}
         left = HanTestRun.objects.filter(status__in=HanTestRun.ACTIVE).count()
         stats.counts["runs still active at the end"] = left
-        report(stats, arguments, f"{WORKER_KIND} (threads x{arguments.worker_concurrency})")
+        report(stats, arguments, f"{WORKER_KIND} (threads x{arguments.worker_concurrency})", cpu)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ def _prepare_database() -> str:
 
 
 MODE = _prepare_database()
+# Channels of its own: a run's group from an earlier benchmark (run ids start again in each fresh
+# database) must not still list the sockets of that benchmark's stopped web server.
+os.environ.setdefault("CHANNELS_PREFIX", f"hanbench{os.getpid()}")
 
 import django  # noqa: E402
 
@@ -81,6 +84,9 @@ class Setup:
     workdir: Path
     service_url: str
     premise_ids: list[int]
+    # The set-up's own processes by role (the gateway service; with Redis, the Celery worker
+    # and beat), for the benchmarks' CPU accounts.
+    pids: dict[str, int]
 
 
 @contextmanager
@@ -94,7 +100,10 @@ def private_setup(meters: int, worker_concurrency: int) -> Iterator[Setup]:
     try:
         premise_ids = _create_premises(meters, service_url)
         worker = _start_worker(workdir, worker_concurrency)
-        yield Setup(workdir=workdir, service_url=service_url, premise_ids=premise_ids)
+        pids = {"gateway service": gateways.pid}
+        if isinstance(worker, tuple):
+            pids.update({"worker": worker[0].pid, "beat": worker[1].pid})
+        yield Setup(workdir=workdir, service_url=service_url, premise_ids=premise_ids, pids=pids)
     finally:
         if worker is not None:
             _stop_worker(worker)
@@ -193,7 +202,8 @@ def _start_worker(workdir: Path, concurrency: int) -> Any:
     process = subprocess.Popen(  # noqa: S603
         celery_worker_argv(queues=["default"], concurrency=concurrency, log_level="WARNING"),
         cwd=ROOT,
-        env=os.environ.copy(),
+        # As docker-compose.yml runs it: a connection pool as large as its concurrency.
+        env={**os.environ, "PORTAL_DB_POOL_MAX_SIZE": str(concurrency)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

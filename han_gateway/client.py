@@ -7,7 +7,9 @@ them becomes a ``GatewayProtocolError`` naming the field.
 """
 
 import contextlib
+import functools
 import logging
+import os
 import ssl
 from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
@@ -91,9 +93,7 @@ class GatewayClient:
         httpx.MockTransport).
         """
         self.gateway_id = gateway_id
-        verify: ssl.SSLContext | bool = True
-        if ca_file is not None:
-            verify = _ca_context(ca_file)
+        verify = _verify_context(ca_file)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
@@ -263,6 +263,29 @@ def _checked(build: Callable[[], T]) -> T:
         raise GatewayError(
             "invalid_request", f"The request for the gateway is not valid: {violation}"
         ) from None
+
+
+def _verify_context(ca_file: str | None) -> ssl.SSLContext:
+    """The context that checks the service's certificate: against `ca_file`, else the system's
+    CA store. Loading a CA store costs milliseconds and a run opens a client per gateway, so
+    each store is loaded once per process, and again when its file changes."""
+    if ca_file is None:
+        return _system_context()
+    try:
+        found = os.stat(ca_file)
+    except (OSError, ValueError):
+        return _ca_context(ca_file)  # it says why the file cannot be used
+    return _cached_ca_context(ca_file, (found.st_ino, found.st_size, found.st_mtime_ns))
+
+
+@functools.cache
+def _system_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_ca_context(ca_file: str, stamp: tuple[int, int, int]) -> ssl.SSLContext:
+    return _ca_context(ca_file)
 
 
 def _ca_context(ca_file: str) -> ssl.SSLContext:

@@ -112,12 +112,25 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# PostgreSQL connections per process: with PORTAL_DB_POOL_MAX_SIZE set, a pool of at most that
+# many, lent to a request (or task) and returned at its end. Without it, each thread keeps its
+# own connection for a minute; under ASGI every request runs in a thread of its own, so a burst
+# of requests opens as many connections as it has requests, past the server's limit. Set it for
+# served processes: the web server below its share of PostgreSQL's max_connections, a Celery
+# worker at least its --concurrency (a run holds its connection while it scans).
+DB_POOL_MAX_SIZE = int(os.environ.get("PORTAL_DB_POOL_MAX_SIZE", "0") or 0)
 if DATABASE_URL:
-    DATABASES: dict[str, dict[str, Any]] = {
-        "default": dict(
-            dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-        )
-    }
+    _database = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=0 if DB_POOL_MAX_SIZE else 60, conn_health_checks=True
+    )
+    if DB_POOL_MAX_SIZE:
+        _database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            # A request waits this long for a connection when all are lent, then fails.
+            "timeout": float(os.environ.get("PORTAL_DB_POOL_TIMEOUT_S", "20")),
+        }
+    DATABASES: dict[str, dict[str, Any]] = {"default": dict(_database)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from han_gateway.__main__ import main
-from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable
+from han_gateway.client import GatewayClient, GatewayError, GatewayUnreachable, _verify_context
 from han_gateway.protocol import ScanFinishedEvent
 from han_gateway.service.config import TlsConfig, secret_sha256_hex
 from han_gateway.service.tls import TlsSetupError, self_signed_certificate, server_ssl_context
@@ -251,6 +251,23 @@ def test_plain_http_to_the_tls_port_gets_no_answer(tls_service):
         pytest.raises(GatewayUnreachable),
     ):
         client.identify()
+
+
+def test_a_replaced_ca_file_is_trusted_by_the_next_client(tls_service, tmp_path):
+    """Each CA store is loaded once per process, but a file the operator replaces is read again."""
+    ca_file = tmp_path / "authority.pem"
+    other, _ = self_signed_certificate(["127.0.0.1"], tmp_path / "other")
+    ca_file.write_bytes(other.read_bytes())
+    assert _verify_context(str(ca_file)) is _verify_context(str(ca_file))
+    with (
+        _client(tls_service.url, ca_file=str(ca_file)) as client,
+        pytest.raises(GatewayUnreachable),
+    ):
+        client.identify()
+
+    ca_file.write_bytes(tls_service.certificate.read_bytes())
+    with _client(tls_service.url, ca_file=str(ca_file)) as client:
+        assert client.identify().id == GATEWAY
 
 
 def test_an_unusable_ca_file_is_a_gateway_error(tmp_path):
