@@ -62,7 +62,8 @@ SOCKET_SILENCE_S = 20
 class PortalProcess:
     """The portal's ASGI server in a process of its own, so the load does not share its GIL."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, processes: int = 1) -> None:
+        self.processes = processes
         self.port = free_port()
         self.log = open(workdir / "portal.log", "wb")  # noqa: SIM115 - closed in __exit__
         self.process: subprocess.Popen[bytes] | None = None
@@ -82,6 +83,7 @@ class PortalProcess:
                 "warning",
                 "--timeout-graceful-shutdown",
                 "5",
+                *(["--workers", str(self.processes)] if self.processes > 1 else []),
             ],
             cwd=ROOT,
             # As docker-compose.yml runs it: connections lent from a pool per request.
@@ -111,19 +113,28 @@ class PortalProcess:
 
 
 class CpuAccount:
-    """CPU seconds (user + system) each process of the set-up has used, by role."""
+    """CPU seconds (user + system) each process of the set-up has used, by role; for the roles
+    in ``with_children`` (a server that forks its workers) its child processes' too."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], with_children: set[str]) -> None:
         self.processes = {role: psutil.Process(pid) for role, pid in pids.items()}
+        self.with_children = with_children
 
     def read(self) -> dict[str, float]:
         seconds = {}
         for role, process in self.processes.items():
             try:
-                times = process.cpu_times()
+                children = process.children(recursive=True) if role in self.with_children else []
+                family = [process, *children]
             except psutil.Error:
                 continue
-            seconds[role] = times.user + times.system
+            seconds[role] = 0.0
+            for member in family:
+                try:
+                    times = member.cpu_times()
+                except psutil.Error:
+                    continue
+                seconds[role] += times.user + times.system
         return seconds
 
 
@@ -178,6 +189,8 @@ async def get_page(http: httpx.AsyncClient, stats: Stats, kind: str, url: str) -
 async def follow(rep: Rep, run_id: int, stats: Stats, deadline: float) -> str | None:
     """Watch a run's socket until it has finished; the final status, or None on the deadline."""
     for _ in range(5):
+        connecting = time.perf_counter()
+        first = True
         try:
             async with websockets.connect(
                 f"ws://{rep.host}/ws/runs/{run_id}/",
@@ -188,6 +201,11 @@ async def follow(rep: Rep, run_id: int, stats: Stats, deadline: float) -> str | 
                     message = json.loads(
                         await asyncio.wait_for(socket.recv(), timeout=SOCKET_SILENCE_S)
                     )
+                    if first:
+                        # Connect, access check and the run's saved state: what a viewer waits
+                        # for before the page shows anything.
+                        stats.record("socket snapshot", time.perf_counter() - connecting)
+                        first = False
                     stats.counts["push messages"] += 1
                     if message.get("published_at"):
                         stats.record("push", time.time() - message["published_at"])
@@ -290,11 +308,20 @@ def report(
     stats: Stats, arguments: argparse.Namespace, worker_kind: str, cpu: dict[str, float]
 ) -> None:
     print(
-        f"\nLoad test: {MODE}, {worker_kind}, {arguments.reps} reps running tests, "
+        f"\nLoad test: {MODE}, {worker_kind}, {arguments.web_processes} web server process(es), "
+        f"{arguments.reps} reps running tests, "
         f"{arguments.viewers} extra viewers, {arguments.seconds:.0f} s, healthy 6-device HANs\n"
     )
     print(f"{'latency (ms)':<28}{'count':>8}{'p50':>10}{'p95':>10}{'max':>10}")
-    kinds = ("run start", "push", "customer page", "premise page", "run page", "history page")
+    kinds = (
+        "run start",
+        "socket snapshot",
+        "push",
+        "customer page",
+        "premise page",
+        "run page",
+        "history page",
+    )
     for kind in (*kinds, "generator lag"):
         values = stats.latencies.get(kind, [])
         if not values:
@@ -335,6 +362,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--worker-concurrency", type=int, default=64)
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        help="ASGI server processes sharing the port (uvicorn --workers; with Redis only)",
+    )
     arguments = parser.parse_args()
 
     with private_setup(arguments.reps, arguments.worker_concurrency) as setup:
@@ -346,7 +379,11 @@ def main() -> None:
             )
         # With Redis the portal can live in its own process, as in production; embedded, the
         # in-memory broker and channel layer only exist inside this one.
-        portal = PortalServer() if settings.EMBEDDED_WORKER else PortalProcess(setup.workdir)
+        portal = (
+            PortalServer()
+            if settings.EMBEDDED_WORKER
+            else PortalProcess(setup.workdir, arguments.web_processes)
+        )
         with portal as host:
             premises = Premise.objects.in_bulk(setup.premise_ids)
             reps = [
@@ -357,7 +394,7 @@ def main() -> None:
             if isinstance(portal, PortalProcess) and portal.process is not None:
                 pids["web server"] = portal.process.pid
             pids["load generator"] = os.getpid()
-            account = CpuAccount(pids)
+            account = CpuAccount(pids, with_children={"web server"})
             before = account.read()
             stats = asyncio.run(load(reps, arguments.viewers, arguments.seconds))
             after = account.read()

@@ -181,6 +181,10 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "socket_timeout": 15,
                         "retry": RedisRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+                        # redis-py's pool refuses a command past 100 connections in use rather
+                        # than wait: a few hundred viewers connecting at once after a run each
+                        # join a group at the same moment (Redis itself allows 10,000 clients).
+                        "max_connections": 1000,
                     }
                 ],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "han"),

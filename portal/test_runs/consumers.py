@@ -27,7 +27,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         user = self.scope.get("user")
         run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        allowed = await database_sync_to_async(self._allowed)(user, run_id)
+        # In the thread pool, not Channels' default single thread per process: every viewer
+        # connects at once after each run, and each would otherwise wait for all the others'
+        # access checks and snapshots (and the events sent to it meanwhile with them). Each
+        # read is whole in itself and returns the connection it used at its end.
+        allowed = await database_sync_to_async(self._allowed, thread_sensitive=False)(user, run_id)
         if not allowed:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
@@ -36,7 +40,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # is applied again, which the page does idempotently.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        snapshot = await database_sync_to_async(self._snapshot)(user, run_id)
+        snapshot = await database_sync_to_async(self._snapshot, thread_sensitive=False)(
+            user, run_id
+        )
         await self.send_json(snapshot)
 
     def _allowed(self, user: Any, run_id: int) -> bool:

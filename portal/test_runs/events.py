@@ -2,13 +2,17 @@
 
 Embedded default: the in-memory channel layer belongs to the web server's event loop, and a
 send from a worker thread's own loop reaches it late (it does not wake that loop), so the send
-is handed to the server loop. With Redis any thread may send.
+is handed to the server loop. With Redis, sends are handed to one long-lived event loop of the
+process (`_Publisher`): the layer keeps a connection pool per event loop, and `async_to_sync`
+would start a fresh loop, thread and Redis connection for every event.
 """
 
 import asyncio
 import logging
+import os
+import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -40,6 +44,32 @@ def remember_server_loop(app: AsgiApp) -> AsgiApp:
     return wrapper
 
 
+class _Publisher:
+    """The process's publishing event loop, in a daemon thread of its own, started on first use
+    (and again in a forked child, which does not inherit the thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            alive = self._thread is not None and self._thread.is_alive()
+            if self._loop is None or self._pid != os.getpid() or not alive:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="live-event-publisher", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
+            return self._loop
+
+
+_publisher = _Publisher()
+
+
 def run_group(run_id: int) -> str:
     return f"test_run_{run_id}"
 
@@ -57,13 +87,22 @@ def _send_now(group: str, message: dict[str, Any]) -> None:
         if running is loop:
             loop.create_task(layer.group_send(group, message))
             return
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-        try:
-            future.result(SEND_TIMEOUT_S)
-        except FutureTimeout:
-            logger.warning("live event to %s timed out", group)
+        _send_on(loop, layer.group_send(group, message), group)
         return
-    async_to_sync(layer.group_send)(group, message)
+    if isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(layer.group_send)(group, message)
+        return
+    _send_on(_publisher.loop(), layer.group_send(group, message), group)
+
+
+def _send_on(loop: asyncio.AbstractEventLoop, send: Coroutine[Any, Any, None], group: str) -> None:
+    """Run ``send`` on ``loop`` and wait for it, so a run's events leave in order."""
+    future = asyncio.run_coroutine_threadsafe(send, loop)
+    try:
+        future.result(SEND_TIMEOUT_S)
+    except FutureTimeout:
+        future.cancel()
+        logger.warning("live event to %s timed out", group)
 
 
 def publish_run_event(run_id: int, event: dict[str, Any]) -> None:

@@ -164,3 +164,44 @@ async def test_another_staff_members_note_reaches_a_rep_watching_the_case(demo_w
     snapshot = await again.receive_json_from(timeout=5)
     assert any("Customer calls back at 4 pm" in item["what"] for item in snapshot["timeline"])
     await again.disconnect()
+
+
+async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, monkeypatch):
+    """After each run every watching tab connects at once: one viewer's snapshot being read
+    must not keep the others waiting for theirs (nor the events already sent to them)."""
+    import threading
+
+    from portal.test_runs import consumers
+
+    first_read, release, first_done = threading.Event(), threading.Event(), threading.Event()
+    real_snapshot = consumers.run_snapshot
+
+    def snapshot(run: Any, **kwargs: Any) -> dict[str, Any]:
+        if not first_read.is_set():
+            first_read.set()
+            release.wait(10)
+            first_done.set()
+        result: dict[str, Any] = real_snapshot(run, **kwargs)
+        return result
+
+    monkeypatch.setattr(consumers, "run_snapshot", snapshot)
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    other_cookie = await database_sync_to_async(_session_cookie)("admin")
+    slow, connected = await _connect(run_id, "rep")
+    assert connected
+    assert await asyncio.to_thread(first_read.wait, 5)
+    try:
+        other = WebsocketCommunicator(
+            application,
+            f"/ws/runs/{run_id}/",
+            headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", other_cookie)],
+        )
+        connected, _ = await other.connect(timeout=5)
+        assert connected
+        assert (await other.receive_json_from(timeout=5))["kind"] == "snapshot"
+        assert not first_done.is_set()  # the first viewer's snapshot is still being read
+    finally:
+        release.set()
+    assert (await slow.receive_json_from(timeout=5))["kind"] == "snapshot"
+    await other.disconnect()
+    await slow.disconnect()
