@@ -152,6 +152,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, Celery and Channels -------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Live run events: with Redis, one Redis channel per run, read by each web process on a single
+# subscription; embedded, handed over in the process (portal.test_runs.live).
+LIVE_EVENTS_REDIS_URL = REDIS_URL
+LIVE_EVENTS_PREFIX = os.environ.get("CHANNELS_PREFIX", "han")
 # Embedded: the worker runs as a thread of the web process and shares its memory broker.
 EMBEDDED_WORKER = not REDIS_URL
 
@@ -187,7 +191,7 @@ if REDIS_URL:
                         "max_connections": 1000,
                     }
                 ],
-                "prefix": os.environ.get("CHANNELS_PREFIX", "han"),
+                "prefix": LIVE_EVENTS_PREFIX,
                 # A viewer of a large HAN receives a few hundred events; room to spare.
                 "capacity": 1000,
             },

@@ -264,6 +264,15 @@ def scenario_switch(gateway_service):
 
 
 @pytest.fixture
+def join_log(gateway_service):
+    """``join_log(meter, eui64, decision)``: wait until the simulated meter's Trust Center has
+    decided on the device's join, as a rep waits for a registered device to join before a retest."""
+    from tests.diagnosis_corpus.corpus import join_log_waiter
+
+    return join_log_waiter(gateway_service)
+
+
+@pytest.fixture
 def no_enqueue(monkeypatch):
     """Runs stay queued until the test executes them itself."""
     monkeypatch.setattr("portal.test_runs.start.han_test_run_enqueue", lambda run: None)

@@ -1,5 +1,7 @@
 """The live stream of one test run. Read-only: commands go through HTTP."""
 
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,15 +12,21 @@ from django.utils import translation
 from portal.access.viewers import Viewer, han_data_view_open
 from portal.runtime.idle_sessions import session_idle_expired
 from portal.runtime.languages import user_language
-from portal.test_runs.events import run_group
+from portal.test_runs import live
 from portal.test_runs.payloads import event_for_viewer, run_snapshot
 from portal.test_runs.selectors import run_get_for_user
 
 CLOSE_NOT_ALLOWED = 4403
+CLOSE_TRY_AGAIN = 1013
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    group: str | None = None
+    # Live events come through the process's hub (portal.test_runs.live). No channel layer has
+    # this name, so Channels gives the consumer no channel of its own to listen on.
+    channel_layer_alias = "none"
+    run_id: int | None = None
+    inbox: live.Inbox | None = None
+    forwarder: "asyncio.Task[None] | None" = None
     # Until the access check says otherwise, the most restricted view.
     viewer = Viewer(staff=False, sees_customer_han=False)
     # The language the viewer reads (a customer's account's), as their pages are in.
@@ -35,15 +43,18 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if not allowed:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        self.group = run_group(run_id)
         # Join first, then read: an event committed in between arrives after the snapshot and
         # is applied again, which the page does idempotently.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        inbox: live.Inbox = asyncio.Queue(maxsize=live.INBOX_CAPACITY)
+        try:
+            await live.hub().join(run_id, inbox)
+        except live.LiveUnavailable:
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.run_id, self.inbox = run_id, inbox
         await self.accept()
-        snapshot = await database_sync_to_async(self._snapshot, thread_sensitive=False)(
-            user, run_id
-        )
-        await self.send_json(snapshot)
+        await self._send_snapshot()
+        self.forwarder = asyncio.get_running_loop().create_task(self._forward(inbox))
 
     def _allowed(self, user: Any, run_id: int) -> bool:
         session = self.scope.get("session")
@@ -75,9 +86,29 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         with translation.override(self.language):
             return run_snapshot(run, viewer=self.viewer)
 
+    async def _send_snapshot(self) -> None:
+        user, run_id = self.scope.get("user"), self.run_id
+        snapshot = await database_sync_to_async(self._snapshot, thread_sensitive=False)(
+            user, run_id
+        )
+        await self.send_json(snapshot)
+
+    async def _forward(self, inbox: live.Inbox) -> None:
+        """The run's events to the viewer, one after the other as they were published."""
+        while True:
+            message = await inbox.get()
+            if message is live.CATCH_UP:
+                await self._send_snapshot()
+            else:
+                await self.run_event(message)
+
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.run_id is not None and self.inbox is not None:
+            live.hub().leave(self.run_id, self.inbox)
+        if self.forwarder is not None:
+            self.forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.forwarder
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Viewers only listen; anything sent is ignored."""

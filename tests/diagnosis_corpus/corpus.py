@@ -230,20 +230,20 @@ def tally(expected: set[tuple[str, str]], produced: set[tuple[str, str]]) -> Tal
     )
 
 
-def join_log_waiter(gateway_url: str) -> Callable[[str, str, str], None]:
-    """``wait_for_decision`` against a gateway service: scans the meter's interfaces until its
+def join_log_waiter(gateway_url: str) -> Callable[..., None]:
+    """``wait_for_decision`` against a gateway service: scans the meter's interface until its
     join log holds the decision (bounded)."""
     from han_gateway.client import GatewayClient
     from han_gateway.protocol import ScanFinishedEvent
     from portal.demo.premises import demo_gateway_secret
 
-    def wait(meter: str, eui64: str, decision: str) -> None:
+    def wait(meter: str, eui64: str, decision: str, interface: str = "han0") -> None:
         with GatewayClient(
             base_url=gateway_url, gateway_id=meter, secret=demo_gateway_secret(meter)
         ) as client:
 
             def logged() -> bool:
-                for event in client.scan("han0", timeout_s=30):
+                for event in client.scan(interface, timeout_s=30):
                     if isinstance(event, ScanFinishedEvent):
                         decisions = event.summary.join_decisions
                         return any(

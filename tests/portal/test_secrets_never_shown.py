@@ -191,7 +191,13 @@ def _log_text(caplog):
 
 
 def test_no_secret_is_shown_or_logged_in_a_whole_session(
-    client, demo_world, eager_tasks, scenario_switch, caplog, django_capture_on_commit_callbacks
+    client,
+    demo_world,
+    eager_tasks,
+    scenario_switch,
+    join_log,
+    caplog,
+    django_capture_on_commit_callbacks,
 ):
     caplog.set_level(logging.DEBUG)
     for name in NOISY_LOGGERS:
@@ -206,6 +212,7 @@ def test_no_secret_is_shown_or_logged_in_a_whole_session(
         session_ids["chen"] = _sign_in(client, seen, "chen", demo_world["chen"])
         _register_pages(client, seen, premise)
         registration_id = _register_api(client, seen, premise)
+    join_log(METER, EUI64, "joined")  # the switch joins with its install code's key
     with django_capture_on_commit_callbacks(execute=True):
         run_id = _start_a_test(client, seen, premise)
     # The scan ran (eagerly) once the start was committed.

@@ -1,13 +1,8 @@
 """Real runs that judge a registered device's security from the Trust Center's join evidence:
 a wrong install code, a default-key join, and a device with no join record."""
 
-import time
-
 import pytest
 
-from han_gateway.client import GatewayClient
-from han_gateway.protocol import ScanFinishedEvent
-from portal.demo.premises import demo_gateway_secret
 from portal.models import HanTestRun, Premise, User
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
@@ -30,21 +25,6 @@ def chen(client, demo_world, eager_tasks, scenario_switch):
     return Premise.objects.get(premises_gateway__meter_number=METER)
 
 
-def _wait_for_decision(gateway_service: str, decision: str, *, timeout_s: float = 10) -> None:
-    """Until the meter's join log holds `decision` for the pool pump."""
-    deadline = time.monotonic() + timeout_s
-    with GatewayClient(
-        base_url=gateway_service, gateway_id=METER, secret=demo_gateway_secret(METER)
-    ) as client:
-        while True:
-            for event in client.scan("han0", timeout_s=30):
-                if isinstance(event, ScanFinishedEvent):
-                    logged = {(each.eui64, each.decision) for each in event.summary.join_decisions}
-                    if (EUI64, decision) in logged:
-                        return
-            assert time.monotonic() < deadline, f"no {decision} for {EUI64} in the join log"
-
-
 def _register(client, premise, django_capture_on_commit_callbacks, **changes):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -64,12 +44,12 @@ def _run(premise) -> HanTestRun:
 
 
 def test_a_wrong_install_code_is_named_not_a_power_check(
-    client, chen, gateway_service, django_capture_on_commit_callbacks
+    client, chen, join_log, django_capture_on_commit_callbacks
 ):
     registration = _register(
         client, chen, django_capture_on_commit_callbacks, install_code=ANOTHER_DEVICES_INSTALL_CODE
     )
-    _wait_for_decision(gateway_service, "refused_key_mismatch")
+    join_log(METER, EUI64, "refused_key_mismatch")
 
     run = _run(chen)
     about_the_pump = list(run.findings.filter(eui64=EUI64))
@@ -97,7 +77,7 @@ def test_a_wrong_install_code_is_named_not_a_power_check(
 
 
 def test_a_default_key_join_under_an_open_policy_is_reported_with_its_evidence(
-    client, chen, gateway_service, scenario_switch, django_capture_on_commit_callbacks
+    client, chen, join_log, scenario_switch, django_capture_on_commit_callbacks
 ):
     document = library_document("registered_device_missing")
     document["gateway"]["join_policy"] = "default_key_allowed"
@@ -105,7 +85,7 @@ def test_a_default_key_join_under_an_open_policy_is_reported_with_its_evidence(
     pump["join_method"] = "default_key"  # the switch holds the well-known key, not its own
     scenario_switch(METER, document)
     registration = _register(client, chen, django_capture_on_commit_callbacks)
-    _wait_for_decision(gateway_service, "joined")
+    join_log(METER, EUI64, "joined")
 
     run = _run(chen)
     assert run.devices.get(eui64=EUI64).join_method == "default_key"

@@ -39,7 +39,7 @@ def test_the_form_asks_for_the_interface_only_where_the_meter_has_two(client, la
 
 
 def test_a_device_registered_for_han1_joins_there_and_is_verified(
-    client, lakeshore, django_capture_on_commit_callbacks
+    client, lakeshore, join_log, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -51,6 +51,7 @@ def test_a_device_registered_for_han1_joins_there_and_is_verified(
     registration = DeviceRegistration.objects.get()
     assert (registration.interface, registration.status) == ("han1", "join_window_open")
 
+    join_log("MTR-100009", EUI64, "joined", interface="han1")
     run = han_test_start(premise=lakeshore, user=User.objects.get(username="alice"))
     han_test_run_execute(run.pk)
     registration.refresh_from_db()

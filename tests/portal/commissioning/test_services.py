@@ -52,7 +52,7 @@ def test_typos_are_explained(client, chen, changes, field_message):
 
 
 def test_registered_device_joins_through_the_meter_and_is_verified_by_the_next_run(
-    client, chen, django_capture_on_commit_callbacks, caplog
+    client, chen, join_log, django_capture_on_commit_callbacks, caplog
 ):
     caplog.set_level(logging.DEBUG)
     with django_capture_on_commit_callbacks(execute=True):
@@ -65,6 +65,7 @@ def test_registered_device_joins_through_the_meter_and_is_verified_by_the_next_r
     assert registration.status == DeviceRegistration.Status.JOIN_WINDOW_OPEN
     assert "Join window open" in client.get(f"/premises/{chen.pk}/").content.decode()
 
+    join_log("MTR-100003", EUI64, "joined")  # the rep retests once the device has joined
     run = han_test_start(premise=chen, user=User.objects.get(username="chen"))
     han_test_run_execute(run.pk)
     run.refresh_from_db()

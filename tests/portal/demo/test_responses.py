@@ -1,8 +1,6 @@
 """Every demo premise's problem can be taken to a resolved case: the action the diagnosis
 recommends is recorded, the simulated premise answers it, and the retest passes."""
 
-import time
-
 import pytest
 
 from portal.demo.responses import DEMO_FIXES, demo_premise_respond
@@ -13,8 +11,6 @@ from portal.test_runs.start import han_test_retest, recorded_action_create
 from tests.portal.test_runs.runs import run_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JOIN_SETTLE_S = 0.5
 
 
 def _retest(run):
@@ -112,7 +108,7 @@ def test_each_fix_names_a_library_scenario_that_loads():
     ],
 )
 def test_a_device_waiting_to_join_is_registered_and_the_retest_passes(
-    demo_world, no_enqueue, eager_tasks, scenario_switch, meter, device
+    demo_world, no_enqueue, eager_tasks, scenario_switch, join_log, meter, device
 ):
     from portal.commissioning.services import device_register
 
@@ -128,8 +124,8 @@ def test_a_device_waiting_to_join_is_registered_and_the_retest_passes(
         manufacturer=device[2],
         model=device[3],
     )
-    # The device joins once the window is open, after its radio's join delay (50 ms in the
-    # demo scenarios): the rep retests when the device says it has joined, not before.
-    time.sleep(JOIN_SETTLE_S)
+    # The device joins once the window is open, after its radio's join delay: the rep retests
+    # when the device has joined, not before.
+    join_log(meter, device[0], "joined")
     after = _retest(run)
     assert after.status == "passed", [finding.title for finding in after.findings.all()]

@@ -10,6 +10,7 @@ from django.test import Client
 
 from portal.asgi import application
 from portal.models import Premise, User
+from portal.test_runs import live
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
 
@@ -205,3 +206,32 @@ async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, mon
     assert (await slow.receive_json_from(timeout=5))["kind"] == "snapshot"
     await other.disconnect()
     await slow.disconnect()
+
+
+async def test_a_viewer_too_far_behind_is_sent_the_saved_state_afresh(demo_world):
+    run_id = await database_sync_to_async(_start_weak_link_run)()
+    communicator, connected = await _connect(run_id, "rep")
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["kind"] == "snapshot"
+
+    # More events than a viewer may have waiting reach this process's hub at once: the viewer
+    # cannot be sent them one by one, so it is sent the run as it is saved, then what follows.
+    hub = live.hub()
+    for number in range(live.INBOX_CAPACITY + 5):
+        hub.deliver(run_id, {"event": {"kind": "note", "number": number}, "published_at": 0})
+    hub.deliver(run_id, {"event": {"kind": "case"}, "published_at": 0})
+
+    caught_up = await communicator.receive_json_from(timeout=5)
+    assert caught_up["kind"] == "snapshot"
+    assert caught_up["run"]["id"] == run_id
+    after = [await communicator.receive_json_from(timeout=5) for _ in range(5)]
+    assert [event.get("number") for event in after] == [
+        live.INBOX_CAPACITY + 1,
+        live.INBOX_CAPACITY + 2,
+        live.INBOX_CAPACITY + 3,
+        live.INBOX_CAPACITY + 4,
+        None,
+    ]
+    assert after[-1]["kind"] == "case"
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
