@@ -53,8 +53,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self.run_id, self.inbox = run_id, inbox
         await self.accept()
-        await self._send_snapshot()
-        self.forwarder = asyncio.get_running_loop().create_task(self._forward(inbox))
+        await self._send_snapshot(run_id)
+        self.forwarder = asyncio.get_running_loop().create_task(self._forward(run_id, inbox))
 
     def _allowed(self, user: Any, run_id: int) -> bool:
         session = self.scope.get("session")
@@ -86,19 +86,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         with translation.override(self.language):
             return run_snapshot(run, viewer=self.viewer)
 
-    async def _send_snapshot(self) -> None:
-        user, run_id = self.scope.get("user"), self.run_id
-        snapshot = await database_sync_to_async(self._snapshot, thread_sensitive=False)(
-            user, run_id
+    async def _send_snapshot(self, run_id: int) -> None:
+        user = self.scope.get("user")
+        snapshot = await live.hub().snapshot(
+            run_id,
+            (self.viewer, self.language),
+            lambda: database_sync_to_async(self._snapshot, thread_sensitive=False)(user, run_id),
         )
         await self.send_json(snapshot)
 
-    async def _forward(self, inbox: live.Inbox) -> None:
+    async def _forward(self, run_id: int, inbox: live.Inbox) -> None:
         """The run's events to the viewer, one after the other as they were published."""
         while True:
             message = await inbox.get()
             if message is live.CATCH_UP:
-                await self._send_snapshot()
+                await self._send_snapshot(run_id)
             else:
                 await self.run_event(message)
 

@@ -6,6 +6,11 @@ connection subscribed by pattern: a viewer joining costs no Redis round trip, an
 crosses Redis once per web process however many watch it. In the embedded default the
 publishing thread hands each event straight to the hubs of its own process.
 
+A viewer starts from the run's saved state. Viewers of one run connect together (when it ends,
+every open tab reconnects), so the hub reads that state once for all who ask for the same view
+at about the same time: a reading is shared until the next event of the run reaches the hub,
+for at most SNAPSHOT_SHARED_S.
+
 An inbox that falls too far behind, or a subscription that was broken (events may have been
 published meanwhile), is told to catch up: its viewer is sent the run's saved state afresh.
 """
@@ -16,7 +21,9 @@ import json
 import logging
 import os
 import threading
+import time
 import weakref
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,10 +38,14 @@ logger = logging.getLogger(__name__)
 INBOX_CAPACITY: Final = 1000
 """Events a viewer may have waiting; a large HAN's scan sends a few hundred."""
 SUBSCRIBE_TIMEOUT_S: Final = 5.0
+SNAPSHOT_SHARED_S: Final = 2.0
+"""How long one reading of a run's saved state may be handed to viewers who connect after it."""
+SNAPSHOTS_KEPT: Final = 256
 CATCH_UP: Final = {"kind": "catch_up"}
 """In an inbox: events were lost, send the viewer the run's saved state."""
 
 Inbox = asyncio.Queue[dict[str, Any]]
+Snapshot = dict[str, Any]
 
 
 class LiveUnavailable(RuntimeError):
@@ -95,6 +106,35 @@ class RunHub:
     def __init__(self) -> None:
         self._inboxes: dict[int, set[Inbox]] = {}
         self._subscription: _Subscription | None = None
+        # By run and view: the reading, when it started, and the run's events seen before it.
+        self._snapshots: dict[tuple[int, Hashable], tuple[asyncio.Task[Snapshot], float, int]] = {}
+        self._events_seen: dict[int, int] = {}
+
+    async def snapshot(
+        self, run_id: int, view: Hashable, read: Callable[[], Awaitable[Snapshot]]
+    ) -> Snapshot:
+        """The run's saved state as ``view`` shows it: ``read()``, or a reading of it started
+        since the run's last event, less than SNAPSHOT_SHARED_S ago."""
+        key, now = (run_id, view), time.monotonic()
+        seen = self._events_seen.get(run_id, 0)
+        shared = self._snapshots.get(key)
+        if shared is None or shared[2] != seen or now - shared[1] > SNAPSHOT_SHARED_S:
+            task = asyncio.get_running_loop().create_task(_coroutine(read))
+            task.add_done_callback(lambda done: self._forget_failed(key, done))
+            shared = (task, now, seen)
+            self._snapshots.pop(key, None)
+            self._snapshots[key] = shared
+            while len(self._snapshots) > SNAPSHOTS_KEPT:
+                del self._snapshots[next(iter(self._snapshots))]
+        # Shielded: a viewer leaving while it waits does not cancel the others' reading.
+        return await asyncio.shield(shared[0])
+
+    def _forget_failed(self, key: tuple[int, Hashable], task: "asyncio.Task[Snapshot]") -> None:
+        failed = task.cancelled() or task.exception() is not None
+        if (failed or task.result().get("kind") == "gone") and (
+            key in self._snapshots and self._snapshots[key][0] is task
+        ):
+            del self._snapshots[key]
 
     async def join(self, run_id: int, inbox: Inbox) -> None:
         """From now on, the run's events are put in ``inbox``. LiveUnavailable if Redis could
@@ -121,6 +161,14 @@ class RunHub:
             self._subscription = None
 
     def deliver(self, run_id: int, message: dict[str, Any]) -> None:
+        self._events_seen[run_id] = self._events_seen.get(run_id, 0) + 1
+        if len(self._events_seen) > 4 * SNAPSHOTS_KEPT:
+            self._events_seen = {
+                run: count for run, count in self._events_seen.items() if run in self._inboxes
+            }
+            self._snapshots = {
+                key: each for key, each in self._snapshots.items() if key[0] in self._events_seen
+            }
         for inbox in tuple(self._inboxes.get(run_id, ())):
             try:
                 inbox.put_nowait(message)
@@ -128,9 +176,14 @@ class RunHub:
                 _catch_up(inbox)
 
     def catch_up_everyone(self) -> None:
+        self._snapshots.clear()
         for inboxes in tuple(self._inboxes.values()):
             for inbox in tuple(inboxes):
                 _catch_up(inbox)
+
+
+async def _coroutine(read: Callable[[], Awaitable[Snapshot]]) -> Snapshot:
+    return await read()
 
 
 def _catch_up(inbox: Inbox) -> None:

@@ -23,8 +23,9 @@ def _session_cookie(username: str) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-def _start_weak_link_run() -> int:
-    premise = Premise.objects.get(premises_gateway__meter_number="MTR-100002")
+def _start_run(meter: str = "MTR-100002") -> int:
+    """A queued run; by default at the meter whose display has a weak link."""
+    premise = Premise.objects.get(premises_gateway__meter_number=meter)
     from unittest import mock
 
     with mock.patch("portal.test_runs.start.han_test_run_enqueue"):
@@ -53,7 +54,7 @@ async def _events_until_finished(communicator: WebsocketCommunicator) -> list[di
 
 
 async def test_rep_sees_snapshot_then_devices_live_with_customer_devices_masked(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator, connected = await _connect(run_id, "rep")
     assert connected
     snapshot = await communicator.receive_json_from(timeout=5)
@@ -81,7 +82,7 @@ async def test_rep_sees_snapshot_then_devices_live_with_customer_devices_masked(
 
 
 async def test_customer_sees_plain_words_and_no_technical_fields(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator, connected = await _connect(run_id, "bernard")
     assert connected
     await communicator.receive_json_from(timeout=5)
@@ -97,7 +98,7 @@ async def test_customer_sees_plain_words_and_no_technical_fields(demo_world):
 
 
 async def test_late_viewer_gets_the_full_state_from_the_database(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     await database_sync_to_async(han_test_run_execute)(run_id)
     communicator, connected = await _connect(run_id, "rep")
     assert connected
@@ -110,7 +111,7 @@ async def test_late_viewer_gets_the_full_state_from_the_database(demo_world):
 
 
 async def test_another_customer_cannot_watch_the_run(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator, connected = await _connect(run_id, "alice")
     if connected:
         closed = await communicator.receive_output(timeout=5)
@@ -121,7 +122,7 @@ async def test_another_customer_cannot_watch_the_run(demo_world):
 
 
 async def test_anonymous_visitor_cannot_watch_the_run(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator = WebsocketCommunicator(
         application, f"/ws/runs/{run_id}/", headers=[(b"origin", b"http://127.0.0.1")]
     )
@@ -131,7 +132,7 @@ async def test_anonymous_visitor_cannot_watch_the_run(demo_world):
 
 
 async def test_messages_from_viewers_are_ignored(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator, _ = await _connect(run_id, "rep")
     await communicator.receive_json_from(timeout=5)
     await communicator.send_json_to({"kind": "run", "run": {"status": "passed"}})
@@ -150,7 +151,7 @@ def _note_on_the_case(run_id: int, text: str) -> None:
 async def test_another_staff_members_note_reaches_a_rep_watching_the_case(demo_world):
     """A note (or request, visit, close) by someone else is pushed: the rep's page fetches the
     case afresh, and the snapshot it reconnects for carries the note on the timeline."""
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     await database_sync_to_async(han_test_run_execute)(run_id)
     communicator, connected = await _connect(run_id, "rep")
     assert connected
@@ -169,7 +170,8 @@ async def test_another_staff_members_note_reaches_a_rep_watching_the_case(demo_w
 
 async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, monkeypatch):
     """After each run every watching tab connects at once: one viewer's snapshot being read
-    must not keep the others waiting for theirs (nor the events already sent to them)."""
+    must not keep the viewers of other runs waiting for theirs (nor the events already sent to
+    them)."""
     import threading
 
     from portal.test_runs import consumers
@@ -186,7 +188,8 @@ async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, mon
         return result
 
     monkeypatch.setattr(consumers, "run_snapshot", snapshot)
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
+    other_run_id = await database_sync_to_async(_start_run)("MTR-100001")
     other_cookie = await database_sync_to_async(_session_cookie)("admin")
     slow, connected = await _connect(run_id, "rep")
     assert connected
@@ -194,7 +197,7 @@ async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, mon
     try:
         other = WebsocketCommunicator(
             application,
-            f"/ws/runs/{run_id}/",
+            f"/ws/runs/{other_run_id}/",
             headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", other_cookie)],
         )
         connected, _ = await other.connect(timeout=5)
@@ -209,7 +212,7 @@ async def test_a_slow_snapshot_does_not_hold_up_the_next_viewers(demo_world, mon
 
 
 async def test_a_viewer_too_far_behind_is_sent_the_saved_state_afresh(demo_world):
-    run_id = await database_sync_to_async(_start_weak_link_run)()
+    run_id = await database_sync_to_async(_start_run)()
     communicator, connected = await _connect(run_id, "rep")
     assert connected
     assert (await communicator.receive_json_from(timeout=5))["kind"] == "snapshot"
@@ -235,3 +238,42 @@ async def test_a_viewer_too_far_behind_is_sent_the_saved_state_afresh(demo_world
     assert after[-1]["kind"] == "case"
     assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
+
+
+async def test_viewers_connecting_together_share_one_reading_until_the_next_event(
+    demo_world, monkeypatch
+):
+    """When a run ends every open tab reconnects at once: the saved state is read once for all
+    who see it alike, and read afresh once the run has moved on."""
+    from portal.test_runs import consumers
+
+    reads: list[int] = []
+    real_snapshot = consumers.run_snapshot
+
+    def snapshot(run: Any, **kwargs: Any) -> dict[str, Any]:
+        reads.append(run.pk)
+        result: dict[str, Any] = real_snapshot(run, **kwargs)
+        return result
+
+    monkeypatch.setattr(consumers, "run_snapshot", snapshot)
+    run_id = await database_sync_to_async(_start_run)()
+    await database_sync_to_async(han_test_run_execute)(run_id)
+
+    tabs = [await _connect(run_id, "rep") for _ in range(3)]
+    snapshots = [await tab.receive_json_from(timeout=5) for tab, _ in tabs]
+    assert len(reads) == 1
+    assert all(each == snapshots[0] for each in snapshots)
+    assert snapshots[0]["run"]["status"] == "failed"
+
+    # The customer sees the run in other words: a reading of their own.
+    customer, _ = await _connect(run_id, "bernard")
+    assert "join_method" not in str(await customer.receive_json_from(timeout=5))
+    assert len(reads) == 2
+
+    # A note on the case moves the run on: the next viewer's state is read afresh.
+    live.hub().deliver(run_id, {"event": {"kind": "case"}, "published_at": 0})
+    late, _ = await _connect(run_id, "rep")
+    assert (await late.receive_json_from(timeout=5))["kind"] == "snapshot"
+    assert len(reads) == 3
+    for tab in [*(tab for tab, _ in tabs), customer, late]:
+        await tab.disconnect()
