@@ -150,19 +150,16 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis, Celery and Channels -------------------------------------------------------------
+# --- Redis, Celery and live events -------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Live run events: with Redis, one Redis channel per run, read by each web process on a single
-# subscription; embedded, handed over in the process (portal.test_runs.live).
+# subscription; embedded, handed over in the process (portal.runtime.live_events).
 LIVE_EVENTS_REDIS_URL = REDIS_URL
 LIVE_EVENTS_PREFIX = os.environ.get("CHANNELS_PREFIX", "han")
 # Embedded: the worker runs as a thread of the web process and shares its memory broker.
 EMBEDDED_WORKER = not REDIS_URL
 
 if REDIS_URL:
-    from redis.asyncio.retry import Retry as RedisRetry
-    from redis.backoff import ExponentialBackoff
-
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     # redis-py 8 gives up on a socket read after 5 s by default; a busy worker can take longer
@@ -172,42 +169,11 @@ if REDIS_URL:
         "socket_connect_timeout": 5,
     }
     CELERY_REDIS_SOCKET_TIMEOUT = 30
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same length as the
-                # layer's blocking pop: a quiet channel would then tear its WebSocket down.
-                # Its pooled connections do not retry by default, so after a Redis restart the
-                # first command on each one failed (a viewer's reconnect was refused with 500).
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": 15,
-                        "retry": RedisRetry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
-                        # redis-py's pool refuses a command past 100 connections in use rather
-                        # than wait: a few hundred viewers connecting at once after a run each
-                        # join a group at the same moment (Redis itself allows 10,000 clients).
-                        "max_connections": 1000,
-                    }
-                ],
-                "prefix": LIVE_EVENTS_PREFIX,
-                # A viewer of a large HAN receives a few hundred events; room to spare.
-                "capacity": 1000,
-            },
-        }
-    }
 else:
     CELERY_BROKER_URL = "memory://localhost/"
     CELERY_RESULT_BACKEND = "cache+memory://"
     # kombu's memory transport polls once a second unless told otherwise.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
-        }
-    }
 
 # The cache holds the sign-in failure counts and the API's throttle history. Embedded: this
 # process's memory (it is the only web process). With Redis: shared, so every web process

@@ -135,7 +135,7 @@ def _real_services_are_really_in_use():
     engine = settings.DATABASES["default"]["ENGINE"]
     assert engine == "django.db.backends.postgresql", f"expected PostgreSQL, got {engine}"
     assert not settings.EMBEDDED_WORKER, "expected the Redis broker and a worker process"
-    assert "Redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert settings.LIVE_EVENTS_REDIS_URL == settings.REDIS_URL
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()

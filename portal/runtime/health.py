@@ -1,13 +1,11 @@
-"""Checks behind the health endpoint: database, channel layer and (on request) a worker."""
+"""Checks behind the health endpoint: database, live events and (on request) a worker."""
 
 import logging
-import uuid
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 
+from portal.runtime import live_events as live
 from portal.runtime.tasks import ping
 
 logger = logging.getLogger(__name__)
@@ -19,18 +17,6 @@ def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
-
-
-async def _round_trip_channel_layer() -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("health.")
-    token = uuid.uuid4().hex
-    await layer.send(channel, {"type": "health.ping", "token": token})
-    message = await layer.receive(channel)
-    if message.get("token") != token:
-        raise RuntimeError("channel layer returned another message")
 
 
 def _check_worker() -> None:
@@ -45,7 +31,7 @@ def _check_worker() -> None:
 def health_report(*, check_worker: bool) -> dict[str, Any]:
     checks: dict[str, Any] = {
         "database": _check_database,
-        "channel_layer": async_to_sync(_round_trip_channel_layer),
+        "live_events": live.round_trip,
     }
     if check_worker:
         checks["worker"] = _check_worker

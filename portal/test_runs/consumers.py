@@ -10,9 +10,9 @@ from django.conf import settings
 from django.utils import translation
 
 from portal.access.viewers import Viewer, han_data_view_open
+from portal.runtime import live_events as live
 from portal.runtime.idle_sessions import session_idle_expired
 from portal.runtime.languages import user_language
-from portal.test_runs import live
 from portal.test_runs.payloads import event_for_viewer, run_snapshot
 from portal.test_runs.selectors import run_get_for_user
 
@@ -21,7 +21,7 @@ CLOSE_TRY_AGAIN = 1013
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    # Live events come through the process's hub (portal.test_runs.live). No channel layer has
+    # Live events come through the process's hub (portal.runtime.live_events). No channel layer has
     # this name, so Channels gives the consumer no channel of its own to listen on.
     channel_layer_alias = "none"
     run_id: int | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from portal.models import HanTestRun
-from portal.test_runs import live
+from portal.runtime import live_events as live
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ def test_redis_restarted_mid_run_pages_work_run_ends_and_a_new_viewer_catches_up
         assert "Bernard Okafor" in page.text or "88 Lakeview Drive" in page.text
         health_status, health = stack.health(worker=False)
         assert health_status == 503
-        assert health["checks"] == {"database": "ok", "channel_layer": "failing"}
+        assert health["checks"] == {"database": "ok", "live_events": "failing"}
         # Signing in counts failures in the cache, which lives in Redis too: noted, not judged.
         sign_in_during_outage = _sign_in_status(stack)
 

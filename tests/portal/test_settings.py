@@ -14,7 +14,7 @@ PROBE = (
     "'name': str(settings.DATABASES['default']['NAME']), "
     "'init': settings.DATABASES['default'].get('OPTIONS', {}).get('init_command', ''), "
     "'broker': settings.CELERY_BROKER_URL, 'embedded': settings.EMBEDDED_WORKER, "
-    "'layer': settings.CHANNEL_LAYERS['default']['BACKEND']}))"
+    "'live': settings.LIVE_EVENTS_REDIS_URL}))"
 )
 
 
@@ -24,7 +24,7 @@ def test_no_environment_gives_the_embedded_default(tmp_path):
     assert "journal_mode=WAL" in chosen["init"]
     assert chosen["broker"].startswith("memory://")
     assert chosen["embedded"] is True
-    assert chosen["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert chosen["live"] == ""  # live events stay in the process
 
 
 def test_database_and_redis_urls_switch_to_postgresql_and_redis():
@@ -39,7 +39,7 @@ def test_database_and_redis_urls_switch_to_postgresql_and_redis():
     assert chosen["name"] == "han"
     assert chosen["broker"] == "redis://cache.internal:6379/0"
     assert chosen["embedded"] is False
-    assert chosen["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert chosen["live"] == "redis://cache.internal:6379/0"
 
 
 def test_production_refuses_to_start_without_a_secret_key():

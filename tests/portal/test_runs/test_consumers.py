@@ -10,7 +10,7 @@ from django.test import Client
 
 from portal.asgi import application
 from portal.models import Premise, User
-from portal.test_runs import live
+from portal.runtime import live_events as live
 from portal.test_runs.execute import han_test_run_execute
 from portal.test_runs.start import han_test_start
 

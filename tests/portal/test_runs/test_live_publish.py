@@ -16,7 +16,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from portal.test_runs import live
+from portal.runtime import live_events as live
 
 pytestmark = pytest.mark.realservices
 

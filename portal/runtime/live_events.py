@@ -72,8 +72,13 @@ class _Subscription:
         pattern = run_channel(0).removesuffix("0") + "*"
         delay, broken = 0.05, False
         while True:
+            # A quiet spell is waited out by get_message (redis-py's default 5 s read timeout
+            # would break the subscription); a dead connection is found by the health check.
             client = aioredis.Redis.from_url(
-                self._url, health_check_interval=15, client_name=f"live-events-{os.getpid()}"
+                self._url,
+                socket_timeout=30,
+                health_check_interval=15,
+                client_name=f"live-events-{os.getpid()}",
             )
             try:
                 async with client.pubsub() as pubsub:
@@ -221,6 +226,23 @@ def publish(run_id: int, message: dict[str, Any]) -> None:
             continue
         with contextlib.suppress(RuntimeError):  # a closed loop has no viewers left
             loop.call_soon_threadsafe(each.deliver, run_id, message)
+
+
+def round_trip(timeout_s: float = 3.0) -> None:
+    """A message through Redis and back, as events take (RuntimeError if it does not come
+    back in time). Embedded, events stay in the process: nothing to check."""
+    if not settings.LIVE_EVENTS_REDIS_URL:
+        return
+    channel, token = run_channel(0).replace(":run:", ":health:"), os.urandom(8).hex()
+    with _publisher().pubsub() as pubsub:  # type: ignore[no-untyped-call]
+        pubsub.subscribe(channel)
+        _publisher().publish(channel, token)
+        deadline = time.monotonic() + timeout_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            item = pubsub.get_message(ignore_subscribe_messages=True, timeout=remaining)
+            if item is not None and item["data"] == token.encode():
+                return
+    raise RuntimeError("live events did not come back through Redis in time")
 
 
 _publishers: dict[tuple[int, str], redis.Redis] = {}
