@@ -55,7 +55,8 @@ from tests.commands import free_port
 from tests.stack import wait_until
 
 REQUEST_TIMEOUT_S = 30
-WEB_DB_POOL_SIZE = os.environ.get("PORTAL_DB_POOL_MAX_SIZE") or "20"
+WEB_DB_CONNECTIONS = int(os.environ.get("PORTAL_DB_POOL_MAX_SIZE") or "20")
+"""PostgreSQL connections the web server's processes share, as docker-compose gives them."""
 SOCKET_SILENCE_S = 20
 
 
@@ -87,7 +88,10 @@ class PortalProcess:
             ],
             cwd=ROOT,
             # As docker-compose.yml runs it: connections lent from a pool per request.
-            env={**os.environ, "PORTAL_DB_POOL_MAX_SIZE": WEB_DB_POOL_SIZE},
+            env={
+                **os.environ,
+                "PORTAL_DB_POOL_MAX_SIZE": str(max(2, WEB_DB_CONNECTIONS // self.processes)),
+            },
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -223,11 +227,19 @@ async def follow(rep: Rep, run_id: int, stats: Stats, deadline: float) -> str | 
     return None
 
 
-async def rep_loop(rep: Rep, stats: Stats, deadline: float, run_ids: dict[int, int]) -> None:
+async def rep_loop(
+    rep: Rep, stats: Stats, deadline: float, run_ids: dict[int, int], period_s: float
+) -> None:
+    """Test, watch, read the pages; again at most every ``period_s`` (0: at once)."""
+    next_start = time.monotonic() + random.uniform(0, period_s)
     async with httpx.AsyncClient(
         base_url=f"http://{rep.host}", cookies=rep.cookies, timeout=REQUEST_TIMEOUT_S
     ) as http:
         while time.monotonic() < deadline:
+            await asyncio.sleep(max(0.0, min(next_start, deadline) - time.monotonic()))
+            if time.monotonic() >= deadline:
+                break
+            next_start = max(next_start + period_s, time.monotonic())
             started = time.perf_counter()
             try:
                 response = await http.post(
@@ -289,11 +301,12 @@ async def lag_monitor(stats: Stats, deadline: float) -> None:
         stats.record("generator lag", max(0.0, time.perf_counter() - started - LAG_TICK_S))
 
 
-async def load(reps: list[Rep], viewers: int, seconds: float) -> Stats:
+async def load(reps: list[Rep], viewers: int, seconds: float, runs_per_minute: float) -> Stats:
     stats = Stats()
     deadline = time.monotonic() + seconds
     run_ids: dict[int, int] = {}
-    tasks = [rep_loop(rep, stats, deadline, run_ids) for rep in reps]
+    period_s = 60 * len(reps) / runs_per_minute if runs_per_minute else 0.0
+    tasks = [rep_loop(rep, stats, deadline, run_ids, period_s) for rep in reps]
     tasks += [
         viewer_loop(reps[index % len(reps)], stats, deadline, run_ids, index)
         for index in range(viewers)
@@ -309,8 +322,13 @@ def report(
 ) -> None:
     print(
         f"\nLoad test: {MODE}, {worker_kind}, {arguments.web_processes} web server process(es), "
-        f"{arguments.reps} reps running tests, "
-        f"{arguments.viewers} extra viewers, {arguments.seconds:.0f} s, healthy 6-device HANs\n"
+        f"{arguments.reps} reps running tests"
+        + (
+            f" (at most {arguments.runs_per_minute:g} a minute), "
+            if arguments.runs_per_minute
+            else ", "
+        )
+        + f"{arguments.viewers} extra viewers, {arguments.seconds:.0f} s, healthy 6-device HANs\n"
     )
     print(f"{'latency (ms)':<28}{'count':>8}{'p50':>10}{'p95':>10}{'max':>10}")
     kinds = (
@@ -361,6 +379,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument(
+        "--runs-per-minute",
+        type=float,
+        default=0,
+        help="offered load: the reps together start at most this many tests a minute "
+        "(default 0: each rep starts its next test once it has read its pages)",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=64)
     parser.add_argument(
         "--web-processes",
@@ -396,7 +421,9 @@ def main() -> None:
             pids["load generator"] = os.getpid()
             account = CpuAccount(pids, with_children={"web server"})
             before = account.read()
-            stats = asyncio.run(load(reps, arguments.viewers, arguments.seconds))
+            stats = asyncio.run(
+                load(reps, arguments.viewers, arguments.seconds, arguments.runs_per_minute)
+            )
             after = account.read()
             cpu = {role: after[role] - before[role] for role in after if role in before}
         left = HanTestRun.objects.filter(status__in=HanTestRun.ACTIVE).count()

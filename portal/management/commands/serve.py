@@ -28,12 +28,27 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="ASGI server processes sharing the address (with REDIS_URL only: the embedded "
+            "default keeps its broker and live events inside one process).",
+        )
+        parser.add_argument(
             "--with-demo-gateways",
             action="store_true",
             help="Also start the simulated Premises Gateways of the demo data set.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        processes = options["processes"]
+        if processes < 1:
+            raise CommandError("--processes must be 1 or more.")
+        if processes > 1 and settings.EMBEDDED_WORKER:
+            raise CommandError(
+                "--processes above 1 needs REDIS_URL: the embedded default keeps its task queue "
+                "and live events inside one process."
+            )
         gateways = self._start_demo_gateways() if options["with_demo_gateways"] else None
         worker = embedded_worker_start()
         try:
@@ -44,6 +59,7 @@ class Command(BaseCommand):
                 lifespan="off",
                 log_level="info",
                 ws_ping_interval=20,
+                workers=processes,
             )
         finally:
             if worker is not None:
