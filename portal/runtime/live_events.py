@@ -8,8 +8,9 @@ publishing thread hands each event straight to the hubs of its own process.
 
 A viewer starts from the run's saved state. Viewers of one run connect together (when it ends,
 every open tab reconnects), so the hub reads that state once for all who ask for the same view
-at about the same time: a reading is shared until the next event of the run reaches the hub,
-for at most SNAPSHOT_SHARED_S.
+at about the same time. A reading is handed only to viewers who began connecting before it
+started, so it holds everything their page did (not every change to a case is an event), and
+only until the run's next event reaches the hub.
 
 An inbox that falls too far behind, or a subscription that was broken (events may have been
 published meanwhile), is told to catch up: its viewer is sent the run's saved state afresh.
@@ -38,8 +39,6 @@ logger = logging.getLogger(__name__)
 INBOX_CAPACITY: Final = 1000
 """Events a viewer may have waiting; a large HAN's scan sends a few hundred."""
 SUBSCRIBE_TIMEOUT_S: Final = 5.0
-SNAPSHOT_SHARED_S: Final = 2.0
-"""How long one reading of a run's saved state may be handed to viewers who connect after it."""
 SNAPSHOTS_KEPT: Final = 256
 CATCH_UP: Final = {"kind": "catch_up"}
 """In an inbox: events were lost, send the viewer the run's saved state."""
@@ -116,17 +115,22 @@ class RunHub:
         self._events_seen: dict[int, int] = {}
 
     async def snapshot(
-        self, run_id: int, view: Hashable, read: Callable[[], Awaitable[Snapshot]]
+        self,
+        run_id: int,
+        view: Hashable,
+        read: Callable[[], Awaitable[Snapshot]],
+        *,
+        asked_at: float,
     ) -> Snapshot:
-        """The run's saved state as ``view`` shows it: ``read()``, or a reading of it started
-        since the run's last event, less than SNAPSHOT_SHARED_S ago."""
-        key, now = (run_id, view), time.monotonic()
+        """The run's saved state as ``view`` shows it: ``read()``, or a reading of it that
+        started at or after ``asked_at`` (time.monotonic()) and before the run's next event."""
+        key = (run_id, view)
         seen = self._events_seen.get(run_id, 0)
         shared = self._snapshots.get(key)
-        if shared is None or shared[2] != seen or now - shared[1] > SNAPSHOT_SHARED_S:
+        if shared is None or shared[2] != seen or shared[1] < asked_at:
             task = asyncio.get_running_loop().create_task(_coroutine(read))
             task.add_done_callback(lambda done: self._forget_failed(key, done))
-            shared = (task, now, seen)
+            shared = (task, time.monotonic(), seen)
             self._snapshots.pop(key, None)
             self._snapshots[key] = shared
             while len(self._snapshots) > SNAPSHOTS_KEPT:

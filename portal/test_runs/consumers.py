@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -33,6 +34,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     language: str = settings.LANGUAGE_CODE
 
     async def connect(self) -> None:
+        connecting_since = time.monotonic()
         user = self.scope.get("user")
         run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         # In the thread pool, not Channels' default single thread per process: every viewer
@@ -53,7 +55,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self.run_id, self.inbox = run_id, inbox
         await self.accept()
-        await self._send_snapshot(run_id)
+        await self._send_snapshot(run_id, asked_at=connecting_since)
         self.forwarder = asyncio.get_running_loop().create_task(self._forward(run_id, inbox))
 
     def _allowed(self, user: Any, run_id: int) -> bool:
@@ -86,12 +88,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         with translation.override(self.language):
             return run_snapshot(run, viewer=self.viewer)
 
-    async def _send_snapshot(self, run_id: int) -> None:
+    async def _send_snapshot(self, run_id: int, *, asked_at: float) -> None:
+        """The run's saved state, as read since ``asked_at``: the page may hold anything
+        committed before then."""
         user = self.scope.get("user")
         snapshot = await live.hub().snapshot(
             run_id,
             (self.viewer, self.language),
             lambda: database_sync_to_async(self._snapshot, thread_sensitive=False)(user, run_id),
+            asked_at=asked_at,
         )
         await self.send_json(snapshot)
 
@@ -100,7 +105,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         while True:
             message = await inbox.get()
             if message is live.CATCH_UP:
-                await self._send_snapshot(run_id)
+                await self._send_snapshot(run_id, asked_at=time.monotonic())
             else:
                 await self.run_event(message)
 
