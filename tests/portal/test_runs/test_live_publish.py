@@ -17,6 +17,7 @@ import redis
 from django.conf import settings
 
 from portal.runtime import live_events as live
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.realservices
 
@@ -95,13 +96,6 @@ def viewers():
     each.close()
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def test_events_from_many_threads_reach_every_viewer_in_order_on_one_subscription(viewers):
     for run in range(RUNS):
         viewers.join(FIRST_RUN + run, VIEWERS_PER_RUN)
@@ -128,7 +122,7 @@ def test_events_from_many_threads_reach_every_viewer_in_order_on_one_subscriptio
             RUNS * VIEWERS_PER_RUN * EVENTS_PER_RUN
         )
 
-    _wait_for(all_arrived, "every viewer received every event")
+    wait_until(all_arrived, timeout_s=15, what="every viewer received every event", every_s=0.05)
     for run in range(RUNS):
         for messages in got[FIRST_RUN + run]:
             assert [message["event"] for message in messages] == [
@@ -149,8 +143,15 @@ def test_a_broken_subscription_tells_its_viewers_to_catch_up_and_events_flow_aga
             caught_up[index] += messages
         return all(live.CATCH_UP in messages for messages in caught_up)
 
-    _wait_for(told_to_catch_up, "both viewers were told to catch up")
-    _wait_for(lambda: len(_our_subscriptions()) == 1, "the subscription was made again")
+    wait_until(
+        told_to_catch_up, timeout_s=15, what="both viewers were told to catch up", every_s=0.05
+    )
+    wait_until(
+        lambda: len(_our_subscriptions()) == 1,
+        timeout_s=15,
+        what="the subscription was made again",
+        every_s=0.05,
+    )
     live.publish(run_id, {"event": {"after": True}})
     after: list[list[dict[str, Any]]] = [[], []]
 
@@ -159,7 +160,7 @@ def test_a_broken_subscription_tells_its_viewers_to_catch_up_and_events_flow_aga
             after[index] += messages
         return all(messages for messages in after)
 
-    _wait_for(arrived, "the next event reached both viewers")
+    wait_until(arrived, timeout_s=15, what="the next event reached both viewers", every_s=0.05)
     assert after == [[{"event": {"after": True}}]] * 2
 
 
